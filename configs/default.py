@@ -1,0 +1,83 @@
+"""Every setting of a meint-jax run, with the paper's values where it gives them.
+
+Dataset configs start from `get_config()` here and change what differs.
+Variants (`configs/casme2.py:variant=no_rank`) are the paper's ablations.
+"""
+
+import ml_collections
+
+VARIANTS = ("full", "framewise", "no_smooth", "no_rank")
+
+
+def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
+    """'variant=no_rank,size=112' or 'no_rank' -> ConfigDict over `defaults`."""
+    parsed = ml_collections.ConfigDict(defaults)
+    for item in filter(None, (arg or "").split(",")):
+        key, _, value = item.partition("=")
+        if not value:
+            key, value = "variant", key
+        if key not in defaults:
+            raise ValueError(f"unknown config argument {key!r}; known: {sorted(defaults)}")
+        parsed[key] = type(defaults[key])(value) if defaults[key] is not None else value
+    return parsed
+
+
+def apply_variant(config: ml_collections.ConfigDict, variant: str) -> ml_collections.ConfigDict:
+    """The paper's Table 2/3 rows as config changes."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; choose one of {VARIANTS}")
+    if variant == "framewise":
+        config.model.temporal = "none"
+    elif variant == "no_smooth":
+        config.loss.smooth_weight = 0.0
+    elif variant == "no_rank":
+        config.loss.rank_weight = 0.0
+    config.variant = variant
+    return config
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+    args = parse_arg(arg, variant="full")
+    config = ml_collections.ConfigDict()
+    config.seed = 0
+    config.variant = "full"
+
+    config.data = ml_collections.ConfigDict()
+    config.data.name = "synthetic_me/default"   # TFDS name[/config]
+    config.data.data_dir = None                 # TFDS data_dir; None: ~/tensorflow_datasets
+    config.data.manual_dir = None               # licensed datasets: the folder as distributed
+    config.data.image_size = 224
+    config.data.num_steps = 16                  # T
+    config.data.train_window = "trimmed"        # trimmed | untrimmed | mixed
+    config.data.untrimmed_probability = 0.5     # for train_window=mixed
+    config.data.max_margin = 1.0                # untrimmed reach outside onset/offset (ME durations)
+    config.data.jitter = True                   # temporal augmentation
+    config.data.flip = True
+    config.data.pseudo_label = "triangular"
+
+    config.model = ml_collections.ConfigDict()
+    config.model.temporal = "bigru"             # bigru | none (frame-wise baseline)
+    config.model.gru_features = 256
+    config.model.dtype = "float32"
+    config.model.init_from = None               # ImageNet ResNet18 weights (issue 4)
+
+    config.loss = ml_collections.ConfigDict()
+    config.loss.smooth_weight = 0.1
+    config.loss.rank_weight = 0.1
+    config.loss.rank_margin = 0.05
+
+    config.train = ml_collections.ConfigDict()
+    config.train.batch_size = 8
+    config.train.num_steps = 2000
+    config.train.learning_rate = 1e-4
+    config.train.warmup_steps = 0
+    config.train.schedule = "constant"          # constant | cosine
+    config.train.log_every = 50
+    config.train.checkpoint_every = 500
+
+    config.eval = ml_collections.ConfigDict()
+    config.eval.holdout_subjects = 3            # subject-disjoint hold-out
+    config.eval.untrimmed_windows = 4           # windows per held-out clip
+    config.eval.seed = 1234
+    config.eval.plot_clips = 4
+    return apply_variant(config, args.variant)

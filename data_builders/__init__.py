@@ -1,0 +1,6 @@
+"""TFDS builders of meint-jax; importing this package registers them with TFDS."""
+
+from data_builders.synthetic_me import synthetic_me_dataset_builder  # noqa: F401
+
+# Dataset names these builders register, as used in `config.data.name`.
+NAMES = ("synthetic_me",)

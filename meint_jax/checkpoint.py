@@ -1,0 +1,44 @@
+"""Orbax checkpoints of the training state: the only module that imports orbax.
+
+Saves are atomic (orbax writes to a temporary directory and renames it), so a
+run killed mid-save leaves the previous checkpoint intact and resumes from it.
+The config travels with every checkpoint, so a checkpoint alone says how to
+rebuild its model.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import orbax.checkpoint as ocp
+
+
+class Checkpointer:
+    """Keeps the latest `max_to_keep` checkpoints of a run under `directory`."""
+
+    def __init__(self, directory: str, max_to_keep: int = 3):
+        self._manager = ocp.CheckpointManager(
+            os.path.abspath(directory),
+            options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True),
+            item_names=("state", "config"),
+        )
+
+    def latest_step(self) -> int | None:
+        return self._manager.latest_step()
+
+    def save(self, step: int, state: Any, config: dict) -> None:
+        self._manager.save(step, args=ocp.args.Composite(
+            state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config)), force=True)
+
+    def restore(self, abstract_state: Any, step: int | None = None) -> tuple[Any, dict]:
+        """(state, config) at `step` (default: latest), laid out like `abstract_state`."""
+        step = self.latest_step() if step is None else step
+        restored = self._manager.restore(step, args=ocp.args.Composite(
+            state=ocp.args.StandardRestore(abstract_state), config=ocp.args.JsonRestore()))
+        return restored.state, restored.config
+
+    def close(self) -> None:
+        """Waits for pending asynchronous saves; call before the process exits."""
+        self._manager.wait_until_finished()
+        self._manager.close()

@@ -1,0 +1,36 @@
+"""Find a dataset's TFDS builder and build it on first use.
+
+The one place that imports builder code (to register it); the input pipeline
+only reads what was built.
+"""
+
+from __future__ import annotations
+
+import os
+
+import ml_collections
+import tensorflow_datasets as tfds
+from absl import logging
+
+from meint_jax.validation import ConfigError
+
+
+def get_builder(data_config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
+    """The builder for `data_config.name`, built into `data_config.data_dir` if not yet."""
+    import data_builders  # Registers the project's builders.
+
+    name = data_config.name
+    if name.split("/")[0] not in data_builders.NAMES:
+        raise ConfigError(f"config.data.name={name!r} is not a meint-jax dataset; choose one of "
+                          f"{list(data_builders.NAMES)}, optionally with /config")
+    try:
+        builder = tfds.builder(name, data_dir=data_config.data_dir)
+    except ValueError as e:
+        reason = str(e).strip().splitlines()[0]
+        raise ConfigError(f"config.data.name={name!r}: {reason}") from e
+    if not builder.is_prepared():
+        logging.info("Building %s into %s (first use).", name, builder.data_dir)
+        manual_dir = data_config.manual_dir and os.path.expanduser(data_config.manual_dir)
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+    return builder

@@ -1,0 +1,179 @@
+"""Built TFDS clips -> sampled frame positions -> pseudo-targets -> batches.
+
+Reads datasets by name from a TFDS data_dir and never imports builder code.
+Frames are stored JPEG-encoded; only the T frames a window samples are
+decoded. Two kinds of window (DESIGN.md section 1, issue 2):
+
+- `trimmed`: the paper's T positions spread evenly from onset to offset;
+- `untrimmed`: T positions from a start before the onset to an end after the
+  offset, each a random distance outside, so neutral frames are included and
+  the expression's place in the window is unknown (target 0 outside).
+
+Positions are original frame numbers of the frames actually sampled (the
+nearest stored frame to each ideal position); targets are computed from them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterator
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from meint_jax import pseudo_labels
+
+# The model and its training run on JAX; TensorFlow only feeds data.
+tf.config.set_visible_devices([], "GPU")
+
+WINDOW_KINDS = ("trimmed", "untrimmed", "mixed")
+
+
+@dataclasses.dataclass(frozen=True)
+class WindowSpec:
+    """How windows are sampled from a clip."""
+
+    kind: str = "trimmed"            # trimmed | untrimmed | mixed
+    num_steps: int = 16              # T
+    untrimmed_probability: float = 0.5   # for `mixed`
+    max_margin: float = 1.0          # untrimmed: largest distance outside, in ME durations
+    jitter: bool = False             # move each position by up to half a step
+
+
+def load_clips(builder: tfds.core.DatasetBuilder, subjects) -> tf.data.Dataset:
+    """The built clips of `subjects`, frames left JPEG-encoded."""
+    ds = builder.as_dataset(split="train", decoders={"frames": tfds.decode.SkipDecoding()},
+                            shuffle_files=False)
+    wanted = tf.constant(sorted(subjects))
+    return ds.filter(lambda ex: tf.reduce_any(tf.equal(ex["subject"], wanted)))
+
+
+def list_subjects(builder: tfds.core.DatasetBuilder) -> list[str]:
+    """Subject codes present in the dataset, sorted (as strings: '006' stays '006')."""
+    ds = builder.as_dataset(split="train", decoders={"frames": tfds.decode.SkipDecoding()},
+                            shuffle_files=False)
+    ds = ds.map(lambda ex: ex["subject"])
+    return sorted({s.decode() for s in tfds.as_numpy(ds)})
+
+
+def split_subjects(subjects: list[str], num_holdout: int, seed: int) -> tuple[list[str], list[str]]:
+    """Subject-disjoint (train, test) split with `num_holdout` test subjects."""
+    if not 0 < num_holdout < len(subjects):
+        raise ValueError(f"eval.holdout_subjects={num_holdout} must be between 1 and "
+                         f"{len(subjects) - 1} for a dataset of {len(subjects)} subjects")
+    order = np.random.default_rng(seed).permutation(len(subjects))
+    test = sorted(subjects[i] for i in order[:num_holdout])
+    return sorted(set(subjects) - set(test)), test
+
+
+def _window_positions(ex, seed, spec: WindowSpec):
+    """Indices of the T frames a window samples from one clip."""
+    frame_numbers = tf.cast(ex["frame_numbers"], tf.float32)
+    onset, offset = tf.cast(ex["onset"], tf.float32), tf.cast(ex["offset"], tf.float32)
+    first, last = frame_numbers[0], frame_numbers[-1]
+    u = tf.random.stateless_uniform([5], seed=seed)
+    if spec.kind == "trimmed":
+        untrimmed = tf.constant(False)
+    elif spec.kind == "untrimmed":
+        untrimmed = tf.constant(True)
+    else:
+        untrimmed = u[0] < spec.untrimmed_probability
+    reach = spec.max_margin * (offset - onset)
+    before = tf.minimum(reach, onset - first) * u[1]
+    after = tf.minimum(reach, last - offset) * u[2]
+    start = tf.where(untrimmed, onset - before, onset)
+    end = tf.where(untrimmed, offset + after, offset)
+    grid = start + (end - start) * tf.linspace(0.0, 1.0, spec.num_steps)
+    if spec.jitter:
+        step = (end - start) / (spec.num_steps - 1)
+        noise = tf.random.stateless_uniform([spec.num_steps], seed=seed + 1, minval=-0.5, maxval=0.5)
+        grid = tf.clip_by_value(grid + noise * step, first, last)
+    distance = tf.abs(frame_numbers[None, :] - grid[:, None])
+    return tf.argmin(distance, axis=1, output_type=tf.int32)
+
+
+def _decode(encoded, image_size: int):
+    frames = tf.map_fn(lambda s: tf.io.decode_jpeg(s, channels=3), encoded,
+                       fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8))
+    if image_size:
+        resized = tf.image.resize(frames, (image_size, image_size), method="area")
+        frames = tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+    return frames
+
+
+def _make_window(ex, seed, spec: WindowSpec, image_size: int, decode: bool, flip: bool):
+    index = _window_positions(ex, seed, spec)
+    window = {
+        "positions": tf.gather(ex["frame_numbers"], index),
+        "onset": ex["onset"], "apex": ex["apex"], "offset": ex["offset"],
+        "clip_id": ex["clip_id"],
+        "subject": ex["subject"],
+    }
+    if "true_intensity" in ex:
+        window["true_intensity"] = tf.gather(ex["true_intensity"], index)
+    if decode:
+        frames = _decode(tf.gather(ex["frames"], index), image_size)
+        if flip:
+            mirror = tf.random.stateless_uniform([], seed=seed + 2) < 0.5
+            frames = tf.where(mirror, tf.reverse(frames, axis=[2]), frames)
+        window["frames"] = frames
+    return window
+
+
+def _add_targets(batch: dict, label_shape: str) -> dict:
+    batch["targets"] = pseudo_labels.pseudo_intensity(
+        batch["positions"], batch["onset"], batch["apex"], batch["offset"], label_shape)
+    return batch
+
+
+def train_batches(builder, subjects, spec: WindowSpec, *, batch_size: int, image_size: int,
+                  label_shape: str, flip: bool, seed: int, start_step: int = 0) -> Iterator[dict]:
+    """Endless shuffled training batches of numpy arrays, deterministic from `seed`.
+
+    `start_step` skips the batches a resumed run already trained on, so it sees
+    the same batches after a restart as an uninterrupted run (skipping happens
+    before any frame is decoded).
+    """
+    ds = load_clips(builder, subjects).cache().repeat()
+    ds = ds.shuffle(256, seed=seed, reshuffle_each_iteration=True).enumerate()
+    ds = ds.skip(start_step * batch_size)
+    ds = ds.map(lambda i, ex: _make_window(ex, tf.stack([tf.constant(seed, tf.int64), i]), spec,
+                                           image_size, True, flip),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.batch(batch_size, drop_remainder=True).prefetch(2)
+    for batch in tfds.as_numpy(ds):
+        yield _add_targets(batch, label_shape)
+
+
+def eval_windows(builder, subjects, spec: WindowSpec, *, windows_per_clip: int, image_size: int,
+                 label_shape: str, seed: int, decode: bool = True) -> dict:
+    """Every evaluation window of `subjects` as one dict of numpy arrays.
+
+    Windows are the same on every call (seeded by clip order and window number);
+    `clip_index` tells which clip each window came from.
+    """
+    ds = load_clips(builder, subjects).enumerate()
+    ds = ds.flat_map(lambda c, ex: tf.data.Dataset.range(windows_per_clip).map(
+        lambda k: (c, k, ex)))
+    ds = ds.map(lambda c, k, ex: dict(
+        _make_window(ex, tf.stack([tf.constant(seed, tf.int64), c * 1000 + k]), spec, image_size,
+                     decode, False), clip_index=c),
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    windows = list(tfds.as_numpy(ds))
+    if not windows:
+        raise ValueError(f"no clips found for subjects {sorted(subjects)}")
+    stacked = {key: np.stack([w[key] for w in windows]) for key in windows[0]}
+    return _add_targets(stacked, label_shape)
+
+
+def as_batches(windows: dict, batch_size: int) -> Iterator[dict]:
+    """Fixed-size batches of `windows`; the last is padded and marked by `mask` 0."""
+    total = len(windows["positions"])
+    for start in range(0, total, batch_size):
+        index = np.arange(start, start + batch_size)
+        mask = (index < total).astype(np.float32)
+        index = np.minimum(index, total - 1)
+        batch = {key: value[index] for key, value in windows.items()}
+        batch["mask"] = mask
+        yield batch

@@ -1,0 +1,41 @@
+"""Entry point: `python -m meint_jax.main --config=configs/synthetic.py --workdir=DIR`."""
+
+import logging as pylogging
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up banner.
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from meint_jax import train, validation
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/synthetic.py[:variant].",
+                                lock_config=True)
+flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics.json and plots.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+class _QuietLibraries(pylogging.Filter):
+    """Drops the INFO chatter of orbax and TFDS (one line per file written), keeps warnings."""
+
+    NOISY = ("/orbax/", "/tensorflow_datasets/", "/jax/_src/")
+
+    def filter(self, record):
+        return record.levelno >= pylogging.WARNING or not any(p in record.pathname for p in self.NOISY)
+
+
+def main(argv):
+    del argv
+    logging.get_absl_handler().addFilter(_QuietLibraries())
+    try:
+        train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    except validation.ConfigError as e:
+        logging.flush()
+        sys.exit(f"meint_jax: error: {e}")
+
+
+if __name__ == "__main__":
+    app.run(main)

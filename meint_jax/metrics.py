@@ -1,0 +1,52 @@
+"""Per-clip agreement between predicted and reference trajectories (scipy.stats).
+
+The paper's figures are per-clip Spearman's rho and Kendall's tau-b averaged
+over clips. A constant prediction has no defined correlation: it counts as 0
+and the number of such clips is reported, so a collapsed model cannot hide.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def _correlation(fn, pred: np.ndarray, ref: np.ndarray) -> float:
+    if np.ptp(pred) == 0.0 or np.ptp(ref) == 0.0:
+        return 0.0
+    value = fn(pred, ref).statistic
+    return 0.0 if np.isnan(value) else float(value)
+
+
+def per_clip_correlations(pred: np.ndarray, ref: np.ndarray) -> dict[str, np.ndarray]:
+    """Spearman and Kendall tau-b of each row of pred [N, T] against ref [N, T]."""
+    spearman = np.array([_correlation(stats.spearmanr, p, r) for p, r in zip(pred, ref)])
+    kendall = np.array([_correlation(lambda x, y: stats.kendalltau(x, y, variant="b"), p, r)
+                        for p, r in zip(pred, ref)])
+    return {"spearman": spearman, "kendall": kendall}
+
+
+def summarize(pred: np.ndarray, target: np.ndarray, positions: np.ndarray, apex: np.ndarray,
+              true_intensity: np.ndarray | None = None, clip_index: np.ndarray | None = None) -> dict:
+    """Mean per-clip metrics of windows pred/target/positions [N, T].
+
+    Several windows of one clip (`clip_index`) are averaged into one clip score
+    first, so every clip weighs the same.
+    """
+    pred, target = np.asarray(pred, np.float64), np.asarray(target, np.float64)
+    clip_index = np.arange(len(pred)) if clip_index is None else np.asarray(clip_index)
+    per_window = per_clip_correlations(pred, target)
+    per_window["apex_error_frames"] = np.abs(
+        positions[np.arange(len(pred)), np.argmax(pred, axis=1)] - apex).astype(np.float64)
+    if true_intensity is not None:
+        truth = per_clip_correlations(pred, true_intensity)
+        per_window["true_spearman"] = truth["spearman"]
+        per_window["true_kendall"] = truth["kendall"]
+        per_window["true_mae"] = np.mean(np.abs(pred - true_intensity), axis=1)
+    clips = np.unique(clip_index)
+    result = {name: float(np.mean([values[clip_index == c].mean() for c in clips]))
+              for name, values in per_window.items()}
+    result["num_clips"] = int(len(clips))
+    result["num_windows"] = int(len(pred))
+    result["constant_predictions"] = int(np.sum(np.ptp(pred, axis=1) == 0.0))
+    return result

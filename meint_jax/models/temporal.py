@@ -1,0 +1,37 @@
+"""Per-frame encoder + temporal head: clips [B, T, H, W, 3] -> intensity [B, T].
+
+`bigru` is the paper's model (ResNet18 -> BiGRU(H per direction) -> Dense(1));
+`none` is its frame-wise baseline (the same encoder, Dense(1) per frame, no
+recurrence), so the two differ only in the temporal head.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from meint_jax.models.resnet import ResNet18, normalize_frames
+
+
+class IntensityModel(nn.Module):
+    temporal: str = "bigru"
+    gru_features: int = 256
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, frames: jnp.ndarray, train: bool = False):
+        batch, steps = frames.shape[:2]
+        x = normalize_frames(frames.reshape((batch * steps,) + frames.shape[2:]), self.dtype)
+        features, stages = ResNet18(dtype=self.dtype, name="encoder")(x, train)
+        features = features.reshape(batch, steps, -1)
+        if self.temporal == "bigru":
+            features = nn.Bidirectional(
+                nn.RNN(nn.GRUCell(self.gru_features, dtype=self.dtype), name="forward"),
+                nn.RNN(nn.GRUCell(self.gru_features, dtype=self.dtype), name="backward"),
+                name="bigru")(features)
+        elif self.temporal != "none":
+            raise ValueError(f"unknown temporal head {self.temporal!r}; use 'bigru' or 'none'")
+        intensity = nn.Dense(1, dtype=jnp.float32, name="head")(features.astype(jnp.float32))[..., 0]
+        return intensity, {"features": features, "encoder": stages}

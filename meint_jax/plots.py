@@ -1,0 +1,41 @@
+"""Figures of predicted intensity curves for held-out clips."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_curves(path: str, panels: list[dict], title: str) -> None:
+    """One row per clip, one column per protocol.
+
+    Each panel has `positions`, `prediction`, `target`, optionally `prior`,
+    `true_intensity`, and the clip's `onset`/`apex`/`offset`, `clip_id`, `protocol`.
+    """
+    protocols = sorted({p["protocol"] for p in panels}, reverse=True)
+    clips = list(dict.fromkeys(p["clip_id"] for p in panels))
+    fig, axes = plt.subplots(len(clips), len(protocols), figsize=(5 * len(protocols), 2.6 * len(clips)),
+                             squeeze=False, sharey=True)
+    for panel in panels:
+        ax = axes[clips.index(panel["clip_id"]), protocols.index(panel["protocol"])]
+        x = panel["positions"]
+        ax.plot(x, panel["target"], "k--", lw=1.2, label="pseudo-target")
+        if panel.get("true_intensity") is not None:
+            ax.plot(x, panel["true_intensity"], color="tab:green", lw=1.5, label="true intensity")
+        if panel.get("prior") is not None:
+            ax.plot(x, panel["prior"], color="tab:gray", lw=1, alpha=0.7, label="position prior")
+        ax.plot(x, panel["prediction"], "o-", color="tab:red", ms=3, lw=1.5, label="predicted")
+        for name, style in (("onset", ":"), ("apex", "-."), ("offset", ":")):
+            ax.axvline(panel[name], color="tab:blue", ls=style, lw=0.8)
+        ax.set_title(f"{panel['clip_id']} ({panel['protocol']})", fontsize=9)
+        ax.set_xlabel("frame")
+        ax.set_ylim(-0.25, 1.25)
+    axes[0, 0].set_ylabel("intensity")
+    axes[0, -1].legend(fontsize=7, loc="upper right")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,333 @@
+"""Procedural micro-expression clips with a known intensity curve.
+
+A stand-in for CASME II that can be shipped: one rendered face identity per
+subject, a subtle AU-like local deformation whose amplitude follows a smooth,
+deliberately non-triangular true intensity curve, neutral frames around it,
+and the confounders of lab recordings (blinks, slow head drift, lighting
+flicker, sensor noise). Annotated onset/apex/offset are read off the true
+curve with annotator-like noise, so the triangular pseudo-label is wrong in
+the same ways it is wrong on real data.
+
+Everything is a pure function of a seed: the same seed gives the same bytes.
+Faces are evaluated analytically at (displaced) pixel coordinates, so sub-pixel
+motion changes pixel values smoothly instead of snapping to the grid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterator
+
+import numpy as np
+from scipy import ndimage
+
+# Facial action units the generator can produce: name -> (anchor, direction).
+# Anchors are in face coordinates (u right, v down, face spans about [-1, 1]);
+# directions are unit-ish image-space motion vectors of the tissue.
+ACTION_UNITS = {
+    "AU1": ((0.22, -0.42), (0.0, -1.0)),    # inner brow raiser
+    "AU2": ((0.52, -0.40), (0.0, -1.0)),    # outer brow raiser
+    "AU4": ((0.25, -0.38), (-0.5, 0.85)),   # brow lowerer: down and inwards
+    "AU6": ((0.38, 0.02), (0.0, -1.0)),     # cheek raiser
+    "AU7": ((0.38, -0.16), (0.0, -1.0)),    # lid tightener: lower lid up
+    "AU10": ((0.10, 0.40), (0.0, -1.0)),    # upper lip raiser
+    "AU12": ((0.32, 0.50), (0.55, -0.85)),  # lip corner puller: up and out
+    "AU14": ((0.32, 0.50), (1.0, 0.0)),     # dimpler: corners outwards
+    "AU15": ((0.32, 0.52), (0.0, 1.0)),     # lip corner depressor
+    "AU17": ((0.0, 0.75), (0.0, -1.0)),     # chin raiser
+}
+
+# AU combinations and the emotion an annotator would estimate for them.
+EXPRESSIONS = (
+    (("AU12",), "happiness"),
+    (("AU6", "AU12"), "happiness"),
+    (("AU1", "AU2"), "surprise"),
+    (("AU4",), "repression"),
+    (("AU4", "AU7"), "disgust"),
+    (("AU10",), "disgust"),
+    (("AU1", "AU15"), "sadness"),
+    (("AU14",), "repression"),
+    (("AU15", "AU17"), "others"),
+    (("AU4", "AU15"), "others"),
+)
+EMOTIONS = ("happiness", "surprise", "disgust", "repression", "sadness", "others")
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratorConfig:
+    """Size of the generated dataset and of its clips."""
+
+    num_subjects: int = 12
+    clips_per_subject: int = 8
+    frame_size: int = 112
+    min_frames: int = 56
+    max_frames: int = 96
+    min_me_frames: int = 24   # true onset to true offset
+    max_me_frames: int = 48
+    min_neutral: int = 8      # neutral frames before onset and after offset
+    seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Identity:
+    """Everything that makes one subject's face look like that subject."""
+
+    skin: np.ndarray          # RGB in [0, 1]
+    background: np.ndarray
+    hair: np.ndarray
+    lips: np.ndarray
+    iris: np.ndarray
+    face_width: float         # half-width in face units relative to frame
+    face_height: float
+    eye_y: float
+    eye_dx: float
+    eye_size: float
+    brow_y: float
+    brow_thickness: float
+    mouth_y: float
+    mouth_width: float
+    nose_length: float
+    hairline: float
+    texture: np.ndarray       # [S, S] low-frequency skin texture, zero mean
+    texture_strength: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Clip:
+    """One generated clip in the shared clip schema."""
+
+    subject: str
+    clip_id: str
+    frames: np.ndarray            # uint8 [N, H, W, 3]
+    frame_numbers: np.ndarray     # int32 [N]
+    onset: int                    # annotated, original frame numbers
+    apex: int
+    offset: int
+    emotion: str
+    action_units: str
+    true_intensity: np.ndarray    # float32 [N], peak 1
+
+
+def make_identity(rng: np.random.Generator) -> Identity:
+    """Draws one procedural face identity."""
+    tone = rng.uniform(0.25, 0.85)
+    skin = np.array([0.95, 0.78, 0.62]) * (0.45 + 0.55 * tone) + rng.normal(0, 0.02, 3)
+    texture = ndimage.gaussian_filter(rng.normal(size=(64, 64)), sigma=rng.uniform(1.5, 4.0))
+    texture /= texture.std() + 1e-8
+    return Identity(
+        skin=np.clip(skin, 0.05, 1.0),
+        background=rng.uniform(0.15, 0.75, 3),
+        hair=rng.uniform(0.02, 0.35) * np.array([1.0, rng.uniform(0.7, 1.0), rng.uniform(0.5, 0.9)]),
+        lips=np.clip(skin * np.array([0.95, 0.62, 0.62]) + rng.normal(0, 0.03, 3), 0, 1),
+        iris=rng.uniform(0.05, 0.45) * np.array([1.0, rng.uniform(0.8, 1.1), rng.uniform(0.6, 1.2)]),
+        face_width=rng.uniform(0.66, 0.80),
+        face_height=rng.uniform(0.86, 0.98),
+        eye_y=rng.uniform(-0.26, -0.16),
+        eye_dx=rng.uniform(0.30, 0.40),
+        eye_size=rng.uniform(0.085, 0.12),
+        brow_y=rng.uniform(-0.46, -0.38),
+        brow_thickness=rng.uniform(0.025, 0.05),
+        mouth_y=rng.uniform(0.42, 0.55),
+        mouth_width=rng.uniform(0.22, 0.32),
+        nose_length=rng.uniform(0.18, 0.30),
+        hairline=rng.uniform(-0.78, -0.62),
+        texture=texture,
+        texture_strength=rng.uniform(0.015, 0.04),
+    )
+
+
+def _soft(signed_distance: np.ndarray, width: float) -> np.ndarray:
+    """Anti-aliased inside-mask: 1 inside, 0 outside, a smooth edge of `width`."""
+    return 1.0 / (1.0 + np.exp(np.clip(signed_distance / width, -40, 40)))
+
+
+def _ellipse(u, v, cu, cv, ru, rv):
+    return np.sqrt(((u - cu) / ru) ** 2 + ((v - cv) / rv) ** 2) - 1.0
+
+
+def render_face(identity: Identity, u: np.ndarray, v: np.ndarray, lid_closure: float,
+                pixel: float) -> np.ndarray:
+    """Evaluates the face at face coordinates (u, v); returns RGB in [0, 1].
+
+    `lid_closure` in [0, 1] closes both upper eyelids (blinks); `pixel` is the
+    size of one pixel in face units and sets the edge softness.
+    """
+    idt = identity
+    edge = 0.7 * pixel
+    img = np.broadcast_to(idt.background, u.shape + (3,)).copy()
+    img *= (1.0 - 0.15 * (v[..., None] + 1.0) / 2.0)
+
+    face = _soft(_ellipse(u, v, 0.0, 0.05, idt.face_width, idt.face_height), edge / idt.face_width)
+    radial = np.clip(((u / idt.face_width) ** 2 + ((v - 0.05) / idt.face_height) ** 2), 0, 1)
+    tex_coords = np.stack([(v + 1.0) * 31.5, (u + 1.0) * 31.5])
+    texture = ndimage.map_coordinates(idt.texture, tex_coords, order=1, mode="reflect")
+    skin = idt.skin * (1.0 - 0.22 * radial[..., None]) * (1.0 + idt.texture_strength * texture[..., None])
+    img = img * (1 - face[..., None]) + skin * face[..., None]
+
+    hair = face * _soft(v - idt.hairline - 0.08 * u ** 2, edge)
+    img = img * (1 - hair[..., None]) + idt.hair * hair[..., None]
+
+    for side in (-1.0, 1.0):
+        cu = side * idt.eye_dx
+        # Brow: a thick arc whose inner end sits a little lower.
+        arc_v = idt.brow_y + 0.05 * ((u - cu) / 0.2) ** 2 + 0.02 * side * (cu - u) / 0.2
+        brow_dist = np.abs(v - arc_v) - idt.brow_thickness
+        brow_span = np.abs(u - cu) - 0.17
+        brow = _soft(np.maximum(brow_dist, brow_span), edge)
+        img = img * (1 - 0.85 * brow[..., None]) + idt.hair * 0.85 * brow[..., None]
+
+        # Eye: sclera, iris, pupil, then the upper lid sweeping down over it.
+        rv = idt.eye_size * 0.55
+        eye = _soft(_ellipse(u, v, cu, idt.eye_y, idt.eye_size * 1.5, rv), edge / rv * 0.5)
+        iris = _soft(_ellipse(u, v, cu, idt.eye_y, rv * 0.95, rv * 0.95), edge / rv)
+        pupil = _soft(_ellipse(u, v, cu, idt.eye_y, rv * 0.4, rv * 0.4), edge / rv)
+        eye_rgb = np.array([0.92, 0.9, 0.88]) * (1 - iris[..., None]) + idt.iris * iris[..., None]
+        eye_rgb = eye_rgb * (1 - pupil[..., None]) + 0.03 * pupil[..., None]
+        lid_line = idt.eye_y - rv + 2.0 * rv * lid_closure
+        open_part = eye * _soft(lid_line - v, edge)
+        img = img * (1 - open_part[..., None]) + eye_rgb * open_part[..., None]
+        crease = _soft(np.abs(v - (lid_line - 0.012)) - 0.006, edge) * _soft(
+            _ellipse(u, v, cu, idt.eye_y, idt.eye_size * 1.5, rv * 1.6), edge)
+        img *= (1 - 0.35 * crease[..., None])
+
+    # Nose: a soft shadow line and two nostrils.
+    nose = _soft(np.maximum(np.abs(u) - 0.012, np.abs(v - (idt.eye_y + idt.nose_length / 2 + 0.05))
+                            - idt.nose_length / 2), edge)
+    nostrils = sum(_soft(_ellipse(u, v, s * 0.06, idt.eye_y + idt.nose_length + 0.1, 0.035, 0.018), edge / 0.02)
+                   for s in (-1.0, 1.0))
+    img *= (1 - 0.12 * nose[..., None] - 0.45 * nostrils[..., None])
+
+    # Mouth: upper and lower lip, a dark line between them.
+    mw = idt.mouth_width
+    lips = _soft(_ellipse(u, v, 0.0, idt.mouth_y, mw, 0.06), edge / 0.06)
+    img = img * (1 - lips[..., None]) + idt.lips * lips[..., None]
+    line = _soft(np.maximum(np.abs(v - idt.mouth_y - 0.01 * (u / mw) ** 2) - 0.008, np.abs(u) - mw * 0.98), edge)
+    img *= (1 - 0.6 * line[..., None])
+    return np.clip(img, 0.0, 1.0)
+
+
+def intensity_curve(num_frames: int, onset: int, offset: int, rng: np.random.Generator) -> np.ndarray:
+    """A smooth true intensity in [0, 1] with asymmetric rise and decay.
+
+    Rise and decay use raised-cosine ramps with different exponents and lengths,
+    and about a third of the curves hold a plateau at the apex, so none is a
+    triangle.
+    """
+    length = offset - onset
+    plateau = rng.uniform(0.1, 0.3) * length if rng.uniform() < 0.35 else 0.0
+    rise = rng.uniform(0.25, 0.5) * (length - plateau)
+    decay = length - plateau - rise
+    gamma_rise, gamma_decay = rng.uniform(0.6, 1.8), rng.uniform(0.6, 1.8)
+    t = np.arange(num_frames, dtype=np.float64)
+    y = np.zeros(num_frames)
+    s_rise = np.clip((t - onset) / rise, 0, 1)
+    s_decay = np.clip((t - onset - rise - plateau) / decay, 0, 1)
+    up = (0.5 - 0.5 * np.cos(np.pi * s_rise)) ** gamma_rise
+    down = (0.5 + 0.5 * np.cos(np.pi * s_decay)) ** gamma_decay
+    y = np.where(t < onset + rise + plateau, up, down)
+    y[(t <= onset) | (t >= offset)] = 0.0
+    return (y / y.max()).astype(np.float32)
+
+
+def annotate(true_intensity: np.ndarray, rng: np.random.Generator, threshold: float = 0.05):
+    """Reads onset/apex/offset indices off the true curve as a human coder would.
+
+    Coders mark the first and last visibly moving frames and one frame of the
+    peak, each a few frames off; within a plateau any frame can be chosen.
+    """
+    n = len(true_intensity)
+    active = np.flatnonzero(true_intensity > threshold)
+    onset = active[0] + int(round(rng.normal(0, 1.5)))
+    offset = active[-1] + int(round(rng.normal(0, 2.5)))
+    near_peak = np.flatnonzero(true_intensity >= 0.97)
+    apex = int(rng.choice(near_peak)) + int(round(rng.normal(0, 2.0)))
+    onset = int(np.clip(onset, 0, n - 3))
+    offset = int(np.clip(offset, onset + 2, n - 1))
+    apex = int(np.clip(apex, onset + 1, offset - 1))
+    return onset, apex, offset
+
+
+def _displacement(u, v, active_aus, gains, scale):
+    """Tissue motion (du, dv) in face units for unit intensity, both sides of the face."""
+    du = np.zeros_like(u)
+    dv = np.zeros_like(v)
+    for au, gain in zip(active_aus, gains):
+        (au_u, au_v), (dir_u, dir_v) = ACTION_UNITS[au]
+        for side in (-1.0, 1.0) if au_u else (1.0,):
+            bump = gain * np.exp(-((u - side * au_u) ** 2 + (v - au_v) ** 2) / (2 * 0.07 ** 2))
+            du += bump * dir_u * side * scale
+            dv += bump * dir_v * scale
+    return du, dv
+
+
+def render_clip(identity: Identity, subject: str, clip_index: int, cfg: GeneratorConfig,
+                rng: np.random.Generator) -> Clip:
+    """Renders one clip: neutral, expression, neutral, with confounders throughout."""
+    size = cfg.frame_size
+    n = int(rng.integers(cfg.min_frames, cfg.max_frames + 1))
+    me_len = int(rng.integers(cfg.min_me_frames, cfg.max_me_frames + 1))
+    me_len = min(me_len, n - 2 * cfg.min_neutral - 1)
+    true_onset = int(rng.integers(cfg.min_neutral, n - cfg.min_neutral - me_len + 1))
+    true_intensity = intensity_curve(n, true_onset, true_onset + me_len, rng)
+    onset_i, apex_i, offset_i = annotate(true_intensity, rng)
+
+    aus, emotion = EXPRESSIONS[int(rng.integers(len(EXPRESSIONS)))]
+    gains = rng.uniform(0.6, 1.0, len(aus))
+    gains /= gains.max()
+    # Largest tissue displacement at the apex: 1-3 pixels at 112x112.
+    peak_px = rng.uniform(1.0, 3.0) * size / 112.0
+    pixel = 2.0 / size  # face units per pixel (the frame spans [-1, 1])
+
+    # Slow head drift (smoothed random walk), lighting flicker, sensor noise, blinks.
+    drift = np.cumsum(rng.normal(0, 1, (n, 2)), axis=0)
+    drift = ndimage.gaussian_filter1d(drift, sigma=8, axis=0)
+    drift -= drift[0]
+    drift *= rng.uniform(0.5, 1.5) * pixel * size / 112.0 / (np.abs(drift).max() + 1e-8)
+    flicker = 1.0 + rng.uniform(0.005, 0.02) * np.sin(
+        2 * np.pi * rng.uniform(0.02, 0.08) * np.arange(n) + rng.uniform(0, 2 * np.pi))
+    noise_sigma = rng.uniform(1.0, 2.5) / 255.0
+    lid = np.zeros(n)
+    for _ in range(int(rng.poisson(0.8))):
+        start, duration = int(rng.integers(0, n)), int(rng.integers(6, 14))
+        s = np.arange(n) - start
+        lid += np.where((s >= 0) & (s < duration), np.sin(np.pi * np.clip(s / duration, 0, 1)), 0)
+    lid = np.clip(lid, 0, 1)
+
+    coords = (np.arange(size) + 0.5) / size * 2.0 - 1.0
+    v0, u0 = np.meshgrid(coords, coords, indexing="ij")
+    du_unit, dv_unit = _displacement(u0, v0, aus, gains, peak_px * pixel)
+    frames = np.empty((n, size, size, 3), np.uint8)
+    for i in range(n):
+        # Backward warp: the pixel at x shows the tissue that moved there from x - d.
+        u = u0 - du_unit * true_intensity[i] - drift[i, 0]
+        v = v0 - dv_unit * true_intensity[i] - drift[i, 1]
+        img = render_face(identity, u, v, lid[i], pixel) * flicker[i]
+        img = img + rng.normal(0, noise_sigma, img.shape)
+        frames[i] = np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
+
+    first_number = int(rng.integers(1, 400))
+    return Clip(
+        subject=subject,
+        clip_id=f"{subject}_EP{clip_index:02d}",
+        frames=frames,
+        frame_numbers=np.arange(first_number, first_number + n, dtype=np.int32),
+        onset=first_number + onset_i,
+        apex=first_number + apex_i,
+        offset=first_number + offset_i,
+        emotion=emotion,
+        action_units="+".join(a[2:] for a in aus),
+        true_intensity=true_intensity,
+    )
+
+
+def subject_code(index: int) -> str:
+    return f"s{index + 1:02d}"
+
+
+def generate(cfg: GeneratorConfig) -> Iterator[Clip]:
+    """Yields every clip of the dataset, deterministically from `cfg.seed`."""
+    for s in range(cfg.num_subjects):
+        subject_rng = np.random.default_rng([cfg.seed, s])
+        identity = make_identity(subject_rng)
+        for c in range(cfg.clips_per_subject):
+            yield render_clip(identity, subject_code(s), c, cfg, np.random.default_rng([cfg.seed, s, c]))

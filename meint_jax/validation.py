@@ -1,0 +1,78 @@
+"""Checks on a run's config and workdir that fail early, in one line, saying what to fix."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import ml_collections
+
+
+class ConfigError(ValueError):
+    """A setting or path the user gave cannot work; the message says which and why."""
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def check_config(config: ml_collections.ConfigDict) -> None:
+    """Raises ConfigError naming the first field whose value cannot work."""
+    from meint_jax import pseudo_labels  # Leaves only: no TensorFlow here.
+    from meint_jax.models import DTYPES
+
+    d, m, t, e, lo = config.data, config.model, config.train, config.eval, config.loss
+    _check(isinstance(d.image_size, int) and d.image_size >= 32,
+           f"config.data.image_size={d.image_size!r}: use an integer of at least 32 (ResNet18 downsamples 32x)")
+    _check(isinstance(d.num_steps, int) and d.num_steps >= 3,
+           f"config.data.num_steps={d.num_steps!r}: use an integer of at least 3 frames per window")
+    _check(d.train_window in ("trimmed", "untrimmed", "mixed"),
+           f"config.data.train_window={d.train_window!r}: use 'trimmed', 'untrimmed' or 'mixed'")
+    _check(0.0 <= d.untrimmed_probability <= 1.0,
+           f"config.data.untrimmed_probability={d.untrimmed_probability!r}: use a value in [0, 1]")
+    _check(d.max_margin >= 0.0, f"config.data.max_margin={d.max_margin!r}: use a value >= 0")
+    _check(d.pseudo_label in pseudo_labels.SHAPES,
+           f"config.data.pseudo_label={d.pseudo_label!r}: choose one of {sorted(pseudo_labels.SHAPES)}")
+    if d.data_dir is not None:
+        path = os.path.expanduser(d.data_dir)
+        _check(os.path.isdir(path), f"config.data.data_dir={d.data_dir!r} does not exist: create it, "
+               "or leave data.data_dir unset to use ~/tensorflow_datasets")
+    _check(m.temporal in ("bigru", "none"),
+           f"config.model.temporal={m.temporal!r}: use 'bigru' (the paper's model) or 'none' (frame-wise)")
+    _check(isinstance(m.gru_features, int) and m.gru_features > 0,
+           f"config.model.gru_features={m.gru_features!r}: use a positive integer")
+    _check(m.dtype in DTYPES, f"config.model.dtype={m.dtype!r}: choose one of {sorted(DTYPES)}")
+    _check(m.init_from is None, "config.model.init_from: loading ImageNet weights is not supported yet; "
+           "leave it unset to train from random initialisation")
+    for name in ("smooth_weight", "rank_weight", "rank_margin"):
+        _check(lo[name] >= 0.0, f"config.loss.{name}={lo[name]!r}: use a value >= 0")
+    _check(isinstance(t.batch_size, int) and t.batch_size >= 1,
+           f"config.train.batch_size={t.batch_size!r}: use a positive integer")
+    _check(isinstance(t.num_steps, int) and t.num_steps >= 1,
+           f"config.train.num_steps={t.num_steps!r}: use a positive integer")
+    _check(t.learning_rate > 0.0, f"config.train.learning_rate={t.learning_rate!r}: use a value > 0")
+    _check(0 <= t.warmup_steps < max(t.num_steps, 1) or t.warmup_steps == 0,
+           f"config.train.warmup_steps={t.warmup_steps!r}: use 0 <= warmup_steps < train.num_steps")
+    _check(t.schedule in ("constant", "cosine"),
+           f"config.train.schedule={t.schedule!r}: use 'constant' or 'cosine'")
+    for name in ("log_every", "checkpoint_every"):
+        _check(isinstance(t[name], int) and t[name] >= 1,
+               f"config.train.{name}={t[name]!r}: use a positive integer")
+    _check(isinstance(e.holdout_subjects, int) and e.holdout_subjects >= 1,
+           f"config.eval.holdout_subjects={e.holdout_subjects!r}: use a positive integer")
+    _check(isinstance(e.untrimmed_windows, int) and e.untrimmed_windows >= 1,
+           f"config.eval.untrimmed_windows={e.untrimmed_windows!r}: use a positive integer")
+
+
+def prepare_workdir(workdir: str) -> str:
+    """Creates `workdir` if needed and proves it writable; returns its absolute path."""
+    _check(bool(workdir), "--workdir is required: a directory for checkpoints, metrics and plots")
+    path = os.path.abspath(os.path.expanduser(workdir))
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        raise ConfigError(f"workdir {path} is not writable ({e.strerror}): choose another --workdir") from e
+    return path

@@ -1,0 +1,32 @@
+"""meint-jax: weakly supervised micro-expression intensity estimation in JAX/Flax."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="meint-jax",
+    version="0.1.0",
+    description="Continuous micro-expression intensity from onset/apex/offset labels, in JAX/Flax.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["meint_jax", "meint_jax.*", "data_builders", "data_builders.*"]),
+    install_requires=[
+        "absl-py>=2.1",
+        "flax>=0.10",
+        "importlib_resources>=6.0",  # tensorflow-datasets imports it without declaring it
+        "jax>=0.5",
+        "matplotlib>=3.8",
+        "ml-collections>=0.1.1",
+        "numpy>=1.26",
+        "optax>=0.2.4",
+        "orbax-checkpoint>=0.11",
+        "pillow>=10.0",
+        "scipy>=1.11",
+        "tensorflow-cpu>=2.16",
+        "tensorflow-datasets>=4.9.6",
+        "tqdm>=4.66",
+    ],
+    extras_require={
+        "test": ["pytest>=8.0", "pytest-xdist>=3.5"],
+    },
+)

@@ -1,0 +1,94 @@
+"""Windows, targets and splits read back from a built tiny dataset."""
+
+import numpy as np
+import pytest
+
+from meint_jax import input_pipeline, synthetic
+from meint_jax.input_pipeline import WindowSpec
+
+TINY = synthetic.GeneratorConfig(num_subjects=4, clips_per_subject=3, frame_size=32, min_frames=28,
+                                 max_frames=36, min_me_frames=12, max_me_frames=18, min_neutral=4)
+
+
+@pytest.fixture(scope="module")
+def source_clips():
+    return {c.clip_id: c for c in synthetic.generate(TINY)}
+
+
+def reference_trimmed_positions(clip, num_steps):
+    ideal = clip.onset + np.arange(num_steps) / (num_steps - 1) * (clip.offset - clip.onset)
+    nearest = np.argmin(np.abs(clip.frame_numbers[None, :] - ideal[:, None]), axis=1)
+    return clip.frame_numbers[nearest]
+
+
+def test_subjects_are_strings_and_split_is_disjoint(tiny_builder):
+    subjects = input_pipeline.list_subjects(tiny_builder)
+    assert subjects == ["s01", "s02", "s03", "s04"]
+    train, test = input_pipeline.split_subjects(subjects, 1, seed=0)
+    assert len(test) == 1 and not set(train) & set(test) and set(train) | set(test) == set(subjects)
+    with pytest.raises(ValueError, match="holdout_subjects=4"):
+        input_pipeline.split_subjects(subjects, 4, seed=0)
+
+
+def test_trimmed_windows_sample_onset_to_offset(tiny_builder, source_clips):
+    w = input_pipeline.eval_windows(tiny_builder, ["s01", "s02"], WindowSpec("trimmed", 8),
+                                    windows_per_clip=1, image_size=32, label_shape="triangular", seed=0)
+    assert set(w["subject"].astype(str)) == {"s01", "s02"} and len(w["positions"]) == 6
+    for i, clip_id in enumerate(w["clip_id"].astype(str)):
+        clip = source_clips[clip_id]
+        np.testing.assert_array_equal(w["positions"][i], reference_trimmed_positions(clip, 8))
+        expected = np.interp(w["positions"][i], [clip.onset, clip.apex, clip.offset], [0, 1, 0])
+        np.testing.assert_allclose(w["targets"][i], expected, atol=1e-6)
+        index = w["positions"][i] - clip.frame_numbers[0]
+        np.testing.assert_allclose(w["true_intensity"][i], clip.true_intensity[index])
+        # Frames read back equal the generated ones (up to JPEG).
+        diff = np.abs(w["frames"][i].astype(float) - clip.frames[index].astype(float))
+        assert diff.mean() < 2.0, diff.mean()
+
+
+def test_untrimmed_windows_reach_outside_with_zero_targets(tiny_builder, source_clips):
+    w = input_pipeline.eval_windows(tiny_builder, ["s03"], WindowSpec("untrimmed", 8), windows_per_clip=4,
+                                    image_size=32, label_shape="triangular", seed=0, decode=False)
+    assert "frames" not in w
+    outside = (w["positions"] < w["onset"][:, None]) | (w["positions"] > w["offset"][:, None])
+    assert outside.any(axis=1).mean() > 0.5
+    assert np.all(w["targets"][outside] == 0.0)
+    assert np.all(w["positions"][:, 0] <= w["onset"]) and np.all(w["positions"][:, -1] >= w["offset"])
+    # Four different windows per clip, the same ones on every call.
+    assert len(np.unique(w["positions"], axis=0)) > len(np.unique(w["clip_index"]))
+    again = input_pipeline.eval_windows(tiny_builder, ["s03"], WindowSpec("untrimmed", 8), windows_per_clip=4,
+                                        image_size=32, label_shape="triangular", seed=0, decode=False)
+    np.testing.assert_array_equal(w["positions"], again["positions"])
+
+
+def test_frames_are_resized_to_the_configured_size(tiny_builder):
+    w = input_pipeline.eval_windows(tiny_builder, ["s01"], WindowSpec("trimmed", 4), windows_per_clip=1,
+                                    image_size=48, label_shape="triangular", seed=0)
+    assert w["frames"].shape == (3, 4, 48, 48, 3) and w["frames"].dtype == np.uint8
+
+
+def test_train_batches_are_deterministic_and_resume_where_they_stopped(tiny_builder):
+    spec = WindowSpec("mixed", 6, jitter=True)
+    make = lambda start: input_pipeline.train_batches(
+        tiny_builder, ["s01", "s02", "s03"], spec, batch_size=2, image_size=32, label_shape="triangular",
+        flip=True, seed=3, start_step=start)
+    first = [next(make(0)) for _ in range(1)][0]
+    run = make(0)
+    batches = [next(run) for _ in range(3)]
+    np.testing.assert_array_equal(batches[0]["frames"], first["frames"])
+    resumed = next(make(2))
+    np.testing.assert_array_equal(resumed["frames"], batches[2]["frames"])
+    np.testing.assert_array_equal(resumed["positions"], batches[2]["positions"])
+    assert set(np.concatenate([b["subject"] for b in batches]).astype(str)) <= {"s01", "s02", "s03"}
+    # Jittered targets follow the sampled positions, not the index.
+    b = batches[0]
+    for i in range(2):
+        expected = np.interp(b["positions"][i], [b["onset"][i], b["apex"][i], b["offset"][i]], [0, 1, 0])
+        np.testing.assert_allclose(b["targets"][i], expected, atol=1e-6)
+
+
+def test_as_batches_pads_the_last_batch_and_masks_it():
+    windows = {"positions": np.arange(10).reshape(5, 2)}
+    batches = list(input_pipeline.as_batches(windows, 2))
+    assert [b["mask"].tolist() for b in batches] == [[1, 1], [1, 1], [1, 0]]
+    assert all(b["positions"].shape == (2, 2) for b in batches)

@@ -1,0 +1,61 @@
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from meint_jax.models import create_model
+from meint_jax.models.resnet import ResNet18, normalize_frames
+
+# torchvision.models.resnet18() has 11,689,512 parameters; its fc layer (512*1000 + 1000) is dropped here.
+TORCHVISION_RESNET18_WITHOUT_FC = 11_689_512 - 513_000
+
+
+def model_config(temporal, gru=8):
+    return ml_collections.ConfigDict({"temporal": temporal, "gru_features": gru, "dtype": "float32",
+                                      "init_from": None})
+
+
+def test_resnet18_has_torchvision_names_and_parameter_count():
+    variables = ResNet18().init(jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3)))
+    params = variables["params"]
+    count = sum(x.size for x in jax.tree_util.tree_leaves(params))
+    assert count == TORCHVISION_RESNET18_WITHOUT_FC
+    assert set(params) == {"conv1", "bn1"} | {f"layer{i}_{j}" for i in range(1, 5) for j in range(2)}
+    assert set(params["layer2_0"]) == {"conv1", "bn1", "conv2", "bn2", "downsample_0", "downsample_1"}
+    assert "downsample_0" not in params["layer1_0"]
+    assert params["conv1"]["kernel"].shape == (7, 7, 3, 64)
+    assert set(variables["batch_stats"]["bn1"]) == {"mean", "var"}
+
+
+def test_resnet18_stage_shapes_follow_torch_padding():
+    _, stages = ResNet18().apply(ResNet18().init(jax.random.PRNGKey(0), jnp.zeros((1, 112, 112, 3))),
+                                 jnp.zeros((2, 112, 112, 3)))
+    # torch: 112 -> conv1 56 -> maxpool 28 -> 28, 14, 7, 4.
+    assert stages["stem"].shape == (2, 56, 56, 64)
+    assert [stages[f"layer{i}"].shape[1] for i in range(1, 5)] == [28, 14, 7, 4]
+    assert stages["pooled"].shape == (2, 512)
+
+
+def test_normalize_frames_is_imagenet_normalisation():
+    frames = np.array([[[[0, 128, 255]]]], np.uint8)
+    expected = (np.array([0, 128, 255]) / 255.0 - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
+    np.testing.assert_allclose(normalize_frames(frames)[0, 0, 0], expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("temporal", ["bigru", "none"])
+def test_frame_order_matters_only_with_the_temporal_head(temporal):
+    model = create_model(model_config(temporal))
+    frames = np.random.default_rng(0).integers(0, 255, (2, 5, 32, 32, 3), dtype=np.uint8)
+    variables = model.init(jax.random.PRNGKey(0), frames)
+    pred, _ = model.apply(variables, frames)
+    permutation = np.array([4, 2, 0, 1, 3])
+    permuted, _ = model.apply(variables, frames[:, permutation])
+    assert pred.shape == (2, 5)
+    same = np.allclose(np.asarray(permuted), np.asarray(pred)[:, permutation], atol=1e-5)
+    assert same == (temporal == "none")
+
+
+def test_unknown_temporal_head_is_refused():
+    with pytest.raises(ValueError, match="unknown temporal head"):
+        create_model(model_config("lstm")).init(jax.random.PRNGKey(0), np.zeros((1, 3, 32, 32, 3), np.uint8))
