@@ -5,6 +5,7 @@ Variants (`configs/casme2.py:variant=no_rank`) are the paper's ablations.
 """
 
 import ml_collections
+from ml_collections.config_dict import placeholder
 
 VARIANTS = ("full", "framewise", "no_smooth", "no_rank")
 
@@ -44,8 +45,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
     config.data = ml_collections.ConfigDict()
     config.data.name = "synthetic_me/default"   # TFDS name[/config]
-    config.data.data_dir = None                 # TFDS data_dir; None: ~/tensorflow_datasets
-    config.data.manual_dir = None               # licensed datasets: the folder as distributed
+    config.data.data_dir = placeholder(str)     # TFDS data_dir; unset: ~/tensorflow_datasets
+    config.data.manual_dir = placeholder(str)   # licensed datasets: the folder as distributed
     config.data.image_size = 224
     config.data.num_steps = 16                  # T
     config.data.train_window = "trimmed"        # trimmed | untrimmed | mixed
@@ -59,7 +60,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.model.temporal = "bigru"             # bigru | none (frame-wise baseline)
     config.model.gru_features = 256
     config.model.dtype = "float32"
-    config.model.init_from = None               # ImageNet ResNet18 weights (issue 4)
+    config.model.init_from = placeholder(str)   # ImageNet ResNet18 weights (not yet supported)
 
     config.loss = ml_collections.ConfigDict()
     config.loss.smooth_weight = 0.1

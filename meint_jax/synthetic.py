@@ -37,6 +37,10 @@ ACTION_UNITS = {
     "AU17": ((0.0, 0.75), (0.0, -1.0)),     # chin raiser
 }
 
+# Spread of each AU's tissue motion in face units (the face is about 1.5 wide): a
+# lip-corner pull moves the corner and the cheek around it, not a single point.
+AU_RADIUS = 0.12
+
 # AU combinations and the emotion an annotator would estimate for them.
 EXPRESSIONS = (
     (("AU12",), "happiness"),
@@ -254,7 +258,7 @@ def _displacement(u, v, active_aus, gains, scale):
     for au, gain in zip(active_aus, gains):
         (au_u, au_v), (dir_u, dir_v) = ACTION_UNITS[au]
         for side in (-1.0, 1.0) if au_u else (1.0,):
-            bump = gain * np.exp(-((u - side * au_u) ** 2 + (v - au_v) ** 2) / (2 * 0.07 ** 2))
+            bump = gain * np.exp(-((u - side * au_u) ** 2 + (v - au_v) ** 2) / (2 * AU_RADIUS ** 2))
             du += bump * dir_u * side * scale
             dv += bump * dir_v * scale
     return du, dv
@@ -278,12 +282,15 @@ def render_clip(identity: Identity, subject: str, clip_index: int, cfg: Generato
     peak_px = rng.uniform(1.0, 3.0) * size / 112.0
     pixel = 2.0 / size  # face units per pixel (the frame spans [-1, 1])
 
-    # Slow head drift (smoothed random walk), lighting flicker, sensor noise, blinks.
+    # Confounders at lab sizes. Slow head drift (a smoothed random walk) of 0.1-0.4 px
+    # at 112 px: registered crops of a still-seated participant over a fraction of a
+    # second. LED lighting flicker of 0.2-0.8 %. Sensor noise of 1-2.5 grey levels.
+    # Blinks (about 0.8 per clip), which move far more pixels than the expression.
     drift = np.cumsum(rng.normal(0, 1, (n, 2)), axis=0)
     drift = ndimage.gaussian_filter1d(drift, sigma=8, axis=0)
     drift -= drift[0]
-    drift *= rng.uniform(0.5, 1.5) * pixel * size / 112.0 / (np.abs(drift).max() + 1e-8)
-    flicker = 1.0 + rng.uniform(0.005, 0.02) * np.sin(
+    drift *= rng.uniform(0.1, 0.4) * pixel * size / 112.0 / (np.abs(drift).max() + 1e-8)
+    flicker = 1.0 + rng.uniform(0.002, 0.008) * np.sin(
         2 * np.pi * rng.uniform(0.02, 0.08) * np.arange(n) + rng.uniform(0, 2 * np.pi))
     noise_sigma = rng.uniform(1.0, 2.5) / 255.0
     lid = np.zeros(n)

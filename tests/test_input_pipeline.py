@@ -41,9 +41,11 @@ def test_trimmed_windows_sample_onset_to_offset(tiny_builder, source_clips):
         np.testing.assert_allclose(w["targets"][i], expected, atol=1e-6)
         index = w["positions"][i] - clip.frame_numbers[0]
         np.testing.assert_allclose(w["true_intensity"][i], clip.true_intensity[index])
-        # Frames read back equal the generated ones (up to JPEG).
-        diff = np.abs(w["frames"][i].astype(float) - clip.frames[index].astype(float))
-        assert diff.mean() < 2.0, diff.mean()
+        # Each frame read back is the generated frame at its position (up to JPEG loss,
+        # about as large as the sensor noise at 32 px): closer to it than to any other frame.
+        for frame, own in zip(w["frames"][i].astype(float), index):
+            distance = np.abs(clip.frames.astype(float) - frame).mean(axis=(1, 2, 3))
+            assert np.argmin(distance) == own and distance[own] < 4.0
 
 
 def test_untrimmed_windows_reach_outside_with_zero_targets(tiny_builder, source_clips):

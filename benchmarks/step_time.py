@@ -1,0 +1,77 @@
+"""Seconds per train step and per forward pass of the model, for several frame sizes.
+
+    python -m benchmarks.step_time --sizes=64,80,112 --batch=8 --steps=16
+
+Feeds random uint8 clips from memory (no TensorFlow), so it runs wherever JAX
+does. Medians of `--repeats` timed calls after one warm-up call (which also
+compiles; its time is reported as compile_s). Prints a table and, with
+--json=PATH, writes the rows.
+"""
+
+import functools
+import json
+import time
+
+import jax
+import numpy as np
+from absl import app, flags
+
+from configs import default as default_config
+from meint_jax import train
+from meint_jax.models import create_model
+
+flags.DEFINE_list("sizes", ["64", "80", "112"], "Frame sizes (pixels, square).")
+flags.DEFINE_integer("batch", 8, "Clips per batch.")
+flags.DEFINE_integer("steps", 16, "Frames per clip (T).")
+flags.DEFINE_integer("repeats", 3, "Timed calls per measurement.")
+flags.DEFINE_enum("temporal", "bigru", ["bigru", "none"], "Temporal head.")
+flags.DEFINE_string("json", None, "Also write the rows to this file.")
+FLAGS = flags.FLAGS
+
+
+def _median_seconds(fn, repeats):
+    start = time.perf_counter()
+    jax.block_until_ready(fn())
+    compile_s = time.perf_counter() - start
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - start)
+    return compile_s, float(np.median(times))
+
+
+def measure(size: int, batch: int, steps: int, temporal: str, repeats: int) -> dict:
+    config = default_config.get_config()
+    config.model.temporal = temporal
+    model = create_model(config.model)
+    tx = train.create_optimizer(config.train)
+    frames = np.random.default_rng(0).integers(0, 256, (batch, steps, size, size, 3), dtype=np.uint8)
+    targets = np.random.default_rng(1).uniform(size=(batch, steps)).astype(np.float32)
+    state = train.init_state(model, tx, frames.shape, seed=0)
+    step = jax.jit(functools.partial(train.train_step, model=model, tx=tx, loss_config=config.loss))
+    predict = jax.jit(functools.partial(train.predict_step, model=model))
+    train_compile, train_s = _median_seconds(lambda: step(state, {"frames": frames, "targets": targets}), repeats)
+    infer_compile, infer_s = _median_seconds(lambda: predict(state, frames), repeats)
+    return {"size": size, "batch": batch, "steps": steps, "temporal": temporal,
+            "device": jax.devices()[0].device_kind, "train_s_per_step": round(train_s, 3),
+            "train_compile_s": round(train_compile, 1), "infer_s_per_step": round(infer_s, 3),
+            "infer_compile_s": round(infer_compile, 1),
+            "train_frames_per_s": round(batch * steps / train_s, 1),
+            "infer_frames_per_s": round(batch * steps / infer_s, 1)}
+
+
+def main(argv):
+    del argv
+    rows = [measure(int(s), FLAGS.batch, FLAGS.steps, FLAGS.temporal, FLAGS.repeats) for s in FLAGS.sizes]
+    print(f"{'size':>5} {'train s/step':>13} {'infer s/step':>13} {'train fr/s':>11} {'infer fr/s':>11}")
+    for r in rows:
+        print(f"{r['size']:>5} {r['train_s_per_step']:>13} {r['infer_s_per_step']:>13} "
+              f"{r['train_frames_per_s']:>11} {r['infer_frames_per_s']:>11}")
+    if FLAGS.json:
+        with open(FLAGS.json, "w") as f:
+            json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    app.run(main)
