@@ -27,6 +27,19 @@ class _QuietLibraries(pylogging.Filter):
         return record.levelno >= pylogging.WARNING or not any(p in record.pathname for p in self.NOISY)
 
 
+def parse_flags(argv):
+    """absl's flag parsing, with any error (a bad --config argument included) on one line."""
+    try:
+        remaining = FLAGS(argv)
+        FLAGS.config.to_dict()  # Config files load lazily: load now so errors surface here.
+        return remaining
+    except (flags.Error, OSError) as e:
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+        sys.exit(f"meint_jax: error: {lines[-1] if lines else e}")
+    except (AttributeError, KeyError) as e:
+        sys.exit(f"meint_jax: error: a --config.* override names a field the config does not have: {e}")
+
+
 def main(argv):
     del argv
     logging.get_absl_handler().addFilter(_QuietLibraries())
@@ -38,4 +51,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

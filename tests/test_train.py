@@ -75,14 +75,21 @@ def run_main(*args):
                           text=True, timeout=300)
 
 
+TINY = "--config=configs/synthetic.py:size=tiny"
+
+
 @pytest.mark.parametrize("args, message", [
-    (["--config.data.train_window=sideways"], "config.data.train_window='sideways'"),
-    (["--config.train.learning_rate=-1.0"], "config.train.learning_rate=-1.0"),
-    (["--config.data.data_dir=/nonexistent/tfds"], "config.data.data_dir='/nonexistent/tfds' does not exist"),
-    (["--config.data.name=casme9"], "config.data.name='casme9'"),
+    ([TINY, "--config.data.train_window=sideways"], "config.data.train_window='sideways'"),
+    ([TINY, "--config.train.learning_rate=-1.0"], "config.train.learning_rate=-1.0"),
+    ([TINY, "--config.train.learning_rate=fast"], "could not convert string to float: 'fast'"),
+    ([TINY, "--config.data.data_dir=/nonexistent/tfds"], "config.data.data_dir='/nonexistent/tfds' does not exist"),
+    ([TINY, "--config.data.name=casme9"], "config.data.name='casme9'"),
+    ([TINY, "--config.train.epochs=3"], "names a field the config does not have"),
+    (["--config=configs/synthetic.py:variant=best"], "unknown variant 'best'"),
+    (["--config=configs/nothere.py"], "No such file or directory: 'configs/nothere.py'"),
 ])
 def test_bad_settings_give_one_line_errors(tmp_path, args, message):
-    result = run_main("--config=configs/synthetic.py:size=tiny", f"--workdir={tmp_path / 'w'}", *args)
+    result = run_main(f"--workdir={tmp_path / 'w'}", *args)
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("meint_jax: error: ") and message in last, result.stderr[-2000:]
