@@ -18,6 +18,7 @@ setup(
         "matplotlib>=3.8",
         "ml-collections>=0.1.1",
         "numpy>=1.26",
+        "openpyxl>=3.1",  # the datasets' .xlsx coding sheets
         "optax>=0.2.4",
         "orbax-checkpoint>=0.11",
         "pillow>=10.0",

@@ -150,8 +150,9 @@ def eval_windows(builder, subjects, spec: WindowSpec, *, windows_per_clip: int, 
                  label_shape: str, seed: int, decode: bool = True) -> dict:
     """Every evaluation window of `subjects` as one dict of numpy arrays.
 
-    Windows are the same on every call (seeded by clip order and window number);
-    `clip_index` tells which clip each window came from.
+    Windows are the same on every call (seeded by clip order and window number,
+    so `windows_per_clip` must stay below 1000); `clip_index` tells which clip
+    each window came from.
     """
     ds = load_clips(builder, subjects).enumerate()
     ds = ds.flat_map(lambda c, ex: tf.data.Dataset.range(windows_per_clip).map(

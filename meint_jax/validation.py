@@ -52,7 +52,7 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     _check(isinstance(t.num_steps, int) and t.num_steps >= 1,
            f"config.train.num_steps={t.num_steps!r}: use a positive integer")
     _check(t.learning_rate > 0.0, f"config.train.learning_rate={t.learning_rate!r}: use a value > 0")
-    _check(0 <= t.warmup_steps < max(t.num_steps, 1) or t.warmup_steps == 0,
+    _check(isinstance(t.warmup_steps, int) and (t.warmup_steps == 0 or 0 < t.warmup_steps < t.num_steps),
            f"config.train.warmup_steps={t.warmup_steps!r}: use 0 <= warmup_steps < train.num_steps")
     _check(t.schedule in ("constant", "cosine"),
            f"config.train.schedule={t.schedule!r}: use 'constant' or 'cosine'")
@@ -61,8 +61,8 @@ def check_config(config: ml_collections.ConfigDict) -> None:
                f"config.train.{name}={t[name]!r}: use a positive integer")
     _check(isinstance(e.holdout_subjects, int) and e.holdout_subjects >= 1,
            f"config.eval.holdout_subjects={e.holdout_subjects!r}: use a positive integer")
-    _check(isinstance(e.untrimmed_windows, int) and e.untrimmed_windows >= 1,
-           f"config.eval.untrimmed_windows={e.untrimmed_windows!r}: use a positive integer")
+    _check(isinstance(e.untrimmed_windows, int) and 1 <= e.untrimmed_windows < 1000,
+           f"config.eval.untrimmed_windows={e.untrimmed_windows!r}: use an integer from 1 to 999")
 
 
 def prepare_workdir(workdir: str) -> str:

@@ -1,0 +1,209 @@
+"""Coding sheets of CASME II and SAMM -> validated clip records of one schema.
+
+Both datasets ship an .xlsx sheet (one row per micro-expression) beside
+folders of frames. Copies differ: SAMM releases may put note rows above the
+header, cells can hold `/` for a missing apex, spreadsheet readers turn
+zero-padded subject codes into integers. So the header row is searched for,
+subject codes are rebuilt as the strings the folders use, and every row is
+checked against the frames on disk. A row that fails is skipped with its
+reason and counted, never silently dropped and never fatal.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+import re
+from typing import Callable
+
+from absl import logging
+
+FRAME_NUMBER = re.compile(r"(\d+)\.(?:jpe?g|png|bmp)$", re.IGNORECASE)
+
+CASME2_EMOTIONS = ("happiness", "disgust", "repression", "surprise", "fear", "sadness", "others")
+SAMM_EMOTIONS = ("anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise", "other")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClipRecord:
+    """One micro-expression: where its frames are and what was annotated."""
+
+    subject: str
+    clip_id: str
+    frame_paths: tuple[str, ...]     # in frame-number order
+    frame_numbers: tuple[int, ...]
+    onset: int
+    apex: int
+    offset: int
+    emotion: str
+    action_units: str
+
+
+@dataclasses.dataclass
+class ParseResult:
+    clips: list[ClipRecord]
+    skipped: list[dict]              # {"row", "subject", "clip", "reason"}
+
+    def summary(self) -> dict:
+        """Clips kept and clips skipped by reason, for logs and the dataset's summary file."""
+        reasons = collections.Counter(s["reason"].split(":")[0] for s in self.skipped)
+        return {"clips": len(self.clips), "skipped": len(self.skipped),
+                "skipped_by_reason": dict(sorted(reasons.items())), "skipped_rows": self.skipped}
+
+
+class AnnotationError(ValueError):
+    """The sheet itself cannot be used (unreadable, or no header row)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SheetLayout:
+    """How one dataset names its columns, subjects, folders and frames."""
+
+    name: str
+    columns: dict[str, tuple[str, ...]]   # field -> accepted header spellings (normalised)
+    subject_digits: int
+    emotions: tuple[str, ...]
+    emotion_aliases: dict[str, str]
+    clip_dir: Callable[[str, str, str], str]  # (frames_root, subject, filename) -> folder
+
+
+def _normalise(text) -> str:
+    return re.sub(r"[^a-z]", "", str(text).lower()) if text is not None else ""
+
+
+CASME2 = SheetLayout(
+    name="CASME II",
+    columns={"subject": ("subject",), "filename": ("filename",), "onset": ("onsetframe",),
+             "apex": ("apexframe",), "offset": ("offsetframe",), "action_units": ("actionunits",),
+             "emotion": ("estimatedemotion",)},
+    subject_digits=2,
+    emotions=CASME2_EMOTIONS,
+    emotion_aliases={"other": "others", "happy": "happiness", "sad": "sadness"},
+    clip_dir=lambda root, subject, filename: os.path.join(root, f"sub{subject}", filename),
+)
+
+SAMM = SheetLayout(
+    name="SAMM",
+    columns={"subject": ("subject",), "filename": ("filename",), "onset": ("onsetframe",),
+             "apex": ("apexframe",), "offset": ("offsetframe",), "action_units": ("actionunits",),
+             "emotion": ("estimatedemotion",)},
+    subject_digits=3,
+    emotions=SAMM_EMOTIONS,
+    emotion_aliases={"others": "other", "happy": "happiness", "angry": "anger", "sad": "sadness"},
+    clip_dir=lambda root, subject, filename: os.path.join(root, subject, filename),
+)
+
+
+def read_rows(path: str) -> list[tuple]:
+    """All rows of the first worksheet as tuples of cell values."""
+    import openpyxl
+
+    if not os.path.isfile(path):
+        raise AnnotationError(f"{path}: annotation sheet not found")
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises several unrelated types for a bad file.
+        raise AnnotationError(f"{path}: not a readable .xlsx file ({e})") from e
+    try:
+        return [tuple(row) for row in workbook.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+
+
+def find_header(rows: list[tuple], layout: SheetLayout, path: str) -> tuple[int, dict[str, int]]:
+    """(row index, field -> column index) of the first row holding every required column."""
+    for index, row in enumerate(rows):
+        cells = [_normalise(c) for c in row]
+        found = {}
+        for field, spellings in layout.columns.items():
+            matches = [i for i, c in enumerate(cells) if c in spellings]
+            if matches:
+                found[field] = matches[0]
+        if len(found) == len(layout.columns):
+            return index, found
+    wanted = ", ".join(s[0] for s in layout.columns.values())
+    raise AnnotationError(f"{path}: no header row with the {layout.name} columns ({wanted})")
+
+
+def subject_code(value, digits: int) -> str:
+    """6, 6.0, '6' or '006' -> '006' for 3 digits; other text is kept as written."""
+    text = str(value).strip()
+    if re.fullmatch(r"\d+(\.0+)?", text):
+        return f"{int(float(text)):0{digits}d}"
+    if re.fullmatch(r"(sub|s)\d+", text, re.IGNORECASE):
+        return f"{int(re.sub(r'[^0-9]', '', text)):0{digits}d}"
+    return text
+
+
+def frame_number(value) -> int | None:
+    """An integer frame number from a cell, or None for '/', blanks, text and fractions."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value) if float(value).is_integer() else None
+    text = str(value).strip()
+    return int(text) if re.fullmatch(r"\d+", text) else None
+
+
+def list_frames(folder: str) -> list[tuple[int, str]]:
+    """(frame number, path) of the image files in `folder`, by number (img9 before img10)."""
+    frames = []
+    for name in os.listdir(folder):
+        match = FRAME_NUMBER.search(name)
+        if match:
+            frames.append((int(match.group(1)), os.path.join(folder, name)))
+    return sorted(frames)
+
+
+def _validate_row(values: dict, layout: SheetLayout, frames_root: str) -> ClipRecord | str:
+    """The row's clip record, or the reason it cannot be used."""
+    if not values["subject"] or not values["filename"]:
+        return "missing subject or filename"
+    subject = subject_code(values["subject"], layout.subject_digits)
+    filename = str(values["filename"]).strip()
+    onset, apex, offset = (frame_number(values[k]) for k in ("onset", "apex", "offset"))
+    if onset is None or offset is None:
+        return f"missing onset or offset: onset={values['onset']!r}, offset={values['offset']!r}"
+    if apex is None:
+        return f"missing apex: {values['apex']!r}"
+    if not onset < apex < offset:
+        return f"frames out of order: onset {onset}, apex {apex}, offset {offset}"
+    emotion = _normalise(values["emotion"])
+    emotion = layout.emotion_aliases.get(emotion, emotion)
+    if emotion not in layout.emotions:
+        return f"unknown emotion: {values['emotion']!r}"
+    folder = layout.clip_dir(frames_root, subject, filename)
+    if not os.path.isdir(folder):
+        return f"clip folder missing: {folder}"
+    frames = list_frames(folder)
+    numbers = [n for n, _ in frames]
+    absent = [n for n in (onset, apex, offset) if n not in numbers]
+    if absent:
+        return f"annotated frames not on disk: {absent} in {folder}"
+    return ClipRecord(subject=subject, clip_id=f"{subject}/{filename}",
+                      frame_paths=tuple(p for _, p in frames), frame_numbers=tuple(numbers),
+                      onset=onset, apex=apex, offset=offset, emotion=emotion,
+                      action_units=str(values["action_units"] or "").strip())
+
+
+def parse(sheet_path: str, frames_root: str, layout: SheetLayout) -> ParseResult:
+    """Every row of the sheet as a clip record, or as a skipped row with its reason."""
+    rows = read_rows(sheet_path)
+    header, columns = find_header(rows, layout, sheet_path)
+    result = ParseResult(clips=[], skipped=[])
+    for index in range(header + 1, len(rows)):
+        row = rows[index]
+        if all(c is None or str(c).strip() == "" for c in row):
+            continue
+        values = {field: row[col] if col < len(row) else None for field, col in columns.items()}
+        outcome = _validate_row(values, layout, frames_root)
+        if isinstance(outcome, ClipRecord):
+            result.clips.append(outcome)
+        else:
+            skipped = {"row": index + 1, "subject": str(values["subject"]), "clip": str(values["filename"]),
+                       "reason": outcome}
+            logging.warning("%s row %d (%s %s) skipped: %s", os.path.basename(sheet_path), index + 1,
+                            skipped["subject"], skipped["clip"], outcome)
+            result.skipped.append(skipped)
+    return result
