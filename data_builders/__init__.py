@@ -1,6 +1,8 @@
 """TFDS builders of meint-jax; importing this package registers them with TFDS."""
 
+from data_builders.casme2 import casme2_dataset_builder  # noqa: F401
+from data_builders.samm import samm_dataset_builder  # noqa: F401
 from data_builders.synthetic_me import synthetic_me_dataset_builder  # noqa: F401
 
 # Dataset names these builders register, as used in `config.data.name`.
-NAMES = ("synthetic_me",)
+NAMES = ("casme2", "samm", "synthetic_me")

@@ -46,10 +46,14 @@ class ParseResult:
     skipped: list[dict]              # {"row", "subject", "clip", "reason"}
 
     def summary(self) -> dict:
-        """Clips kept and clips skipped by reason, for logs and the dataset's summary file."""
-        reasons = collections.Counter(s["reason"].split(":")[0] for s in self.skipped)
-        return {"clips": len(self.clips), "skipped": len(self.skipped),
-                "skipped_by_reason": dict(sorted(reasons.items())), "skipped_rows": self.skipped}
+        return summarize(len(self.clips), self.skipped)
+
+
+def summarize(num_clips: int, skipped: list[dict]) -> dict:
+    """Clips kept and clips skipped by reason, for logs and the dataset's summary file."""
+    reasons = collections.Counter(s["reason"].split(":")[0] for s in skipped)
+    return {"clips": num_clips, "skipped": len(skipped),
+            "skipped_by_reason": dict(sorted(reasons.items())), "skipped_rows": skipped}
 
 
 class AnnotationError(ValueError):

@@ -28,9 +28,18 @@ def get_builder(data_config: ml_collections.ConfigDict) -> tfds.core.DatasetBuil
     except ValueError as e:
         reason = str(e).strip().splitlines()[0]
         raise ConfigError(f"config.data.name={name!r}: {reason}") from e
-    if not builder.is_prepared():
-        logging.info("Building %s into %s (first use).", name, builder.data_dir)
-        manual_dir = data_config.manual_dir and os.path.expanduser(data_config.manual_dir)
-        builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+    if builder.is_prepared():
+        return builder
+    manual_dir = data_config.manual_dir and os.path.expanduser(data_config.manual_dir)
+    if builder.MANUAL_DOWNLOAD_INSTRUCTIONS:
+        if not manual_dir:
+            raise ConfigError(f"{name} is not built yet and config.data.manual_dir is not set: set it to "
+                              f"your copy of the dataset.{builder.MANUAL_DOWNLOAD_INSTRUCTIONS}")
+        if not os.path.isdir(manual_dir):
+            raise ConfigError(f"config.data.manual_dir={data_config.manual_dir!r} does not exist")
+    logging.info("Building %s into %s (first use).", name, builder.data_dir)
+    try:
+        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+    except (FileNotFoundError, AssertionError) as e:  # TFDS asserts on an empty manual_dir.
+        raise ConfigError(str(e)) from e
     return builder

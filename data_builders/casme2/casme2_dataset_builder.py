@@ -1,0 +1,40 @@
+"""casme2: CASME II spontaneous micro-expressions, from the user's licensed copy."""
+
+from __future__ import annotations
+
+import tensorflow_datasets as tfds
+
+from data_builders import clip_builder
+from meint_jax import annotations
+
+SIZES = (128, 224, 256)
+
+
+class Builder(clip_builder.ClipDatasetBuilder):
+    """CASME II clips (200 fps) in the meint-jax clip schema."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES = {"1.0.0": "Initial release."}
+    LAYOUT = annotations.CASME2
+    SHEET_GLOBS = ("CASME2-coding-*.xlsx", "*/CASME2-coding-*.xlsx")
+    FRAME_ROOTS = ("Cropped", "CASME2_RAW_selected", "*/Cropped", "*/CASME2_RAW_selected")
+    BUILDER_CONFIGS = [
+        clip_builder.ClipBuilderConfig(
+            name=f"cropped_{size}", frame_size=size, crop="none",
+            description=f"The dataset's own face crops (Cropped/ or RAW_selected/), resized to {size}x{size}.")
+        for size in SIZES
+    ]
+    DEFAULT_CONFIG_NAME = "cropped_224"
+    MANUAL_DOWNLOAD_INSTRUCTIONS = """
+    CASME II is licensed: request it from its authors, then point --manual_dir
+    (or config.data.manual_dir) at the folder holding, as distributed:
+      CASME2-coding-20140508.xlsx             the coding sheet
+      Cropped/subXX/EPxx_xx/reg_imgN.jpg      the registered face crops, or
+      CASME2_RAW_selected/subXX/EPxx_xx/imgN.jpg
+    Cropped/ is used when both are present.
+    """
+    CITATION = """@article{yan2014casme2,
+      title={CASME II: An Improved Spontaneous Micro-Expression Database and the Baseline Evaluation},
+      author={Yan, Wen-Jing and Li, Xiaobai and Wang, Su-Jing and Zhao, Guoying and Liu, Yong-Jin and
+              Chen, Yu-Hsin and Fu, Xiaolan},
+      journal={PLoS ONE}, volume={9}, number={1}, pages={e86041}, year={2014}}"""

@@ -1,0 +1,111 @@
+"""What the CASME II and SAMM builders share: manual files -> validated clips -> tfrecord.
+
+Frames are decoded, cropped and resized in worker processes (a bounded number
+of clips in flight, so memory stays flat), written JPEG-encoded in the clip
+schema. Rows and clips that cannot be used are skipped with their reason; the
+build ends with a summary that is logged and saved as `build_summary.json`
+beside the dataset's files (written inside TFDS's temporary build directory,
+so it appears only with a completed build).
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import glob
+import json
+import multiprocessing
+import os
+
+import numpy as np
+import tensorflow_datasets as tfds
+from absl import logging
+
+from meint_jax import annotations, frames
+
+
+@dataclasses.dataclass
+class ClipBuilderConfig(tfds.core.BuilderConfig):
+    frame_size: int = 224
+    crop: str = "none"        # none: frames are used whole (already face-cropped copies)
+
+
+class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+    """Base of the real-dataset builders; subclasses set the class attributes below."""
+
+    LAYOUT: annotations.SheetLayout
+    SHEET_GLOBS: tuple[str, ...]       # where the coding sheet may be, relative to manual_dir
+    FRAME_ROOTS: tuple[str, ...]       # frame folders, relative to manual_dir, in order of preference
+    CITATION = ""
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        size = self.builder_config.frame_size
+        return self.dataset_info_from_configs(
+            features=tfds.features.FeaturesDict({
+                "subject": tfds.features.Text(),
+                "clip_id": tfds.features.Text(),
+                "frames": tfds.features.Video(shape=(None, size, size, 3), encoding_format="jpeg"),
+                "frame_numbers": tfds.features.Tensor(shape=(None,), dtype=np.int32),
+                "onset": np.int32,
+                "apex": np.int32,
+                "offset": np.int32,
+                "emotion": tfds.features.ClassLabel(names=self.LAYOUT.emotions),
+                "action_units": tfds.features.Text(),
+            }),
+            citation=self.CITATION,
+        )
+
+    def _manual_file(self, manual_dir, patterns, kind: str) -> str:
+        for pattern in patterns:
+            found = sorted(glob.glob(os.path.join(str(manual_dir), pattern)))
+            if found:
+                return found[0]
+        raise FileNotFoundError(
+            f"{manual_dir}: no {kind} ({' or '.join(patterns)}).\n{self.MANUAL_DOWNLOAD_INSTRUCTIONS}")
+
+    def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+        manual_dir = dl_manager.manual_dir
+        sheet = self._manual_file(manual_dir, self.SHEET_GLOBS, "coding sheet")
+        frames_root = self._manual_file(manual_dir, self.FRAME_ROOTS, "frames folder")
+        parsed = annotations.parse(sheet, frames_root, self.LAYOUT)
+        return {"train": self._generate_examples(parsed)}
+
+    def _generate_examples(self, parsed: annotations.ParseResult):
+        size = self.builder_config.frame_size
+        skipped = list(parsed.skipped)
+        written = 0
+        workers = max(1, min(os.cpu_count() or 1, 8))
+        # forkserver: workers start clean instead of forking a process that runs TensorFlow threads.
+        context = multiprocessing.get_context("forkserver")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            in_flight = collections.deque()
+            clips = iter(parsed.clips)
+            while True:
+                while len(in_flight) < 2 * workers:
+                    clip = next(clips, None)
+                    if clip is None:
+                        break
+                    in_flight.append((clip, pool.submit(frames.read_clip, clip.frame_paths, size)))
+                if not in_flight:
+                    break
+                clip, future = in_flight.popleft()
+                try:
+                    clip_frames = future.result()
+                except frames.FrameError as e:
+                    logging.warning("clip %s skipped: %s", clip.clip_id, e)
+                    skipped.append({"row": None, "subject": clip.subject, "clip": clip.clip_id,
+                                    "reason": f"unreadable frame: {e}"})
+                    continue
+                written += 1
+                yield f"{clip.clip_id}@{clip.onset}", {
+                    "subject": clip.subject, "clip_id": clip.clip_id, "frames": clip_frames,
+                    "frame_numbers": np.asarray(clip.frame_numbers, np.int32),
+                    "onset": clip.onset, "apex": clip.apex, "offset": clip.offset,
+                    "emotion": clip.emotion, "action_units": clip.action_units,
+                }
+        summary = annotations.summarize(written, skipped)
+        logging.info("%s: %d clips written, %d skipped %s", self.name, summary["clips"], summary["skipped"],
+                     summary["skipped_by_reason"])
+        with open(os.path.join(self.data_dir, "build_summary.json"), "w") as f:
+            json.dump(summary, f, indent=2)

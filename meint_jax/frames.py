@@ -1,0 +1,41 @@
+"""Read a clip's frame files into one uint8 array, cropped and resized alike.
+
+Used by the dataset builders and by prediction on a user's own frames, so a
+model sees the same preprocessing in both. One crop box per clip: per-frame
+boxes jitter and drown the motion being measured.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+
+class FrameError(ValueError):
+    """A frame file cannot be used; the message names the file."""
+
+
+Box = tuple[int, int, int, int]  # left, top, right, bottom in pixels
+
+
+def read_clip(paths: Sequence[str], size: int, box: Box | None = None) -> np.ndarray:
+    """uint8 [N, size, size, 3]: each frame cropped to `box` (or whole) and resized."""
+    out = np.empty((len(paths), size, size, 3), np.uint8)
+    first_shape = None
+    for i, path in enumerate(paths):
+        try:
+            with Image.open(path) as image:
+                image = image.convert("RGB")
+                image.load()
+        except (OSError, SyntaxError, ValueError) as e:
+            raise FrameError(f"{path}: unreadable or corrupt image ({e})") from e
+        if first_shape is None:
+            first_shape = image.size
+        elif image.size != first_shape:
+            raise FrameError(f"{path}: frame size {image.size} differs from the clip's first frame {first_shape}")
+        if box is not None:
+            image = image.crop(box)
+        out[i] = np.asarray(image.resize((size, size), Image.BILINEAR, reducing_gap=3.0))
+    return out
