@@ -12,6 +12,8 @@ setup(
     packages=find_packages(include=["meint_jax", "meint_jax.*", "data_builders", "data_builders.*"]),
     install_requires=[
         "absl-py>=2.1",
+        "dlib-bin>=19.24",  # prebuilt dlib: face detector and landmarks
+        "face-recognition-models>=0.3.0",  # ships dlib's 68-point model: nothing downloads
         "flax>=0.10",
         "importlib_resources>=6.0",  # tensorflow-datasets imports it without declaring it
         "jax>=0.5",

@@ -22,13 +22,24 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
-from meint_jax import annotations, frames
+from meint_jax import annotations, faces, frames
+
+CROPS = ("none", "dlib")
 
 
 @dataclasses.dataclass
 class ClipBuilderConfig(tfds.core.BuilderConfig):
     frame_size: int = 224
-    crop: str = "none"        # none: frames are used whole (already face-cropped copies)
+    crop: str = "none"        # none: frames used whole (already face-cropped); dlib: one box per clip
+    frame_roots: tuple[str, ...] = ()   # frame folders under manual_dir, in order of preference
+
+
+def load_clip(clip: annotations.ClipRecord, size: int, crop: str) -> np.ndarray:
+    """A clip's frames as the builder stores them (runs in a worker process)."""
+    if crop == "dlib":
+        onset_path = clip.frame_paths[clip.frame_numbers.index(clip.onset)]
+        return faces.read_cropped_clip(clip.frame_paths, onset_path, size)
+    return frames.read_clip(clip.frame_paths, size)
 
 
 class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
@@ -36,7 +47,6 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
 
     LAYOUT: annotations.SheetLayout
     SHEET_GLOBS: tuple[str, ...]       # where the coding sheet may be, relative to manual_dir
-    FRAME_ROOTS: tuple[str, ...]       # frame folders, relative to manual_dir, in order of preference
     CITATION = ""
 
     def _info(self) -> tfds.core.DatasetInfo:
@@ -67,12 +77,14 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         manual_dir = dl_manager.manual_dir
         sheet = self._manual_file(manual_dir, self.SHEET_GLOBS, "coding sheet")
-        frames_root = self._manual_file(manual_dir, self.FRAME_ROOTS, "frames folder")
+        frames_root = self._manual_file(manual_dir, self.builder_config.frame_roots, "frames folder")
         parsed = annotations.parse(sheet, frames_root, self.LAYOUT)
         return {"train": self._generate_examples(parsed)}
 
     def _generate_examples(self, parsed: annotations.ParseResult):
-        size = self.builder_config.frame_size
+        size, crop = self.builder_config.frame_size, self.builder_config.crop
+        if crop not in CROPS:
+            raise ValueError(f"builder config {self.builder_config.name}: crop={crop!r}, use one of {CROPS}")
         skipped = list(parsed.skipped)
         written = 0
         workers = max(1, min(os.cpu_count() or 1, 8))
@@ -86,16 +98,17 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
                     clip = next(clips, None)
                     if clip is None:
                         break
-                    in_flight.append((clip, pool.submit(frames.read_clip, clip.frame_paths, size)))
+                    in_flight.append((clip, pool.submit(load_clip, clip, size, crop)))
                 if not in_flight:
                     break
                 clip, future = in_flight.popleft()
                 try:
                     clip_frames = future.result()
-                except frames.FrameError as e:
+                except (frames.FrameError, faces.FaceNotFoundError) as e:
+                    kind = "no face found" if isinstance(e, faces.FaceNotFoundError) else "unreadable frame"
                     logging.warning("clip %s skipped: %s", clip.clip_id, e)
                     skipped.append({"row": None, "subject": clip.subject, "clip": clip.clip_id,
-                                    "reason": f"unreadable frame: {e}"})
+                                    "reason": f"{kind}: {e}"})
                     continue
                 written += 1
                 yield f"{clip.clip_id}@{clip.onset}", {

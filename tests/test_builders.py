@@ -151,3 +151,61 @@ def test_casme2_config_builds_on_first_use_and_trains(tmp_path, monkeypatch):
     summary = train.train_and_evaluate(config, str(tmp_path / "run"))
     assert summary["train_steps"] == 2 and summary["trimmed"]["model"]["num_clips"] == 2
     assert "true_spearman" not in summary["trimmed"]["model"]   # real data has no true intensity
+
+
+def test_samm_dlib_crop_uses_one_box_per_clip_and_skips_faceless_clips(tmp_path, monkeypatch):
+    from data_builders.samm import samm_dataset_builder as samm
+    from meint_jax import faces, synthetic
+
+    config = [c for c in samm.Builder.BUILDER_CONFIGS if c.name == "dlib_128"][0]
+    monkeypatch.setattr(config, "frame_size", SIZE)
+    clip = next(synthetic.generate(synthetic.GeneratorConfig(
+        num_subjects=1, clips_per_subject=1, frame_size=224, min_frames=20, max_frames=22, min_me_frames=8,
+        max_me_frames=10, min_neutral=4)))
+    manual = tmp_path / "manual"
+    folder = manual / "SAMM" / "006" / "006_1_2"
+    folder.mkdir(parents=True)
+    for i in range(6):  # the face in the middle of a wider frame, as SAMM records it
+        canvas = np.full((320, 480, 3), 90, np.uint8)
+        canvas[48:272, 128:352] = clip.frames[i]
+        Image.fromarray(canvas).save(folder / f"006_{100 + i:05d}.jpg", quality=95)
+    empty = manual / "SAMM" / "007" / "007_3_1"
+    empty.mkdir(parents=True)
+    for i in range(6):
+        Image.fromarray(np.full((320, 480, 3), 90, np.uint8)).save(empty / f"007_{200 + i:05d}.jpg")
+    header = ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration",
+              "Micro", "Action Units", "Estimated Emotion", "Objective Classes", "Notes"]
+    write_sheet(manual / "SAMM_Micro_FACS_Codes_v2.xlsx", [
+        header,
+        [6, "006_1_2", "1_2", 101, 103, 105, 5, "Micro - 1/2", "12", "Happiness", "I", None],
+        [7, "007_3_1", "3_1", 200, 202, 205, 6, "Micro - 1/2", "4", "Anger", "II", None]])
+    builder = build("samm/dlib_128", manual, tmp_path / "tfds")
+    (built,) = list(tfds.as_numpy(builder.as_dataset(split="train")))
+    box = faces.clip_box(str(folder / "006_00101.jpg"))   # from the onset frame
+    for i, frame in enumerate(built["frames"]):
+        with Image.open(folder / f"006_{100 + i:05d}.jpg") as image:
+            expected = np.asarray(image.convert("RGB").crop(box).resize((SIZE, SIZE), Image.BILINEAR, reducing_gap=3.0))
+        assert np.abs(frame.astype(float) - expected).mean() < 5.0
+    summary = json.load(open(os.path.join(builder.data_dir, "build_summary.json")))
+    assert summary["skipped_by_reason"] == {"no face found": 1}
+    assert "007_00200.jpg" in summary["skipped_rows"][0]["reason"]
+
+
+def test_an_interrupted_build_leaves_nothing_and_a_rebuild_completes(casme2_manual, tmp_path, monkeypatch):
+    from data_builders.casme2 import casme2_dataset_builder as casme2
+    from meint_jax import annotations
+
+    config = [c for c in casme2.Builder.BUILDER_CONFIGS if c.name == "cropped_128"][0]
+    monkeypatch.setattr(config, "frame_size", SIZE)
+
+    def crash(*args):
+        raise RuntimeError("power cut")
+
+    with monkeypatch.context() as patch:   # dies after every clip was generated, before the summary
+        patch.setattr(annotations, "summarize", crash)
+        with pytest.raises(RuntimeError, match="power cut"):
+            build("casme2/cropped_128", casme2_manual, tmp_path / "tfds")
+    assert not tfds.builder("casme2/cropped_128", data_dir=str(tmp_path / "tfds")).is_prepared()
+    builder = build("casme2/cropped_128", casme2_manual, tmp_path / "tfds")
+    assert builder.info.splits["train"].num_examples == 2
+    assert json.load(open(os.path.join(builder.data_dir, "build_summary.json")))["clips"] == 2

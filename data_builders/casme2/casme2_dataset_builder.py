@@ -17,11 +17,17 @@ class Builder(clip_builder.ClipDatasetBuilder):
     RELEASE_NOTES = {"1.0.0": "Initial release."}
     LAYOUT = annotations.CASME2
     SHEET_GLOBS = ("CASME2-coding-*.xlsx", "*/CASME2-coding-*.xlsx")
-    FRAME_ROOTS = ("Cropped", "CASME2_RAW_selected", "*/Cropped", "*/CASME2_RAW_selected")
     BUILDER_CONFIGS = [
         clip_builder.ClipBuilderConfig(
             name=f"cropped_{size}", frame_size=size, crop="none",
-            description=f"The dataset's own face crops (Cropped/ or RAW_selected/), resized to {size}x{size}.")
+            frame_roots=("Cropped", "*/Cropped", "CASME2_RAW_selected", "*/CASME2_RAW_selected"),
+            description=f"The dataset's registered face crops (Cropped/), resized to {size}x{size}.")
+        for size in SIZES
+    ] + [
+        clip_builder.ClipBuilderConfig(
+            name=f"dlib_{size}", frame_size=size, crop="dlib",
+            frame_roots=("CASME2_RAW_selected", "*/CASME2_RAW_selected"),
+            description=f"CASME2_RAW_selected/ cropped by dlib landmarks (one box per clip), {size}x{size}.")
         for size in SIZES
     ]
     DEFAULT_CONFIG_NAME = "cropped_224"
@@ -31,7 +37,8 @@ class Builder(clip_builder.ClipDatasetBuilder):
       CASME2-coding-20140508.xlsx             the coding sheet
       Cropped/subXX/EPxx_xx/reg_imgN.jpg      the registered face crops, or
       CASME2_RAW_selected/subXX/EPxx_xx/imgN.jpg
-    Cropped/ is used when both are present.
+    The cropped_* configs use Cropped/ (RAW_selected/ if Cropped/ is absent);
+    the dlib_* configs crop CASME2_RAW_selected/ with dlib's face landmarks.
     """
     CITATION = """@article{yan2014casme2,
       title={CASME II: An Improved Spontaneous Micro-Expression Database and the Baseline Evaluation},

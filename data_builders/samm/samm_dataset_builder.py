@@ -17,14 +17,18 @@ class Builder(clip_builder.ClipDatasetBuilder):
     RELEASE_NOTES = {"1.0.0": "Initial release."}
     LAYOUT = annotations.SAMM
     SHEET_GLOBS = ("SAMM*.xlsx", "*.xlsx", "*/SAMM*.xlsx")
-    FRAME_ROOTS = ("SAMM", "*/SAMM")
     BUILDER_CONFIGS = [
         clip_builder.ClipBuilderConfig(
-            name=f"whole_{size}", frame_size=size, crop="none",
+            name=f"dlib_{size}", frame_size=size, crop="dlib", frame_roots=("SAMM", "*/SAMM"),
+            description=f"Faces cropped by dlib landmarks (one box per clip), {size}x{size}.")
+        for size in SIZES
+    ] + [
+        clip_builder.ClipBuilderConfig(
+            name=f"whole_{size}", frame_size=size, crop="none", frame_roots=("SAMM", "*/SAMM"),
             description=f"Whole frames resized to {size}x{size} (for copies that are already face-cropped).")
         for size in SIZES
     ]
-    DEFAULT_CONFIG_NAME = "whole_224"
+    DEFAULT_CONFIG_NAME = "dlib_224"
     MANUAL_DOWNLOAD_INSTRUCTIONS = """
     SAMM is licensed: request it from its authors, then point --manual_dir
     (or config.data.manual_dir) at the folder holding, as distributed:

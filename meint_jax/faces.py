@@ -1,0 +1,77 @@
+"""One face crop box per clip, from dlib's detector and 68-point landmarks.
+
+The box comes from the onset frame only and is then used for every frame of
+the clip, so the crop never jitters: per-frame boxes move by more than the
+micro-expression itself. Models ship with `face-recognition-models`; nothing
+is downloaded.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from meint_jax.frames import Box
+
+# 68-point indices (iBUG 300-W): brows 17-26, eyes 36-47, mouth 48-67.
+_FEATURE_POINTS = np.r_[17:27, 36:48, 48:68]
+
+
+class FaceNotFoundError(ValueError):
+    """No face in the frame; the message names the frame."""
+
+
+@functools.lru_cache(maxsize=1)
+def _models():
+    import dlib
+    import face_recognition_models
+
+    return (dlib.get_frontal_face_detector(),
+            dlib.shape_predictor(face_recognition_models.pose_predictor_model_location()))
+
+
+def landmarks(image: np.ndarray, upsample: int = 1) -> np.ndarray:
+    """68 (x, y) landmarks [68, 2] of the largest face in an RGB uint8 image."""
+    detector, predictor = _models()
+    faces = detector(np.ascontiguousarray(image), upsample)
+    if not faces:
+        raise FaceNotFoundError("no face found")
+    face = max(faces, key=lambda r: r.width() * r.height())
+    shape = predictor(image, face)
+    return np.array([(p.x, p.y) for p in shape.parts()], np.float64)
+
+
+def crop_box(points: np.ndarray, image_size: tuple[int, int], margin: float = 0.25) -> Box:
+    """Square box around brows, eyes and mouth, grown by `margin` on each side, inside the image.
+
+    `image_size` is (width, height).
+    """
+    features = points[_FEATURE_POINTS]
+    (x0, y0), (x1, y1) = features.min(axis=0), features.max(axis=0)
+    side = max(x1 - x0, y1 - y0) * (1.0 + 2.0 * margin)
+    side = min(side, *image_size)
+    cx = np.clip((x0 + x1) / 2, side / 2, image_size[0] - side / 2)
+    cy = np.clip((y0 + y1) / 2, side / 2, image_size[1] - side / 2)
+    left, top = int(round(cx - side / 2)), int(round(cy - side / 2))
+    return left, top, left + int(round(side)), top + int(round(side))
+
+
+def clip_box(onset_frame_path: str, margin: float = 0.25) -> Box:
+    """The crop box of a clip, from its onset frame."""
+    from PIL import Image
+
+    with Image.open(onset_frame_path) as image:
+        rgb = np.asarray(image.convert("RGB"))
+    try:
+        points = landmarks(rgb)
+    except FaceNotFoundError as e:
+        raise FaceNotFoundError(f"{onset_frame_path}: {e}") from e
+    return crop_box(points, (rgb.shape[1], rgb.shape[0]), margin)
+
+
+def read_cropped_clip(paths, onset_path: str, size: int, margin: float = 0.25) -> np.ndarray:
+    """uint8 [N, size, size, 3]: every frame cropped to the box of the onset frame."""
+    from meint_jax import frames
+
+    return frames.read_clip(paths, size, clip_box(onset_path, margin))
