@@ -30,6 +30,8 @@ setup(
         "tqdm>=4.66",
     ],
     extras_require={
-        "test": ["pytest>=8.0", "pytest-xdist>=3.5"],
+        "test": ["dill>=0.3", "pytest>=8.0", "pytest-xdist>=3.5"],  # tfds.testing imports dill
+        # `tfds build` (tensorflow-datasets 4.9.10's CLI imports both at start-up).
+        "tfds-cli": ["apache-beam>=2.50", "mlcroissant>=1.0"],
     },
 )

@@ -34,12 +34,13 @@ class ClipBuilderConfig(tfds.core.BuilderConfig):
     frame_roots: tuple[str, ...] = ()   # frame folders under manual_dir, in order of preference
 
 
-def load_clip(clip: annotations.ClipRecord, size: int, crop: str) -> np.ndarray:
-    """A clip's frames as the builder stores them (runs in a worker process)."""
+def _submit(pool, clip: annotations.ClipRecord, size: int, crop: str) -> concurrent.futures.Future:
+    """Reads a clip's frames in a worker. The functions sent live in light modules
+    (PIL, numpy, dlib), so workers never import TensorFlow."""
     if crop == "dlib":
         onset_path = clip.frame_paths[clip.frame_numbers.index(clip.onset)]
-        return faces.read_cropped_clip(clip.frame_paths, onset_path, size)
-    return frames.read_clip(clip.frame_paths, size)
+        return pool.submit(faces.read_cropped_clip, clip.frame_paths, onset_path, size)
+    return pool.submit(frames.read_clip, clip.frame_paths, size)
 
 
 class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
@@ -98,7 +99,7 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
                     clip = next(clips, None)
                     if clip is None:
                         break
-                    in_flight.append((clip, pool.submit(load_clip, clip, size, crop)))
+                    in_flight.append((clip, _submit(pool, clip, size, crop)))
                 if not in_flight:
                     break
                 clip, future = in_flight.popleft()
