@@ -24,13 +24,15 @@ setup(
         "optax>=0.2.4",
         "orbax-checkpoint>=0.11",
         "pillow>=10.0",
+        "safetensors>=0.4",  # timm's .safetensors ResNet18 weights
         "scipy>=1.11",
         "tensorflow-cpu>=2.16",
         "tensorflow-datasets>=4.9.6",
         "tqdm>=4.66",
     ],
     extras_require={
-        "test": ["dill>=0.3", "pytest>=8.0", "pytest-xdist>=3.5"],  # tfds.testing imports dill
+        # torch only as the tests' reference; pinned: an unpinned torch pulls GBs of CUDA packages.
+        "test": ["dill>=0.3", "pytest>=8.0", "pytest-xdist>=3.5", "safetensors>=0.4", "torch==2.13.0"],
         # `tfds build` (tensorflow-datasets 4.9.10's CLI imports both at start-up).
         "tfds-cli": ["apache-beam>=2.50", "mlcroissant>=1.0"],
     },

@@ -42,3 +42,15 @@ class Checkpointer:
         """Waits for pending asynchronous saves; call before the process exits."""
         self._manager.wait_until_finished()
         self._manager.close()
+
+
+def save_tree(path: str, tree: Any) -> None:
+    """Writes one pytree of arrays (e.g. converted pretrained weights) as an orbax checkpoint."""
+    checkpointer = ocp.StandardCheckpointer()
+    checkpointer.save(os.path.abspath(path), tree)
+    checkpointer.wait_until_finished()
+
+
+def load_tree(path: str) -> Any:
+    """Reads a pytree written by `save_tree`, as host arrays."""
+    return ocp.StandardCheckpointer().restore(os.path.abspath(path))

@@ -9,7 +9,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from meint_jax import train, validation
+from meint_jax import pretrained, train, validation
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/synthetic.py[:variant].",
@@ -45,7 +45,7 @@ def main(argv):
     logging.get_absl_handler().addFilter(_QuietLibraries())
     try:
         train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
-    except validation.ConfigError as e:
+    except (validation.ConfigError, pretrained.PretrainedError) as e:
         logging.flush()
         sys.exit(f"meint_jax: error: {e}")
 

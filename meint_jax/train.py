@@ -59,6 +59,21 @@ def init_state(model, tx, frames_shape, seed: int) -> TrainState:
                       batch_stats=variables["batch_stats"], opt_state=tx.init(params))
 
 
+def load_pretrained_encoder(state: TrainState, tx, init_from: str | None) -> TrainState:
+    """The state with the encoder's weights from `init_from` (a resumed run then overwrites all)."""
+    from meint_jax import pretrained
+
+    if not init_from:
+        logging.warning("config.model.init_from is unset: the encoder starts from random initialisation "
+                        "(the paper starts from ImageNet weights).")
+        return state
+    path = os.path.expanduser(init_from)
+    variables = pretrained.merge_encoder({"params": state.params, "batch_stats": state.batch_stats},
+                                         pretrained.load_encoder_weights(path), path)
+    return state.replace(params=variables["params"], batch_stats=variables["batch_stats"],
+                         opt_state=tx.init(variables["params"]))
+
+
 def train_step(state: TrainState, batch: dict, *, model, tx, loss_config) -> tuple[TrainState, dict]:
     """One Adam step on the loss of DESIGN.md: MSE + smoothness + apex ranking."""
 
@@ -169,6 +184,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     tx = create_optimizer(config.train)
     d, t = config.data, config.train
     state = init_state(model, tx, (1, d.num_steps, d.image_size, d.image_size, 3), config.seed)
+    state = load_pretrained_encoder(state, tx, config.model.init_from)
     ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"))
     if ckpt.latest_step() is not None:
         state, _ = ckpt.restore(state)

@@ -43,8 +43,10 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     _check(isinstance(m.gru_features, int) and m.gru_features > 0,
            f"config.model.gru_features={m.gru_features!r}: use a positive integer")
     _check(m.dtype in DTYPES, f"config.model.dtype={m.dtype!r}: choose one of {sorted(DTYPES)}")
-    _check(m.init_from is None, "config.model.init_from: loading ImageNet weights is not supported yet; "
-           "leave it unset to train from random initialisation")
+    if m.init_from is not None:
+        _check(os.path.exists(os.path.expanduser(m.init_from)),
+               f"config.model.init_from={m.init_from!r} does not exist: give a torchvision-layout ResNet18 "
+               ".pth/.safetensors file, or a directory written by `python -m meint_jax.pretrained`")
     for name in ("smooth_weight", "rank_weight", "rank_margin"):
         _check(lo[name] >= 0.0, f"config.loss.{name}={lo[name]!r}: use a value >= 0")
     _check(isinstance(t.batch_size, int) and t.batch_size >= 1,

@@ -1,0 +1,1 @@
+"""Helpers for tests and benchmarks (importing them needs their extra dependencies, e.g. torch)."""
