@@ -11,12 +11,4 @@ from configs import default
 
 
 def get_config(arg=None):
-    args = default.parse_arg(arg, variant="full")
-    config = default.get_config()
-    config.data.name = "casme2/cropped_224"
-    config.data.image_size = 224
-    config.data.train_window = "trimmed"   # the paper's protocol
-    config.train.num_steps = 3000
-    config.train.checkpoint_every = 500
-    config.eval.holdout_subjects = 5
-    return default.apply_variant(config, args.variant)
+    return default.paper_config("casme2/cropped_224", arg)

@@ -37,6 +37,19 @@ def apply_variant(config: ml_collections.ConfigDict, variant: str) -> ml_collect
     return config
 
 
+def paper_config(data_name: str, arg: str | None) -> ml_collections.ConfigDict:
+    """The paper's settings on a real dataset: T=16, batch 8, Adam 1e-4, 224x224, trimmed windows."""
+    args = parse_arg(arg, variant="full")
+    config = get_config()
+    config.data.name = data_name
+    config.data.image_size = 224
+    config.data.train_window = "trimmed"   # the paper's protocol
+    config.train.num_steps = 3000
+    config.train.checkpoint_every = 500
+    config.eval.holdout_subjects = 5
+    return apply_variant(config, args.variant)
+
+
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     args = parse_arg(arg, variant="full")
     config = ml_collections.ConfigDict()

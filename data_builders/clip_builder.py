@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
+from data_builders import schema
 from meint_jax import annotations, faces, frames
 
 CROPS = ("none", "dlib")
@@ -51,19 +52,8 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
     CITATION = ""
 
     def _info(self) -> tfds.core.DatasetInfo:
-        size = self.builder_config.frame_size
         return self.dataset_info_from_configs(
-            features=tfds.features.FeaturesDict({
-                "subject": tfds.features.Text(),
-                "clip_id": tfds.features.Text(),
-                "frames": tfds.features.Video(shape=(None, size, size, 3), encoding_format="jpeg"),
-                "frame_numbers": tfds.features.Tensor(shape=(None,), dtype=np.int32),
-                "onset": np.int32,
-                "apex": np.int32,
-                "offset": np.int32,
-                "emotion": tfds.features.ClassLabel(names=self.LAYOUT.emotions),
-                "action_units": tfds.features.Text(),
-            }),
+            features=schema.clip_features(self.builder_config.frame_size, self.LAYOUT.emotions),
             citation=self.CITATION,
         )
 

@@ -9,6 +9,8 @@ is downloaded.
 from __future__ import annotations
 
 import functools
+import importlib.util
+import os
 
 import numpy as np
 
@@ -22,13 +24,23 @@ class FaceNotFoundError(ValueError):
     """No face in the frame; the message names the frame."""
 
 
+def landmark_model_path() -> str:
+    """dlib's 68-point model inside the `face-recognition-models` package.
+
+    Found without importing the package: its __init__ imports pkg_resources,
+    which setuptools >= 81 no longer ships.
+    """
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("face-recognition-models is not installed: pip install face-recognition-models")
+    return os.path.join(spec.submodule_search_locations[0], "models", "shape_predictor_68_face_landmarks.dat")
+
+
 @functools.lru_cache(maxsize=1)
 def _models():
     import dlib
-    import face_recognition_models
 
-    return (dlib.get_frontal_face_detector(),
-            dlib.shape_predictor(face_recognition_models.pose_predictor_model_location()))
+    return dlib.get_frontal_face_detector(), dlib.shape_predictor(landmark_model_path())
 
 
 def landmarks(image: np.ndarray, upsample: int = 1) -> np.ndarray:

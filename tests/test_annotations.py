@@ -2,23 +2,15 @@
 
 import os
 
-import openpyxl
 import pytest
 
 from meint_jax import annotations
+from tests.fixtures import write_sheet
 
 CASME2_HEADER = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", None, "Action Units",
                  "Estimated Emotion"]
 SAMM_HEADER = ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame",
                "Duration", "Micro", "Action Units", "Estimated Emotion", "Objective Classes", "Notes"]
-
-
-def write_sheet(path, rows):
-    workbook = openpyxl.Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    workbook.save(path)
-    return str(path)
 
 
 def make_frames(folder, names):

@@ -4,30 +4,14 @@ import json
 import os
 
 import numpy as np
-import openpyxl
 import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
-from scipy import ndimage
 
 import data_builders  # noqa: F401  Registers the builders.
+from tests.fixtures import write_jpeg, write_sheet
 
 SIZE = 32
-
-
-def write_jpeg(path, rng, shape=(48, 40)):
-    """A smooth, photo-like frame (random, so every frame differs)."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    pixels = ndimage.gaussian_filter(rng.uniform(0, 255, shape + (3,)), sigma=(3, 3, 0))
-    pixels = (pixels - pixels.min()) / (np.ptp(pixels) + 1e-8) * 200 + 30
-    Image.fromarray(pixels.astype(np.uint8)).save(path, quality=95)
-
-
-def write_sheet(path, rows):
-    workbook = openpyxl.Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    workbook.save(path)
 
 
 def resized(path):

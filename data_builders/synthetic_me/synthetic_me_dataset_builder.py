@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import tensorflow_datasets as tfds
 
+from data_builders import schema
 from meint_jax import synthetic
 
 
@@ -41,20 +41,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     DEFAULT_CONFIG_NAME = "default"
 
     def _info(self) -> tfds.core.DatasetInfo:
-        size = self.builder_config.generator.frame_size
         return self.dataset_info_from_configs(
-            features=tfds.features.FeaturesDict({
-                "subject": tfds.features.Text(),
-                "clip_id": tfds.features.Text(),
-                "frames": tfds.features.Video(shape=(None, size, size, 3), encoding_format="jpeg"),
-                "frame_numbers": tfds.features.Tensor(shape=(None,), dtype=np.int32),
-                "onset": np.int32,
-                "apex": np.int32,
-                "offset": np.int32,
-                "emotion": tfds.features.ClassLabel(names=synthetic.EMOTIONS),
-                "action_units": tfds.features.Text(),
-                "true_intensity": tfds.features.Tensor(shape=(None,), dtype=np.float32),
-            }),
+            features=schema.clip_features(self.builder_config.generator.frame_size, synthetic.EMOTIONS,
+                                          with_true_intensity=True),
             supervised_keys=None,
             homepage="https://github.com/meint-jax/meint-jax",
         )
