@@ -33,6 +33,9 @@ def casme2(tmp_path):
             [2, "EP99_99", 1, 2, 3, None, "14", "repression"],          # no such folder
             [2, "EP03_02", 101, 104, 108, None, "4", "Contempt"],       # not a CASME II label
             [None, None, None, None, None, None, None, None],           # blank line: ignored
+            [None, "EP03_02", 100, 104, 108, None, "4", "disgust"],     # no subject
+            [2, "EP03_02", None, 104, 108, None, "4", "disgust"],       # no onset
+            [2, "EP03_02", 100, 104.5, 108, None, "4", "disgust"],      # fractional apex: not a frame
             ["02", "EP03_02", 101, 104, 108, None, "4+7", "Others"]]
     return write_sheet(tmp_path / "CASME2-coding-20140508.xlsx", rows), str(root)
 
@@ -48,11 +51,11 @@ def test_casme2_rows_become_clips_or_counted_skips(casme2):
     assert [os.path.basename(p) for p in first.frame_paths][:3] == ["img8.jpg", "img9.jpg", "img10.jpg"]
     assert result.clips[1].emotion == "others" and result.clips[1].action_units == "4+7"
     summary = result.summary()
-    assert summary["clips"] == 2 and summary["skipped"] == 5
+    assert summary["clips"] == 2 and summary["skipped"] == 8
     assert summary["skipped_by_reason"] == {
         "annotated frames not on disk": 1, "clip folder missing": 1, "frames out of order": 1,
-        "missing apex": 1, "unknown emotion": 1}
-    assert [s["row"] for s in summary["skipped_rows"]] == [3, 4, 5, 6, 7]
+        "missing apex": 2, "missing onset or offset": 1, "missing subject or filename": 1, "unknown emotion": 1}
+    assert [s["row"] for s in summary["skipped_rows"]] == [3, 4, 5, 6, 7, 9, 10, 11]
 
 
 def test_samm_header_below_notes_and_zero_padded_subjects(tmp_path):
