@@ -1,6 +1,5 @@
 """Porting torchvision-layout ResNet18 weights: equal to PyTorch, safe to load, clear when wrong."""
 
-import io
 import os
 import pickle
 import subprocess

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from configs import synthetic as synthetic_config
-from meint_jax import input_pipeline, train
+from meint_jax import train
 from meint_jax.models import create_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
