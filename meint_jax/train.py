@@ -153,6 +153,13 @@ def evaluate(config, builder, predict_fn, state, train_subjects, test_subjects) 
     return results, panels
 
 
+def _write_atomically(path: str, text: str) -> None:
+    """Writes `text` to `path` through a temporary file, so a crash never leaves half a file."""
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
 def _log_results(results: dict) -> None:
     for protocol, by_predictor in results.items():
         for predictor, r in by_predictor.items():
@@ -167,8 +174,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
     validation.check_config(config)
     workdir = validation.prepare_workdir(workdir)
-    with open(os.path.join(workdir, "config.json"), "w") as f:
-        f.write(config.to_json_best_effort(indent=2))
+    _write_atomically(os.path.join(workdir, "config.json"), config.to_json_best_effort(indent=2))
 
     builder = datasets.get_builder(config.data)
     subjects = input_pipeline.list_subjects(builder)
@@ -226,8 +232,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         "train_seconds_this_run": round(train_seconds, 1), "train_subjects": train_subjects,
         "test_subjects": test_subjects, **results,
     }
-    with open(os.path.join(workdir, "metrics.json"), "w") as f:
-        json.dump(summary, f, indent=2)
+    _write_atomically(os.path.join(workdir, "metrics.json"), json.dumps(summary, indent=2))
     plots.plot_curves(os.path.join(workdir, "curves.png"), panels,
                       f"{d.name} ({config.variant}), held-out subjects, step {int(state.step)}")
     logging.info("Wrote %s and %s.", os.path.join(workdir, "metrics.json"), os.path.join(workdir, "curves.png"))
