@@ -85,6 +85,8 @@ TINY = "--config=configs/synthetic.py:size=tiny"
     ([TINY, "--config.data.data_dir=/nonexistent/tfds"], "config.data.data_dir='/nonexistent/tfds' does not exist"),
     ([TINY, "--config.data.name=casme9"], "config.data.name='casme9'"),
     ([TINY, "--config.train.epochs=3"], "names a field the config does not have"),
+    ([TINY, "--config.model.init_from=/nonexistent/resnet18.pth"],
+     "config.model.init_from='/nonexistent/resnet18.pth' does not exist"),
     (["--config=configs/synthetic.py:variant=best"], "unknown variant 'best'"),
     (["--config=configs/nothere.py"], "No such file or directory: 'configs/nothere.py'"),
 ])
