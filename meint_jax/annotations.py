@@ -76,11 +76,15 @@ def _normalise(text) -> str:
     return re.sub(r"[^a-z]", "", str(text).lower()) if text is not None else ""
 
 
+# Both sheets name their columns alike ("OnsetFrame" in CASME II, "Onset Frame" in SAMM normalise
+# to the same text): field -> accepted header spellings, normalised.
+SHEET_COLUMNS = {"subject": ("subject",), "filename": ("filename",), "onset": ("onsetframe",),
+                 "apex": ("apexframe",), "offset": ("offsetframe",), "action_units": ("actionunits",),
+                 "emotion": ("estimatedemotion",)}
+
 CASME2 = SheetLayout(
     name="CASME II",
-    columns={"subject": ("subject",), "filename": ("filename",), "onset": ("onsetframe",),
-             "apex": ("apexframe",), "offset": ("offsetframe",), "action_units": ("actionunits",),
-             "emotion": ("estimatedemotion",)},
+    columns=SHEET_COLUMNS,
     subject_digits=2,
     emotions=CASME2_EMOTIONS,
     emotion_aliases={"other": "others", "happy": "happiness", "sad": "sadness"},
@@ -89,9 +93,7 @@ CASME2 = SheetLayout(
 
 SAMM = SheetLayout(
     name="SAMM",
-    columns={"subject": ("subject",), "filename": ("filename",), "onset": ("onsetframe",),
-             "apex": ("apexframe",), "offset": ("offsetframe",), "action_units": ("actionunits",),
-             "emotion": ("estimatedemotion",)},
+    columns=SHEET_COLUMNS,
     subject_digits=3,
     emotions=SAMM_EMOTIONS,
     emotion_aliases={"others": "other", "happy": "happiness", "angry": "anger", "sad": "sadness"},
