@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from meint_jax.frames import Box
+from meint_jax import frames
 
 # 68-point indices (iBUG 300-W): brows 17-26, eyes 36-47, mouth 48-67.
 _FEATURE_POINTS = np.r_[17:27, 36:48, 48:68]
@@ -54,7 +54,7 @@ def landmarks(image: np.ndarray, upsample: int = 1) -> np.ndarray:
     return np.array([(p.x, p.y) for p in shape.parts()], np.float64)
 
 
-def crop_box(points: np.ndarray, image_size: tuple[int, int], margin: float = 0.25) -> Box:
+def crop_box(points: np.ndarray, image_size: tuple[int, int], margin: float = 0.25) -> frames.Box:
     """Square box around brows, eyes and mouth, grown by `margin` on each side, inside the image.
 
     `image_size` is (width, height).
@@ -69,7 +69,7 @@ def crop_box(points: np.ndarray, image_size: tuple[int, int], margin: float = 0.
     return left, top, left + int(round(side)), top + int(round(side))
 
 
-def clip_box(onset_frame_path: str, margin: float = 0.25) -> Box:
+def clip_box(onset_frame_path: str, margin: float = 0.25) -> frames.Box:
     """The crop box of a clip, from its onset frame."""
     from PIL import Image
 
@@ -84,6 +84,4 @@ def clip_box(onset_frame_path: str, margin: float = 0.25) -> Box:
 
 def read_cropped_clip(paths, onset_path: str, size: int, margin: float = 0.25) -> np.ndarray:
     """uint8 [N, size, size, 3]: every frame cropped to the box of the onset frame."""
-    from meint_jax import frames
-
     return frames.read_clip(paths, size, clip_box(onset_path, margin))

@@ -60,7 +60,7 @@ def init_state(model, tx, frames_shape, seed: int) -> TrainState:
 
 
 def load_pretrained_encoder(state: TrainState, tx, init_from: str | None) -> TrainState:
-    """The state with the encoder's weights from `init_from` (a resumed run then overwrites all)."""
+    """The state with the encoder's weights from `init_from` (for a run that starts, not resumes)."""
     from meint_jax import pretrained
 
     if not init_from:
@@ -190,11 +190,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     tx = create_optimizer(config.train)
     d, t = config.data, config.train
     state = init_state(model, tx, (1, d.num_steps, d.image_size, d.image_size, 3), config.seed)
-    state = load_pretrained_encoder(state, tx, config.model.init_from)
     ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"))
     if ckpt.latest_step() is not None:
         state, _ = ckpt.restore(state)
         logging.info("Resumed from the checkpoint at step %d.", int(state.step))
+    else:
+        state = load_pretrained_encoder(state, tx, config.model.init_from)
     start_step = int(state.step)
 
     step_fn = jax.jit(functools.partial(train_step, model=model, tx=tx, loss_config=config.loss),
