@@ -58,6 +58,31 @@ def test_converted_network_matches_torch_per_stage(torch_resnet, weights_file):
         np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-4, err_msg=name)
 
 
+def test_train_mode_step_updates_running_statistics_as_torch(torch_resnet, weights_file):
+    """Batch statistics in the forward pass; running variance moved towards the unbiased one."""
+    import copy
+
+    x = np.random.default_rng(1).normal(size=(3, 3, 48, 48)).astype(np.float32)
+    net = copy.deepcopy(torch_resnet).train()
+    with torch.no_grad():
+        want_features = net.stages(torch.from_numpy(x))["pooled"].numpy()
+    want, _ = pretrained.torchvision_to_flax({k: v.numpy() for k, v in net.state_dict().items()})
+
+    (features, _), updates = ResNet18().apply(flax_with(weights_file), x.transpose(0, 2, 3, 1), train=True,
+                                              mutable=["batch_stats"])
+    np.testing.assert_allclose(np.asarray(features), want_features, atol=1e-4, rtol=1e-4)
+    got = jax.tree_util.tree_leaves_with_path(updates["batch_stats"])
+    assert len(got) == sum(1 for k in want if k[0] == "batch_stats") == 40
+    before = flax_with(weights_file)["batch_stats"]
+    for path, value in got:
+        key = ("batch_stats", *(p.key for p in path))
+        np.testing.assert_allclose(np.asarray(value), want[key], atol=1e-5, rtol=1e-5, err_msg=str(key))
+    # The step moved every statistic (the comparison above is not of unchanged trees).
+    moved = jax.tree_util.tree_map(lambda a, b: float(np.max(np.abs(np.asarray(a) - b))), updates["batch_stats"],
+                                   before)
+    assert min(jax.tree_util.tree_leaves(moved)) > 1e-3
+
+
 def test_reader_without_torch_equals_torch_load(torch_resnet, weights_file):
     restricted = pretrained._read_torch_zip_without_torch(weights_file)
     for key, value in torch_resnet.state_dict().items():

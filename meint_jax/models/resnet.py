@@ -4,14 +4,17 @@ Names follow torchvision (`conv1`, `bn1`, `layer1_0/conv1`, `layer2_0/downsample
 ...; dots become underscores) so ported ImageNet weights map one to one.
 Padding is explicit and symmetric as in torch (never 'SAME', which pads
 stride-2 convolutions asymmetrically), max-pooling pads with -inf, and
-BatchNorm uses torch's defaults (momentum 0.1 == Flax 0.9, epsilon 1e-5).
+BatchNorm is torch's (momentum 0.1 == Flax 0.9, epsilon 1e-5, and the running
+variance updated with the unbiased batch variance, which Flax's does not do).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -25,6 +28,42 @@ def normalize_frames(frames: jnp.ndarray, dtype: Any = jnp.float32) -> jnp.ndarr
     return x.astype(dtype)
 
 
+class TorchBatchNorm(nn.Module):
+    """`torch.nn.BatchNorm2d` over the last axis, with Flax's variable names.
+
+    Normalises with the biased batch variance in training, but moves the
+    running variance towards the unbiased one (n / (n - 1)), as torch does, so
+    ImageNet statistics fine-tuned here evolve as in the paper's PyTorch code.
+    """
+
+    momentum: float = 0.9       # Flax convention: running = momentum * running + (1 - momentum) * batch
+    epsilon: float = 1e-5
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, x, train: bool):
+        features = x.shape[-1]
+        scale = self.param("scale", nn.initializers.ones, (features,), jnp.float32)
+        bias = self.param("bias", nn.initializers.zeros, (features,), jnp.float32)
+        ra_mean = self.variable("batch_stats", "mean", jnp.zeros, (features,), jnp.float32)
+        ra_var = self.variable("batch_stats", "var", jnp.ones, (features,), jnp.float32)
+        if train:
+            axes = tuple(range(x.ndim - 1))
+            x32 = x.astype(jnp.float32)
+            mean = jnp.mean(x32, axes)
+            var = jnp.maximum(jnp.mean(jnp.square(x32), axes) - jnp.square(mean), 0.0)
+            if not self.is_initializing():
+                n = x.size // features
+                unbiased = var * (n / max(n - 1, 1))
+                ra_mean.value = self.momentum * ra_mean.value + (1 - self.momentum) * jax.lax.stop_gradient(mean)
+                ra_var.value = self.momentum * ra_var.value + (1 - self.momentum) * jax.lax.stop_gradient(unbiased)
+        else:
+            mean, var = ra_mean.value, ra_var.value
+        mul = scale * jax.lax.rsqrt(var + self.epsilon)
+        y = (x.astype(jnp.float32) - mean) * mul + bias
+        return y.astype(self.dtype)
+
+
 class BasicBlock(nn.Module):
     features: int
     stride: int = 1
@@ -32,8 +71,7 @@ class BasicBlock(nn.Module):
 
     @nn.compact
     def __call__(self, x, train: bool):
-        norm = lambda name: nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
-                                         dtype=self.dtype, name=name)
+        norm = lambda name: functools.partial(TorchBatchNorm(dtype=self.dtype, name=name), train=train)
         conv = lambda f, k, s, p, name: nn.Conv(f, (k, k), (s, s), padding=((p, p), (p, p)),
                                                 use_bias=False, dtype=self.dtype, name=name)
         residual = x
@@ -58,8 +96,7 @@ class ResNet18(nn.Module):
         stages = {}
         x = nn.Conv(64, (7, 7), (2, 2), padding=((3, 3), (3, 3)), use_bias=False, dtype=self.dtype,
                     name="conv1")(x)
-        x = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=self.dtype,
-                         name="bn1")(x)
+        x = TorchBatchNorm(dtype=self.dtype, name="bn1")(x, train)
         x = nn.relu(x)
         stages["stem"] = x
         x = nn.max_pool(x, (3, 3), (2, 2), padding=((1, 1), (1, 1)))
