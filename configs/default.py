@@ -67,6 +67,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.data.max_margin = 1.0                # untrimmed reach outside onset/offset (ME durations)
     config.data.jitter = True                   # temporal augmentation
     config.data.flip = True
+    config.data.min_crop = 1.0                  # random square crop, side in [min_crop, 1]; 1 = none
+    config.data.brightness = 0.0                # per-window photometric jitter (fractions)
+    config.data.contrast = 0.0
     config.data.pseudo_label = "triangular"
 
     config.model = ml_collections.ConfigDict()

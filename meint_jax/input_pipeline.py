@@ -41,6 +41,21 @@ class WindowSpec:
     jitter: bool = False             # move each position by up to half a step
 
 
+@dataclasses.dataclass(frozen=True)
+class Augmentation:
+    """Per-window training augmentation: one draw for all T frames of a window.
+
+    The same transform on every frame keeps the frame-to-frame motion, the
+    signal, intact while changing what identifies a subject (framing, size,
+    lighting), so that few training identities are harder to memorise.
+    """
+
+    flip: bool = False
+    min_crop: float = 1.0            # crop side, as a fraction of the frame, drawn from [min_crop, 1]
+    brightness: float = 0.0          # add U(-b, b) x 255
+    contrast: float = 0.0            # scale about the window's mean by U(1 - c, 1 + c)
+
+
 def load_clips(builder: tfds.core.DatasetBuilder, subjects) -> tf.data.Dataset:
     """The built clips of `subjects`, frames left JPEG-encoded."""
     ds = builder.as_dataset(split="train", decoders={"frames": tfds.decode.SkipDecoding()},
@@ -93,16 +108,46 @@ def _window_positions(ex, seed, spec: WindowSpec):
     return tf.argmin(distance, axis=1, output_type=tf.int32)
 
 
-def _decode(encoded, image_size: int):
+def _decode(encoded, image_size: int, crop=None):
+    """JPEG frames -> uint8 [T, size, size, 3]; `crop` (y, x, side) is cut before resizing."""
     frames = tf.map_fn(lambda s: tf.io.decode_jpeg(s, channels=3), encoded,
                        fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8))
+    if crop is not None:
+        y, x, side = crop
+        frames = frames[:, y:y + side, x:x + side]
     if image_size:
         resized = tf.image.resize(frames, (image_size, image_size), method="area")
         frames = tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
     return frames
 
 
-def _make_window(ex, seed, spec: WindowSpec, image_size: int, decode: bool, flip: bool):
+def _random_crop(encoded_frame, seed, min_crop: float):
+    """(y, x, side) of a square crop with side in [min_crop, 1] of the frame, anywhere inside it."""
+    shape = tf.io.extract_jpeg_shape(encoded_frame)
+    size = tf.minimum(shape[0], shape[1])
+    u = tf.random.stateless_uniform([3], seed=seed + 3)
+    fraction = min_crop + (1.0 - min_crop) * u[0]
+    side = tf.maximum(tf.cast(tf.round(fraction * tf.cast(size, tf.float32)), tf.int32), 1)
+    y = tf.cast(u[1] * tf.cast(shape[0] - side, tf.float32), tf.int32)
+    x = tf.cast(u[2] * tf.cast(shape[1] - side, tf.float32), tf.int32)
+    return y, x, side
+
+
+def _augment(frames, seed, augment: Augmentation):
+    if augment.flip:
+        mirror = tf.random.stateless_uniform([], seed=seed + 2) < 0.5
+        frames = tf.where(mirror, tf.reverse(frames, axis=[2]), frames)
+    if augment.brightness or augment.contrast:
+        u = tf.random.stateless_uniform([2], seed=seed + 4, minval=-1.0, maxval=1.0)
+        x = tf.cast(frames, tf.float32)
+        mean = tf.reduce_mean(x)
+        x = (x - mean) * (1.0 + augment.contrast * u[0]) + mean + 255.0 * augment.brightness * u[1]
+        frames = tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8)
+    return frames
+
+
+def _make_window(ex, seed, spec: WindowSpec, image_size: int, decode: bool,
+                 augment: Augmentation | None = None):
     index = _window_positions(ex, seed, spec)
     window = {
         "positions": tf.gather(ex["frame_numbers"], index),
@@ -113,11 +158,12 @@ def _make_window(ex, seed, spec: WindowSpec, image_size: int, decode: bool, flip
     if "true_intensity" in ex:
         window["true_intensity"] = tf.gather(ex["true_intensity"], index)
     if decode:
-        frames = _decode(tf.gather(ex["frames"], index), image_size)
-        if flip:
-            mirror = tf.random.stateless_uniform([], seed=seed + 2) < 0.5
-            frames = tf.where(mirror, tf.reverse(frames, axis=[2]), frames)
-        window["frames"] = frames
+        encoded = tf.gather(ex["frames"], index)
+        crop = None
+        if augment is not None and augment.min_crop < 1.0:
+            crop = _random_crop(encoded[0], seed, augment.min_crop)
+        frames = _decode(encoded, image_size, crop)
+        window["frames"] = frames if augment is None else _augment(frames, seed, augment)
     return window
 
 
@@ -128,7 +174,7 @@ def _add_targets(batch: dict, label_shape: str) -> dict:
 
 
 def train_batches(builder, subjects, spec: WindowSpec, *, batch_size: int, image_size: int,
-                  label_shape: str, flip: bool, seed: int, start_step: int = 0) -> Iterator[dict]:
+                  label_shape: str, augment: Augmentation, seed: int, start_step: int = 0) -> Iterator[dict]:
     """Endless shuffled training batches of numpy arrays, deterministic from `seed`.
 
     `start_step` skips the batches a resumed run already trained on, so it sees
@@ -139,7 +185,7 @@ def train_batches(builder, subjects, spec: WindowSpec, *, batch_size: int, image
     ds = ds.shuffle(256, seed=seed, reshuffle_each_iteration=True).enumerate()
     ds = ds.skip(start_step * batch_size)
     ds = ds.map(lambda i, ex: _make_window(ex, tf.stack([tf.constant(seed, tf.int64), i]), spec,
-                                           image_size, True, flip),
+                                           image_size, True, augment),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.batch(batch_size, drop_remainder=True).prefetch(2)
     for batch in tfds.as_numpy(ds):
@@ -159,7 +205,7 @@ def eval_windows(builder, subjects, spec: WindowSpec, *, windows_per_clip: int, 
         lambda k: (c, k, ex)))
     ds = ds.map(lambda c, k, ex: dict(
         _make_window(ex, tf.stack([tf.constant(seed, tf.int64), c * 1000 + k]), spec, image_size,
-                     decode, False), clip_index=c),
+                     decode), clip_index=c),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     windows = list(tfds.as_numpy(ds))
     if not windows:

@@ -61,8 +61,8 @@ EMOTIONS = ("happiness", "surprise", "disgust", "repression", "sadness", "others
 class GeneratorConfig:
     """Size of the generated dataset and of its clips."""
 
-    num_subjects: int = 12
-    clips_per_subject: int = 8
+    num_subjects: int = 32    # many identities, few clips each: as in CASME II (26 subjects, 255 clips)
+    clips_per_subject: int = 3
     frame_size: int = 112
     min_frames: int = 56
     max_frames: int = 96

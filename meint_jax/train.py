@@ -117,6 +117,13 @@ def _window_spec(config, kind: str, jitter: bool):
                                      max_margin=d.max_margin, jitter=jitter)
 
 
+def _augmentation(data_config):
+    from meint_jax import input_pipeline
+
+    return input_pipeline.Augmentation(flip=data_config.flip, min_crop=data_config.min_crop,
+                                       brightness=data_config.brightness, contrast=data_config.contrast)
+
+
 def _summarize(pred, windows) -> dict:
     return metrics.summarize(pred, windows["targets"], windows["positions"], windows["apex"],
                              windows.get("true_intensity"), windows["clip_index"])
@@ -203,7 +210,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     predict_fn = jax.jit(functools.partial(predict_step, model=model))
     batches = input_pipeline.train_batches(
         builder, train_subjects, _window_spec(config, d.train_window, d.jitter), batch_size=t.batch_size,
-        image_size=d.image_size, label_shape=d.pseudo_label, flip=d.flip, seed=config.seed,
+        image_size=d.image_size, label_shape=d.pseudo_label, augment=_augmentation(d), seed=config.seed,
         start_step=start_step)
 
     log_path = os.path.join(workdir, "train_log.jsonl")

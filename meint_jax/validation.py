@@ -32,6 +32,9 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     _check(0.0 <= d.untrimmed_probability <= 1.0,
            f"config.data.untrimmed_probability={d.untrimmed_probability!r}: use a value in [0, 1]")
     _check(d.max_margin >= 0.0, f"config.data.max_margin={d.max_margin!r}: use a value >= 0")
+    _check(0.0 < d.min_crop <= 1.0, f"config.data.min_crop={d.min_crop!r}: use a fraction in (0, 1]; 1 = no crop")
+    for name in ("brightness", "contrast"):
+        _check(0.0 <= d[name] < 1.0, f"config.data.{name}={d[name]!r}: use a fraction in [0, 1); 0 = none")
     _check(d.pseudo_label in pseudo_labels.SHAPES,
            f"config.data.pseudo_label={d.pseudo_label!r}: choose one of {sorted(pseudo_labels.SHAPES)}")
     if d.data_dir is not None:

@@ -1,6 +1,7 @@
 """Windows, targets and splits read back from a built tiny dataset."""
 
 import numpy as np
+import tensorflow as tf
 import pytest
 
 from meint_jax import input_pipeline, synthetic
@@ -73,7 +74,8 @@ def test_train_batches_are_deterministic_and_resume_where_they_stopped(tiny_buil
     spec = WindowSpec("mixed", 6, jitter=True)
     make = lambda start: input_pipeline.train_batches(
         tiny_builder, ["s01", "s02", "s03"], spec, batch_size=2, image_size=32, label_shape="triangular",
-        flip=True, seed=3, start_step=start)
+        augment=input_pipeline.Augmentation(flip=True, min_crop=0.8, brightness=0.1, contrast=0.2),
+        seed=3, start_step=start)
     first = [next(make(0)) for _ in range(1)][0]
     run = make(0)
     batches = [next(run) for _ in range(3)]
@@ -87,6 +89,40 @@ def test_train_batches_are_deterministic_and_resume_where_they_stopped(tiny_buil
     for i in range(2):
         expected = np.interp(b["positions"][i], [b["onset"][i], b["apex"][i], b["offset"][i]], [0, 1, 0])
         np.testing.assert_allclose(b["targets"][i], expected, atol=1e-6)
+
+
+def _jpeg(array):
+    return tf.io.encode_jpeg(array, quality=100)
+
+
+def test_crop_is_cut_before_resizing_and_shared_by_all_frames():
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, size=(3, 64, 64, 3), dtype=np.uint8)
+    encoded = tf.stack([_jpeg(f) for f in frames])
+    decoded = np.stack([tf.io.decode_jpeg(e).numpy() for e in encoded]).astype(np.float64)
+    got = input_pipeline._decode(encoded, 16, crop=(8, 4, 32)).numpy()
+    crop = decoded[:, 8:40, 4:36]
+    want = crop.reshape(3, 16, 2, 16, 2, 3).mean(axis=(2, 4))   # area resize by 2 = 2x2 block means
+    np.testing.assert_allclose(got, np.round(want), atol=1)
+
+
+def test_photometric_jitter_is_one_affine_map_per_window():
+    rng = np.random.default_rng(1)
+    frames = rng.integers(60, 190, size=(5, 8, 8, 3), dtype=np.uint8)
+    augment = input_pipeline.Augmentation(brightness=0.1, contrast=0.3)
+    out = input_pipeline._augment(tf.constant(frames), tf.constant([7, 9], tf.int64), augment).numpy()
+    x, y = frames.reshape(-1).astype(np.float64), out.reshape(-1).astype(np.float64)
+    gain, offset = np.polyfit(x, y, 1)
+    assert abs(gain - 1.0) > 1e-3 or abs(offset) > 1.0   # it changed something
+    assert 0.7 <= gain <= 1.3
+    np.testing.assert_allclose(y, gain * x + offset, atol=0.75)   # one map for every frame, up to rounding
+
+
+def test_random_crop_stays_inside_the_frame():
+    encoded = _jpeg(np.zeros((40, 60, 3), np.uint8))
+    for i in range(20):
+        y, x, side = (int(v) for v in input_pipeline._random_crop(encoded, tf.constant([i, 0], tf.int64), 0.5))
+        assert 20 <= side <= 40 and 0 <= y <= 40 - side and 0 <= x <= 60 - side
 
 
 def test_as_batches_pads_the_last_batch_and_masks_it():

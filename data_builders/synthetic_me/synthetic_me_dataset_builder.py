@@ -22,12 +22,15 @@ class SyntheticMeConfig(tfds.core.BuilderConfig):
 class Builder(tfds.core.GeneratorBasedBuilder):
     """Synthetic micro-expression clips in the meint-jax clip schema."""
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release."}
+    VERSION = tfds.core.Version("2.0.0")
+    RELEASE_NOTES = {
+        "1.0.0": "Initial release: 12 subjects x 8 clips.",
+        "2.0.0": "default: 32 subjects x 3 clips (more identities, so a model cannot get by on memorising faces).",
+    }
     BUILDER_CONFIGS = [
         SyntheticMeConfig(
             name="default",
-            description="12 subjects x 8 clips, 112x112 frames, 56-96 frames per clip.",
+            description="32 subjects x 3 clips, 112x112 frames, 56-96 frames per clip.",
             generator=synthetic.GeneratorConfig(),
         ),
         SyntheticMeConfig(
