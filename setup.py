@@ -12,6 +12,7 @@ setup(
     packages=find_packages(include=["meint_jax", "meint_jax.*", "data_builders", "data_builders.*"]),
     install_requires=[
         "absl-py>=2.1",
+        "av>=12.0",  # PyAV: decodes users' video files for prediction (FFmpeg bundled in the wheel)
         "dlib-bin>=19.24",  # prebuilt dlib: face detector and landmarks
         "face-recognition-models>=0.3.0",  # ships dlib's 68-point model: nothing downloads
         "flax>=0.10",

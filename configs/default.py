@@ -71,12 +71,16 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.data.brightness = 0.0                # per-window photometric jitter (fractions)
     config.data.contrast = 0.0
     config.data.pseudo_label = "triangular"
+    # Recorded from the dataset when training starts (leave unset), so a checkpoint
+    # alone tells prediction how to preprocess new video like the training data:
+    config.data.frame_size = placeholder(int)           # side of the stored (face-cropped) frames
+    config.data.expression_frames = placeholder(float)  # median onset-to-offset frames of training clips
 
     config.model = ml_collections.ConfigDict()
     config.model.temporal = "bigru"             # bigru | none (frame-wise baseline)
     config.model.gru_features = 256
     config.model.dtype = "float32"
-    config.model.init_from = placeholder(str)   # ImageNet ResNet18 weights (not yet supported)
+    config.model.init_from = placeholder(str)   # ImageNet ResNet18 weights (.pth/.safetensors/orbax dir)
 
     config.loss = ml_collections.ConfigDict()
     config.loss.smooth_weight = 0.1

@@ -35,7 +35,16 @@ def read_clip(paths: Sequence[str], size: int, box: Box | None = None) -> np.nda
             first_shape = image.size
         elif image.size != first_shape:
             raise FrameError(f"{path}: frame size {image.size} differs from the clip's first frame {first_shape}")
-        if box is not None:
-            image = image.crop(box)
-        out[i] = np.asarray(image.resize((size, size), Image.BILINEAR, reducing_gap=3.0))
+        out[i] = _crop_resize(image, size, box)
     return out
+
+
+def _crop_resize(image: Image.Image, size: int, box: Box | None) -> np.ndarray:
+    if box is not None:
+        image = image.crop(box)
+    return np.asarray(image.resize((size, size), Image.BILINEAR, reducing_gap=3.0))
+
+
+def resize_clip(images: np.ndarray, size: int, box: Box | None = None) -> np.ndarray:
+    """uint8 [N, H, W, 3] -> [N, size, size, 3], cropped and resized exactly as `read_clip` does."""
+    return np.stack([_crop_resize(Image.fromarray(np.asarray(image, np.uint8)), size, box) for image in images])

@@ -72,6 +72,12 @@ def list_subjects(builder: tfds.core.DatasetBuilder) -> list[str]:
     return sorted({s.decode() for s in tfds.as_numpy(ds)})
 
 
+def expression_frames(builder: tfds.core.DatasetBuilder, subjects) -> float:
+    """Median onset-to-offset length, in frames, of the clips of `subjects`."""
+    ds = load_clips(builder, subjects).map(lambda ex: ex["offset"] - ex["onset"])
+    return float(np.median(list(tfds.as_numpy(ds))))
+
+
 def split_subjects(subjects: list[str], num_holdout: int, seed: int) -> tuple[list[str], list[str]]:
     """Subject-disjoint (train, test) split with `num_holdout` test subjects."""
     if not 0 < num_holdout < len(subjects):
@@ -108,6 +114,12 @@ def _window_positions(ex, seed, spec: WindowSpec):
     return tf.argmin(distance, axis=1, output_type=tf.int32)
 
 
+def resize_frames(frames, image_size: int):
+    """uint8 [N, H, W, 3] -> uint8 [N, size, size, 3] by area averaging: the model's input resize."""
+    resized = tf.image.resize(frames, (image_size, image_size), method="area")
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+
+
 def _decode(encoded, image_size: int, crop=None):
     """JPEG frames -> uint8 [T, size, size, 3]; `crop` (y, x, side) is cut before resizing."""
     frames = tf.map_fn(lambda s: tf.io.decode_jpeg(s, channels=3), encoded,
@@ -115,10 +127,7 @@ def _decode(encoded, image_size: int, crop=None):
     if crop is not None:
         y, x, side = crop
         frames = frames[:, y:y + side, x:x + side]
-    if image_size:
-        resized = tf.image.resize(frames, (image_size, image_size), method="area")
-        frames = tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
-    return frames
+    return resize_frames(frames, image_size) if image_size else frames
 
 
 def _random_crop(encoded_frame, seed, min_crop: float):

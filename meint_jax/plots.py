@@ -38,3 +38,27 @@ def plot_curves(path: str, panels: list[dict], title: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_prediction(path: str, frame_numbers, intensity, title: str, *, target=None, true_intensity=None,
+                    annotations=None) -> None:
+    """One predicted curve over a whole input, with the pseudo-target, truth and annotations when known.
+
+    Written as PNG whatever `path` ends with (callers write aside, then rename).
+    """
+    fig, ax = plt.subplots(figsize=(9, 3))
+    if target is not None:
+        ax.plot(frame_numbers, target, "k--", lw=1.2, label="pseudo-target")
+    if true_intensity is not None:
+        ax.plot(frame_numbers, true_intensity, color="tab:green", lw=1.5, label="true intensity")
+    ax.plot(frame_numbers, intensity, color="tab:red", lw=1.5, label="predicted")
+    if annotations is not None:
+        for value, name, style in zip(annotations, ("onset", "apex", "offset"), (":", "-.", ":")):
+            ax.axvline(value, color="tab:blue", ls=style, lw=0.8, label=name)
+    ax.set_xlabel("frame")
+    ax.set_ylabel("intensity")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, format="png")
+    plt.close(fig)

@@ -8,6 +8,7 @@ protocols (trimmed and untrimmed), writing `metrics.json` and `curves.png`.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
@@ -175,6 +176,21 @@ def _log_results(results: dict) -> None:
                          r["spearman"], r["kendall"], truth, r["num_clips"])
 
 
+def _record_dataset_facts(config, builder, train_subjects):
+    """A copy of `config` with what prediction on new video needs to know of the training data."""
+    from meint_jax import input_pipeline
+
+    config = copy.deepcopy(config)
+    stored = builder.info.features["frames"].shape[1]
+    if config.data.frame_size not in (None, stored):
+        raise validation.ConfigError(f"config.data.frame_size={config.data.frame_size} but {builder.info.full_name} "
+                                     f"stores {stored}px frames: leave data.frame_size unset")
+    config.data.frame_size = stored
+    if config.data.expression_frames is None:
+        config.data.expression_frames = input_pipeline.expression_frames(builder, train_subjects)
+    return config
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     """Trains on the training subjects, evaluates on held-out ones; returns metrics.json's content."""
     from meint_jax import datasets, input_pipeline
@@ -192,6 +208,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         raise validation.ConfigError(str(e)) from e
     logging.info("Subjects: %d train, %d held out (%s).", len(train_subjects), len(test_subjects),
                  ", ".join(test_subjects))
+    config = _record_dataset_facts(config, builder, train_subjects)
+    _write_atomically(os.path.join(workdir, "config.json"), config.to_json_best_effort(indent=2))
 
     model = create_model(config.model)
     tx = create_optimizer(config.train)
