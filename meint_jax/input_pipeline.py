@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from meint_jax import frames as frames_lib
 from meint_jax import pseudo_labels
 
 # The model and its training run on JAX; TensorFlow only feeds data.
@@ -115,9 +116,11 @@ def _window_positions(ex, seed, spec: WindowSpec):
 
 
 def resize_frames(frames, image_size: int):
-    """uint8 [N, H, W, 3] -> uint8 [N, size, size, 3] by area averaging: the model's input resize."""
-    resized = tf.image.resize(frames, (image_size, image_size), method="area")
-    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+    """uint8 [N, H, W, 3] -> [N, size, size, 3] with `frames.area_resize`, as prediction does."""
+    resized = tf.numpy_function(lambda x: frames_lib.area_resize(x, image_size), [frames], tf.uint8,
+                                stateful=False)
+    resized.set_shape([frames.shape[0], image_size, image_size, 3])
+    return resized
 
 
 def _decode(encoded, image_size: int, crop=None):

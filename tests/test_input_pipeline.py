@@ -95,6 +95,18 @@ def _jpeg(array):
     return tf.io.encode_jpeg(array, quality=100)
 
 
+def test_area_resize_equals_tensorflows_when_shrinking():
+    from meint_jax import frames
+
+    rng = np.random.default_rng(2)
+    for height, width, size in [(112, 112, 80), (95, 101, 64), (224, 224, 80), (48, 48, 48)]:
+        x = rng.integers(0, 256, size=(3, height, width, 3), dtype=np.uint8)
+        want = tf.cast(tf.clip_by_value(tf.round(tf.image.resize(x, (size, size), method="area")), 0, 255), tf.uint8)
+        got = frames.area_resize(x, size)
+        difference = np.abs(got.astype(int) - want.numpy())
+        assert difference.max() <= 1 and difference.mean() < 0.01, (height, width, size)
+
+
 def test_crop_is_cut_before_resizing_and_shared_by_all_frames():
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, size=(3, 64, 64, 3), dtype=np.uint8)
