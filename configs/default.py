@@ -45,7 +45,8 @@ def paper_config(data_name: str, arg: str | None) -> ml_collections.ConfigDict:
     config.data.image_size = 224
     config.data.train_window = "trimmed"   # the paper's protocol
     config.train.num_steps = 3000
-    config.train.checkpoint_every = 500
+    config.train.checkpoint_every = 500          # also validates then, with eval.validation_subjects
+    config.train.keep_checkpoints = 3           # the latest N are kept (checkpoints/); the best in best/
     config.eval.holdout_subjects = 5
     return apply_variant(config, args.variant)
 
@@ -94,10 +95,16 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.train.warmup_steps = 0
     config.train.schedule = "constant"          # constant | cosine
     config.train.log_every = 50
-    config.train.checkpoint_every = 500
+    config.train.checkpoint_every = 500          # also validates then, with eval.validation_subjects
+    config.train.keep_checkpoints = 3           # the latest N are kept (checkpoints/); the best in best/
 
     config.eval = ml_collections.ConfigDict()
+    config.eval.protocol = "holdout"            # holdout | loso (leave one subject out, one model per fold)
+    config.eval.folds = placeholder(str)        # loso: the folds this run trains, e.g. "s01,s02" or "0-4"
     config.eval.holdout_subjects = 3            # subject-disjoint hold-out
+    config.eval.validation_subjects = 0         # taken from the training subjects; >0 keeps a best checkpoint
+    config.eval.validation_protocol = "trimmed"  # which protocol's Spearman picks the best checkpoint
+    config.eval.select = "last"                 # last | best: the checkpoint the test metrics come from
     config.eval.untrimmed_windows = 4           # windows per held-out clip
     config.eval.seed = 1234
     config.eval.plot_clips = 4

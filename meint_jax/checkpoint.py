@@ -15,21 +15,38 @@ import orbax.checkpoint as ocp
 
 
 class Checkpointer:
-    """Keeps the latest `max_to_keep` checkpoints of a run under `directory`."""
+    """Keeps the latest `max_to_keep` checkpoints of a run under `directory`.
 
-    def __init__(self, directory: str, max_to_keep: int = 3):
-        self._manager = ocp.CheckpointManager(
-            os.path.abspath(directory),
-            options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True),
-            item_names=("state", "config"),
-        )
+    With `best_metric`, keeps instead the `max_to_keep` with the highest value of
+    that metric (saves must then pass `metrics`).
+    """
+
+    def __init__(self, directory: str, max_to_keep: int = 3, best_metric: str | None = None):
+        self.directory = os.path.abspath(directory)
+        self._best_metric = best_metric
+        options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
+        if best_metric:
+            options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True, best_mode="max",
+                                                   best_fn=lambda metrics: metrics[best_metric])
+        self._manager = ocp.CheckpointManager(self.directory, options=options, item_names=("state", "config"))
 
     def latest_step(self) -> int | None:
         return self._manager.latest_step()
 
-    def save(self, step: int, state: Any, config: dict) -> None:
+    def best(self) -> tuple[int, float] | None:
+        """(step, metric value) of the best checkpoint kept, for a `best_metric` checkpointer."""
+        self._manager.wait_until_finished()  # A pending save's metrics are not readable before.
+        step = self._manager.best_step()
+        if step is None:
+            return None
+        return step, float(self._manager.metrics(step)[self._best_metric])
+
+    def step_dir(self, step: int) -> str:
+        return os.path.join(self.directory, str(step))
+
+    def save(self, step: int, state: Any, config: dict, metrics: dict | None = None) -> None:
         self._manager.save(step, args=ocp.args.Composite(
-            state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config)), force=True)
+            state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config)), metrics=metrics, force=True)
 
     def restore(self, abstract_state: Any, step: int | None = None) -> tuple[Any, dict]:
         """(state, config) at `step` (default: latest), laid out like `abstract_state`."""

@@ -186,20 +186,26 @@ def _add_targets(batch: dict, label_shape: str) -> dict:
 
 
 def train_batches(builder, subjects, spec: WindowSpec, *, batch_size: int, image_size: int,
-                  label_shape: str, augment: Augmentation, seed: int, start_step: int = 0) -> Iterator[dict]:
+                  label_shape: str, augment: Augmentation, seed: int, start_step: int = 0,
+                  process_index: int = 0, process_count: int = 1) -> Iterator[dict]:
     """Endless shuffled training batches of numpy arrays, deterministic from `seed`.
 
     `start_step` skips the batches a resumed run already trained on, so it sees
     the same batches after a restart as an uninterrupted run (skipping happens
-    before any frame is decoded).
+    before any frame is decoded). With several processes, each yields only its
+    rows of every global batch of `batch_size`, and decodes only those.
     """
+    per_process = batch_size // process_count
+    first_row = process_index * per_process
     ds = load_clips(builder, subjects).cache().repeat()
     ds = ds.shuffle(256, seed=seed, reshuffle_each_iteration=True).enumerate()
     ds = ds.skip(start_step * batch_size)
+    if process_count > 1:
+        ds = ds.filter(lambda i, ex: (i % batch_size >= first_row) & (i % batch_size < first_row + per_process))
     ds = ds.map(lambda i, ex: _make_window(ex, tf.stack([tf.constant(seed, tf.int64), i]), spec,
                                            image_size, True, augment),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.batch(batch_size, drop_remainder=True).prefetch(2)
+    ds = ds.batch(per_process, drop_remainder=True).prefetch(2)
     for batch in tfds.as_numpy(ds):
         yield _add_targets(batch, label_shape)
 

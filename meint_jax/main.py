@@ -15,6 +15,8 @@ FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/synthetic.py[:variant].",
                                 lock_config=True)
 flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics.json and plots.")
+flags.DEFINE_bool("distributed", False, "Multi-host (GPU clusters, TPU pods): call jax.distributed.initialize() "
+                  "first; every process runs this same command and feeds its own rows of each batch.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -43,9 +45,13 @@ def parse_flags(argv):
 def main(argv):
     del argv
     logging.get_absl_handler().addFilter(_QuietLibraries())
+    if FLAGS.distributed:
+        import jax
+
+        jax.distributed.initialize()
     try:
         train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
-    except (validation.ConfigError, pretrained.PretrainedError) as e:
+    except (validation.ConfigError, pretrained.PretrainedError, train.TrainingDiverged) as e:
         logging.flush()
         sys.exit(f"meint_jax: error: {e}")
 

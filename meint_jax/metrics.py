@@ -27,11 +27,13 @@ def per_clip_correlations(pred: np.ndarray, ref: np.ndarray) -> dict[str, np.nda
 
 
 def summarize(pred: np.ndarray, target: np.ndarray, positions: np.ndarray, apex: np.ndarray,
-              true_intensity: np.ndarray | None = None, clip_index: np.ndarray | None = None) -> dict:
+              true_intensity: np.ndarray | None = None, clip_index: np.ndarray | None = None,
+              per_clip: bool = False) -> dict:
     """Mean per-clip metrics of windows pred/target/positions [N, T].
 
     Several windows of one clip (`clip_index`) are averaged into one clip score
-    first, so every clip weighs the same.
+    first, so every clip weighs the same. `per_clip` adds each clip's scores
+    (in order of `clip_index`), so folds can be pooled clip by clip.
     """
     pred, target = np.asarray(pred, np.float64), np.asarray(target, np.float64)
     clip_index = np.arange(len(pred)) if clip_index is None else np.asarray(clip_index)
@@ -44,8 +46,10 @@ def summarize(pred: np.ndarray, target: np.ndarray, positions: np.ndarray, apex:
         per_window["true_kendall"] = truth["kendall"]
         per_window["true_mae"] = np.mean(np.abs(pred - true_intensity), axis=1)
     clips = np.unique(clip_index)
-    result = {name: float(np.mean([values[clip_index == c].mean() for c in clips]))
-              for name, values in per_window.items()}
+    clip_scores = {name: [float(values[clip_index == c].mean()) for c in clips] for name, values in per_window.items()}
+    result = {name: float(np.mean(scores)) for name, scores in clip_scores.items()}
+    if per_clip:
+        result["per_clip"] = clip_scores
     result["num_clips"] = int(len(clips))
     result["num_windows"] = int(len(pred))
     result["constant_predictions"] = int(np.sum(np.ptp(pred, axis=1) == 0.0))

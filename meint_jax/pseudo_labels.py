@@ -18,7 +18,29 @@ def triangular(t: np.ndarray, a: np.ndarray) -> np.ndarray:
     return np.where(t <= a, t / a, (1.0 - t) / (1.0 - a))
 
 
-SHAPES = {"triangular": triangular}
+GAUSSIAN_SIDES = 3.0     # onset and offset lie this many standard deviations from the apex
+PLATEAU = 0.25           # trapezoid: the top quarter of each side is flat at 1
+
+
+def gaussian(t: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """A bell on the apex, each side's width from its own length, shifted and scaled to reach 0 at the ends."""
+    sigma = np.where(t <= a, a, 1.0 - a) / GAUSSIAN_SIDES
+    edge = np.exp(-0.5 * GAUSSIAN_SIDES ** 2)
+    return (np.exp(-0.5 * ((t - a) / sigma) ** 2) - edge) / (1.0 - edge)
+
+
+def raised_cosine(t: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Half a cosine period up to the apex and another down: smooth at onset, apex and offset."""
+    phase = np.where(t <= a, t / a, 1.0 + (t - a) / (1.0 - a))
+    return 0.5 * (1.0 - np.cos(np.pi * phase))
+
+
+def trapezoid(t: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """The triangle with its top cut flat: intensity held at 1 around the apex."""
+    return np.minimum(triangular(t, a) / (1.0 - PLATEAU), 1.0)
+
+
+SHAPES = {"triangular": triangular, "gaussian": gaussian, "raised_cosine": raised_cosine, "trapezoid": trapezoid}
 
 
 def normalised_time(positions, onset, apex, offset):

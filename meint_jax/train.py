@@ -1,9 +1,12 @@
 """Training and evaluation: `train_and_evaluate(config, workdir)`.
 
-Pure, jit-compiled `train_step` and `predict_step` over a plain pytree state;
-the loop around them feeds batches, logs, checkpoints, and at the end
+Pure, jit-compiled `train_step` and `predict_step` over a plain pytree state,
+data-parallel over a device mesh; the loop around them feeds batches, logs
+(TensorBoard, train.log, train_log.jsonl), checkpoints (the latest few and
+the best on validation subjects), stops on a non-finite loss, and at the end
 evaluates the model and the position prior on held-out subjects in both
-protocols (trimmed and untrimmed), writing `metrics.json` and `curves.png`.
+protocols, writing `metrics.json` and `curves.png`. `config.eval.protocol`
+chooses one subject-disjoint hold-out or leave-one-subject-out (protocols.py).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import logging as pylogging
 import os
 import time
 from typing import Any
@@ -24,11 +28,8 @@ import optax
 from absl import logging
 from tqdm import tqdm
 
-from meint_jax import baselines, checkpoint, losses, metrics, plots, validation
+from meint_jax import checkpoint, evaluation, losses, plots, sharding, validation
 from meint_jax.models import create_model
-
-PROTOCOLS = ("trimmed", "untrimmed")
-
 
 @flax.struct.dataclass
 class TrainState:
@@ -75,8 +76,16 @@ def load_pretrained_encoder(state: TrainState, tx, init_from: str | None) -> Tra
                          opt_state=tx.init(variables["params"]))
 
 
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite; the message names the step, the clips and the last good checkpoint."""
+
+
 def train_step(state: TrainState, batch: dict, *, model, tx, loss_config) -> tuple[TrainState, dict]:
-    """One Adam step on the loss of DESIGN.md: MSE + smoothness + apex ranking."""
+    """One Adam step on the loss of DESIGN.md: MSE + smoothness + apex ranking.
+
+    A step whose loss or gradient is not finite changes nothing and reports
+    `finite` 0, so the state the loop stops with is the last good one.
+    """
 
     def loss_fn(params):
         pred, updates = model.apply({"params": params, "batch_stats": state.batch_stats},
@@ -89,76 +98,16 @@ def train_step(state: TrainState, batch: dict, *, model, tx, loss_config) -> tup
     (loss, (terms, batch_stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
+    grad_norm = optax.global_norm(grads)
+    finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
     new_state = TrainState(step=state.step + 1, params=params, batch_stats=batch_stats, opt_state=opt_state)
-    return new_state, dict(terms, loss=loss, grad_norm=optax.global_norm(grads))
+    new_state = jax.tree_util.tree_map(lambda new, old: jnp.where(finite, new, old), new_state, state)
+    return new_state, dict(terms, loss=loss, grad_norm=grad_norm, finite=finite)
 
 
 def predict_step(state: TrainState, frames: jnp.ndarray, *, model) -> jnp.ndarray:
     pred, _ = model.apply({"params": state.params, "batch_stats": state.batch_stats}, frames, train=False)
     return pred
-
-
-def predict_windows(predict_fn, state, windows: dict, batch_size: int) -> np.ndarray:
-    """Model predictions [N, T] for every window, in fixed-size (never recompiled) batches."""
-    from meint_jax import input_pipeline
-
-    outputs = []
-    for batch in input_pipeline.as_batches(windows, batch_size):
-        pred = np.asarray(predict_fn(state, batch["frames"]))
-        outputs.append(pred[batch["mask"] > 0])
-    return np.concatenate(outputs)
-
-
-def _window_spec(config, kind: str, jitter: bool):
-    from meint_jax import input_pipeline
-
-    d = config.data
-    return input_pipeline.WindowSpec(kind=kind, num_steps=d.num_steps,
-                                     untrimmed_probability=d.untrimmed_probability,
-                                     max_margin=d.max_margin, jitter=jitter)
-
-
-def _augmentation(data_config):
-    from meint_jax import input_pipeline
-
-    return input_pipeline.Augmentation(flip=data_config.flip, min_crop=data_config.min_crop,
-                                       brightness=data_config.brightness, contrast=data_config.contrast)
-
-
-def _summarize(pred, windows) -> dict:
-    return metrics.summarize(pred, windows["targets"], windows["positions"], windows["apex"],
-                             windows.get("true_intensity"), windows["clip_index"])
-
-
-def evaluate(config, builder, predict_fn, state, train_subjects, test_subjects) -> tuple[dict, list]:
-    """Model and position prior on held-out subjects, per protocol; plus plot panels."""
-    from meint_jax import input_pipeline
-
-    results, panels = {}, []
-    for protocol in PROTOCOLS:
-        spec = _window_spec(config, protocol, jitter=False)
-        num_windows = 1 if protocol == "trimmed" else config.eval.untrimmed_windows
-        common = dict(windows_per_clip=num_windows, image_size=config.data.image_size,
-                      label_shape=config.data.pseudo_label)
-        train_windows = input_pipeline.eval_windows(builder, train_subjects, spec, seed=config.eval.seed + 1,
-                                                    decode=False, **common)
-        prior = baselines.fit_position_prior(train_windows["targets"])
-        test_windows = input_pipeline.eval_windows(builder, test_subjects, spec, seed=config.eval.seed,
-                                                   **common)
-        pred = predict_windows(predict_fn, state, test_windows, config.train.batch_size)
-        prior_pred = baselines.predict_position_prior(prior, len(pred))
-        results[protocol] = {"model": _summarize(pred, test_windows),
-                             "position_prior": _summarize(prior_pred, test_windows)}
-        first_window = np.unique(test_windows["clip_index"], return_index=True)[1]
-        for i in first_window[:config.eval.plot_clips]:
-            panels.append({
-                "protocol": protocol, "clip_id": test_windows["clip_id"][i].decode(),
-                "positions": test_windows["positions"][i], "prediction": pred[i],
-                "target": test_windows["targets"][i], "prior": prior_pred[i],
-                "true_intensity": test_windows["true_intensity"][i] if "true_intensity" in test_windows else None,
-                "onset": test_windows["onset"][i], "apex": test_windows["apex"][i],
-                "offset": test_windows["offset"][i]})
-    return results, panels
 
 
 def _write_atomically(path: str, text: str) -> None:
@@ -176,6 +125,7 @@ def _log_results(results: dict) -> None:
                          r["spearman"], r["kendall"], truth, r["num_clips"])
 
 
+
 def _record_dataset_facts(config, builder, train_subjects):
     """A copy of `config` with what prediction on new video needs to know of the training data."""
     from meint_jax import input_pipeline
@@ -191,75 +141,194 @@ def _record_dataset_facts(config, builder, train_subjects):
     return config
 
 
+def _augmentation(data_config):
+    from meint_jax import input_pipeline
+
+    return input_pipeline.Augmentation(flip=data_config.flip, min_crop=data_config.min_crop,
+                                       brightness=data_config.brightness, contrast=data_config.contrast)
+
+
+class _RunLog:
+    """train_log.jsonl, TensorBoard scalars and the plain-text train.log of one run (process 0 writes)."""
+
+    def __init__(self, workdir: str, start_step: int):
+        self.enabled = jax.process_index() == 0
+        self._jsonl = os.path.join(workdir, "train_log.jsonl")
+        self._handler = None
+        self._writer = None
+        if not self.enabled:
+            return
+        if os.path.exists(self._jsonl):  # A resumed run redoes the steps after its checkpoint.
+            with open(self._jsonl) as f:
+                kept = [line for line in f if line.strip() and json.loads(line)["step"] <= start_step]
+            _write_atomically(self._jsonl, "".join(kept))
+        self._handler = pylogging.FileHandler(os.path.join(workdir, "train.log"))
+        self._handler.setFormatter(pylogging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logging.get_absl_logger().addHandler(self._handler)
+        from flax.metrics import tensorboard
+
+        self._writer = tensorboard.SummaryWriter(os.path.join(workdir, "tensorboard"))
+
+    def scalars(self, step: int, values: dict, prefix: str = "train") -> None:
+        if not self.enabled:
+            return
+        for name, value in values.items():
+            self._writer.scalar(f"{prefix}/{name}", value, step)
+        self._writer.flush()
+        if prefix == "train":
+            with open(self._jsonl, "a") as f:
+                f.write(json.dumps({"step": step, **values}) + "\n")
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        if self._handler is not None:
+            logging.get_absl_logger().removeHandler(self._handler)
+            self._handler.close()
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
-    """Trains on the training subjects, evaluates on held-out ones; returns metrics.json's content."""
-    from meint_jax import datasets, input_pipeline
+    """Trains and evaluates by `config.eval.protocol`; returns metrics.json's (or results.json's) content."""
+    from meint_jax import datasets, input_pipeline, protocols
 
     validation.check_config(config)
     workdir = validation.prepare_workdir(workdir)
-    _write_atomically(os.path.join(workdir, "config.json"), config.to_json_best_effort(indent=2))
-
     builder = datasets.get_builder(config.data)
     subjects = input_pipeline.list_subjects(builder)
+    if config.eval.protocol == "loso":
+        return protocols.run_loso(config, workdir, builder, subjects, run_fold)
     try:
         train_subjects, test_subjects = input_pipeline.split_subjects(
             subjects, config.eval.holdout_subjects, config.seed)
     except ValueError as e:
         raise validation.ConfigError(str(e)) from e
-    logging.info("Subjects: %d train, %d held out (%s).", len(train_subjects), len(test_subjects),
-                 ", ".join(test_subjects))
-    config = _record_dataset_facts(config, builder, train_subjects)
-    _write_atomically(os.path.join(workdir, "config.json"), config.to_json_best_effort(indent=2))
+    return run_fold(config, workdir, builder, train_subjects, test_subjects)
 
+
+def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subjects: list[str]) -> dict:
+    """Trains on `train_subjects` (less any validation subjects), tests on `test_subjects`."""
+    from meint_jax import input_pipeline
+
+    os.makedirs(workdir, exist_ok=True)
+    validation_subjects = []
+    if config.eval.validation_subjects:
+        try:
+            train_subjects, validation_subjects = input_pipeline.split_subjects(
+                train_subjects, config.eval.validation_subjects, config.seed + 1)
+        except ValueError as e:
+            raise validation.ConfigError(f"config.eval.validation_subjects: {e}") from e
+    logging.info("Subjects: %d train, %d validation, %d test (%s).", len(train_subjects), len(validation_subjects),
+                 len(test_subjects), ", ".join(test_subjects))
+    config = _record_dataset_facts(config, builder, train_subjects)
+    if jax.process_index() == 0:
+        _write_atomically(os.path.join(workdir, "config.json"), config.to_json_best_effort(indent=2))
+
+    mesh = sharding.data_mesh()
     model = create_model(config.model)
     tx = create_optimizer(config.train)
     d, t = config.data, config.train
     state = init_state(model, tx, (1, d.num_steps, d.image_size, d.image_size, 3), config.seed)
-    ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"))
+    ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"), max_to_keep=t.keep_checkpoints)
+    best_ckpt = None
+    if validation_subjects:
+        best_ckpt = checkpoint.Checkpointer(os.path.join(workdir, "best"), max_to_keep=1,
+                                            best_metric="validation_spearman")
     if ckpt.latest_step() is not None:
         state, _ = ckpt.restore(state)
-        logging.info("Resumed from the checkpoint at step %d.", int(state.step))
+        logging.info("Resumed from %s.", ckpt.step_dir(int(state.step)))
     else:
         state = load_pretrained_encoder(state, tx, config.model.init_from)
+    state = sharding.replicate(state, mesh)
     start_step = int(state.step)
 
+    replicated = sharding.replicated(mesh)
     step_fn = jax.jit(functools.partial(train_step, model=model, tx=tx, loss_config=config.loss),
-                      donate_argnums=0)
-    predict_fn = jax.jit(functools.partial(predict_step, model=model))
+                      donate_argnums=0, out_shardings=(replicated, replicated))
+    predict_fn = jax.jit(functools.partial(predict_step, model=model), out_shardings=replicated)
     batches = input_pipeline.train_batches(
-        builder, train_subjects, _window_spec(config, d.train_window, d.jitter), batch_size=t.batch_size,
+        builder, train_subjects, evaluation.window_spec(config, d.train_window, d.jitter), batch_size=t.batch_size,
         image_size=d.image_size, label_shape=d.pseudo_label, augment=_augmentation(d), seed=config.seed,
-        start_step=start_step)
+        start_step=start_step, process_index=jax.process_index(), process_count=jax.process_count())
+    run_log = _RunLog(workdir, start_step)
 
-    log_path = os.path.join(workdir, "train_log.jsonl")
+    def check_finite(step, finite, clip_ids):
+        if not bool(finite):
+            last = ckpt.latest_step()
+            raise TrainingDiverged(
+                f"the loss became NaN or infinite at step {step}, on clips {', '.join(c.decode() for c in clip_ids)}; "
+                f"stopped without applying that step. Last good checkpoint: "
+                f"{ckpt.step_dir(last) if last is not None else 'none (no checkpoint yet)'}. Rerunning resumes "
+                "from it; lower --config.train.learning_rate or check those clips.")
+
     train_start = time.time()
-    progress = tqdm(range(start_step, t.num_steps), initial=start_step, total=t.num_steps,
-                    desc="train", unit="step", dynamic_ncols=True)
-    for step in progress:
-        batch = next(batches)
-        state, step_metrics = step_fn(state, {"frames": batch["frames"], "targets": batch["targets"]})
-        if (step + 1) % t.log_every == 0 or step + 1 == t.num_steps:
-            values = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
-            if not np.isfinite(values["loss"]):
-                raise FloatingPointError(f"loss is {values['loss']} at step {step + 1}; stopping")
-            progress.set_postfix(loss=f"{values['loss']:.4f}")
-            with open(log_path, "a") as f:
-                f.write(json.dumps({"step": step + 1, **values}) + "\n")
-        if (step + 1) % t.checkpoint_every == 0 or step + 1 == t.num_steps:
-            ckpt.save(step + 1, state, config.to_dict())
-    progress.close()
-    ckpt.close()
+    progress = tqdm(range(start_step, t.num_steps), initial=start_step, total=t.num_steps, desc="train",
+                    unit="step", dynamic_ncols=True, disable=jax.process_index() != 0)
+    pending = None
+    try:
+        for step in progress:
+            batch = next(batches)
+            state, step_metrics = step_fn(state, sharding.shard_batch(
+                {"frames": batch["frames"], "targets": batch["targets"]}, mesh))
+            if pending is not None:  # Checked one step late, so the host never waits on the device here.
+                check_finite(*pending)
+            pending = (step + 1, step_metrics["finite"], batch["clip_id"])
+            done = step + 1 == t.num_steps
+            if (step + 1) % t.log_every == 0 or done:
+                check_finite(*pending)
+                values = {k: float(v) for k, v in jax.device_get(step_metrics).items() if k != "finite"}
+                progress.set_postfix(loss=f"{values['loss']:.4f}")
+                run_log.scalars(step + 1, values)
+            if (step + 1) % t.checkpoint_every == 0 or done:
+                check_finite(*pending)
+                ckpt.save(step + 1, state, config.to_dict())
+                if best_ckpt is not None:
+                    _validate(config, builder, predict_fn, state, train_subjects, validation_subjects, mesh,
+                              best_ckpt, run_log, step + 1)
+        if pending is not None:
+            check_finite(*pending)
+    finally:
+        progress.close()
+        ckpt.close()
+        if best_ckpt is not None:
+            best_ckpt.close()
     train_seconds = time.time() - train_start
 
-    results, panels = evaluate(config, builder, predict_fn, state, train_subjects, test_subjects)
+    selected = "last"
+    if config.eval.select == "best" and best_ckpt is not None and best_ckpt.best() is not None:
+        best_step, _ = best_ckpt.best()
+        state, _ = best_ckpt.restore(state, best_step)
+        selected = f"best (step {best_step})"
+    results, panels = evaluation.evaluate(config, builder, predict_fn, state, train_subjects, test_subjects, mesh)
     _log_results(results)
+    for protocol, by_predictor in evaluation.without_per_clip(results).items():
+        for predictor, r in by_predictor.items():
+            run_log.scalars(int(state.step), {k: v for k, v in r.items() if isinstance(v, float)},
+                            prefix=f"test/{protocol}/{predictor}")
+    run_log.close()
     summary = {
-        "dataset": d.name, "variant": config.variant, "train_steps": int(state.step),
+        "dataset": d.name, "variant": config.variant, "pseudo_label": d.pseudo_label,
+        "train_steps": int(state.step), "evaluated_checkpoint": selected,
         "train_seconds_this_run": round(train_seconds, 1), "train_subjects": train_subjects,
-        "test_subjects": test_subjects, **results,
+        "validation_subjects": validation_subjects, "test_subjects": test_subjects, **results,
     }
-    _write_atomically(os.path.join(workdir, "metrics.json"), json.dumps(summary, indent=2))
-    plots.plot_curves(os.path.join(workdir, "curves.png"), panels,
-                      f"{d.name} ({config.variant}), held-out subjects, step {int(state.step)}")
-    logging.info("Wrote %s and %s.", os.path.join(workdir, "metrics.json"), os.path.join(workdir, "curves.png"))
+    if jax.process_index() == 0:
+        _write_atomically(os.path.join(workdir, "metrics.json"), json.dumps(summary, indent=2))
+        plots.plot_curves(os.path.join(workdir, "curves.png"), panels,
+                          f"{d.name} ({config.variant}), held-out subjects, step {int(state.step)}")
+        logging.info("Wrote %s and %s.", os.path.join(workdir, "metrics.json"), os.path.join(workdir, "curves.png"))
     return summary
+
+
+def _validate(config, builder, predict_fn, state, train_subjects, validation_subjects, mesh, best_ckpt, run_log,
+              step: int) -> None:
+    """Scores the model on the validation subjects and keeps the checkpoint if it is the best so far."""
+    protocol = config.eval.validation_protocol
+    results, _ = evaluation.evaluate(config, builder, predict_fn, state, train_subjects, validation_subjects, mesh,
+                                     protocols=(protocol,))
+    score = results[protocol]["model"]["spearman"]
+    run_log.scalars(step, {"spearman": score, "kendall": results[protocol]["model"]["kendall"]},
+                    prefix=f"validation/{protocol}")
+    best_ckpt.save(step, state, config.to_dict(), metrics={"validation_spearman": score})
+    best = best_ckpt.best()
+    logging.info("Step %d: validation %s Spearman %.3f (best %.3f at step %d).", step, protocol, score,
+                 best[1] if best else score, best[0] if best else step)

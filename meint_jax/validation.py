@@ -64,6 +64,22 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     for name in ("log_every", "checkpoint_every"):
         _check(isinstance(t[name], int) and t[name] >= 1,
                f"config.train.{name}={t[name]!r}: use a positive integer")
+    _check(isinstance(t.keep_checkpoints, int) and t.keep_checkpoints >= 1,
+           f"config.train.keep_checkpoints={t.keep_checkpoints!r}: use a positive integer")
+    _check(e.protocol in ("holdout", "loso"),
+           f"config.eval.protocol={e.protocol!r}: use 'holdout' or 'loso' (leave one subject out)")
+    _check(isinstance(e.validation_subjects, int) and e.validation_subjects >= 0,
+           f"config.eval.validation_subjects={e.validation_subjects!r}: use an integer >= 0")
+    _check(e.validation_protocol in ("trimmed", "untrimmed"),
+           f"config.eval.validation_protocol={e.validation_protocol!r}: use 'trimmed' or 'untrimmed'")
+    _check(e.select in ("last", "best"), f"config.eval.select={e.select!r}: use 'last' or 'best'")
+    _check(e.select == "last" or e.validation_subjects > 0,
+           "config.eval.select='best' needs config.eval.validation_subjects > 0 to pick the best checkpoint")
+    import jax
+
+    _check(t.batch_size % jax.device_count() == 0,
+           f"config.train.batch_size={t.batch_size} does not split over {jax.device_count()} devices: "
+           f"use a multiple of {jax.device_count()}")
     _check(isinstance(e.holdout_subjects, int) and e.holdout_subjects >= 1,
            f"config.eval.holdout_subjects={e.holdout_subjects!r}: use a positive integer")
     _check(isinstance(e.untrimmed_windows, int) and 1 <= e.untrimmed_windows < 1000,

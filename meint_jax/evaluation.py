@@ -1,0 +1,83 @@
+"""Held-out evaluation: the model and the position prior in both protocols.
+
+`trimmed` is the paper's protocol (T positions from onset to offset);
+`untrimmed` windows reach into neutral frames, so only a model that reads the
+face can place the expression. The prior never sees pixels: it is the mean
+training target at each window position.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from meint_jax import baselines, metrics, sharding
+
+PROTOCOLS = ("trimmed", "untrimmed")
+
+
+def window_spec(config, kind: str, jitter: bool):
+    from meint_jax import input_pipeline
+
+    d = config.data
+    return input_pipeline.WindowSpec(kind=kind, num_steps=d.num_steps,
+                                     untrimmed_probability=d.untrimmed_probability,
+                                     max_margin=d.max_margin, jitter=jitter)
+
+
+def predict_windows(predict_fn, state, windows: dict, batch_size: int, mesh) -> np.ndarray:
+    """Model predictions [N, T] for every window, in fixed-size (never recompiled) sharded batches."""
+    from meint_jax import input_pipeline
+
+    rows = sharding.local_rows(batch_size)
+    outputs = []
+    for batch in input_pipeline.as_batches(windows, batch_size):
+        frames = sharding.shard_batch({"frames": batch["frames"][rows]}, mesh)["frames"]
+        pred = np.asarray(predict_fn(state, frames))
+        outputs.append(pred[batch["mask"] > 0])
+    return np.concatenate(outputs)
+
+
+def _summarize(pred, windows, clip_ids) -> dict:
+    result = metrics.summarize(pred, windows["targets"], windows["positions"], windows["apex"],
+                               windows.get("true_intensity"), windows["clip_index"], per_clip=True)
+    result["per_clip"] = {"clip_id": clip_ids, **result["per_clip"]}
+    return result
+
+
+def evaluate(config, builder, predict_fn, state, train_subjects, test_subjects, mesh,
+             protocols=PROTOCOLS) -> tuple[dict, list]:
+    """{protocol: {'model': ..., 'position_prior': ...}} on `test_subjects`, and plot panels."""
+    from meint_jax import input_pipeline
+
+    results, panels = {}, []
+    for protocol in protocols:
+        spec = window_spec(config, protocol, jitter=False)
+        num_windows = 1 if protocol == "trimmed" else config.eval.untrimmed_windows
+        common = dict(windows_per_clip=num_windows, image_size=config.data.image_size,
+                      label_shape=config.data.pseudo_label)
+        train_windows = input_pipeline.eval_windows(builder, train_subjects, spec, seed=config.eval.seed + 1,
+                                                    decode=False, **common)
+        prior = baselines.fit_position_prior(train_windows["targets"])
+        test_windows = input_pipeline.eval_windows(builder, test_subjects, spec, seed=config.eval.seed, **common)
+        pred = predict_windows(predict_fn, state, test_windows, config.train.batch_size, mesh)
+        prior_pred = baselines.predict_position_prior(prior, len(pred))
+        first_window = np.unique(test_windows["clip_index"], return_index=True)[1]
+        clip_ids = [test_windows["clip_id"][i].decode() for i in first_window]
+        results[protocol] = {"model": _summarize(pred, test_windows, clip_ids),
+                             "position_prior": _summarize(prior_pred, test_windows, clip_ids)}
+        for i in first_window[:config.eval.plot_clips]:
+            panels.append({
+                "protocol": protocol, "clip_id": test_windows["clip_id"][i].decode(),
+                "positions": test_windows["positions"][i], "prediction": pred[i],
+                "target": test_windows["targets"][i], "prior": prior_pred[i],
+                "true_intensity": test_windows["true_intensity"][i] if "true_intensity" in test_windows else None,
+                "onset": test_windows["onset"][i], "apex": test_windows["apex"][i],
+                "offset": test_windows["offset"][i]})
+    return results, panels
+
+
+def without_per_clip(results: dict) -> dict:
+    """`results` with the per-clip lists dropped (for logs and TensorBoard)."""
+    return {protocol: {predictor: {k: v for k, v in r.items() if k != "per_clip"}
+                       for predictor, r in by_predictor.items()}
+            for protocol, by_predictor in results.items()}

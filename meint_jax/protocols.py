@@ -1,0 +1,116 @@
+"""Leave-one-subject-out: folds, a subset of them per machine, and one results.json over all.
+
+Each fold trains its own model in `WORKDIR/fold_<subject>/` (a complete run:
+checkpoints, metrics.json with per-clip scores, resumable). Folds can run on
+several machines into copies of one workdir (`--config.eval.folds=0-12` here,
+`13-25` there); every call aggregates the folds finished so far into
+`WORKDIR/results.json`, pooling per-clip scores over folds, and says which are missing.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+
+import numpy as np
+from absl import logging
+
+from meint_jax import validation
+
+FOLD_PREFIX = "fold_"
+
+
+def loso_folds(subjects: list[str]) -> list[tuple[list[str], str]]:
+    """(training subjects, held-out subject) for every subject."""
+    return [([s for s in subjects if s != held_out], held_out) for held_out in subjects]
+
+
+def select_folds(subjects: list[str], spec: str | None) -> list[str]:
+    """The held-out subjects named by `spec`: all when empty; else subject codes, indices and ranges ("0-4")."""
+    if not spec:
+        return list(subjects)
+    chosen = []
+    for item in (x.strip() for x in spec.split(",") if x.strip()):
+        if item in subjects:
+            chosen.append(item)
+        elif re.fullmatch(r"\d+(-\d+)?", item):
+            first, _, last = item.partition("-")
+            for index in range(int(first), int(last or first) + 1):
+                if index >= len(subjects):
+                    raise validation.ConfigError(f"config.eval.folds={spec!r}: fold {index} does not exist "
+                                                 f"({len(subjects)} subjects, folds 0-{len(subjects) - 1})")
+                chosen.append(subjects[index])
+        else:
+            raise validation.ConfigError(f"config.eval.folds={spec!r}: {item!r} is neither a subject "
+                                         f"({', '.join(subjects)}) nor a fold index or range like 0-4")
+    return list(dict.fromkeys(chosen))
+
+
+def run_loso(config, workdir: str, builder, subjects: list[str], run_fold) -> dict:
+    """Trains and tests the selected folds (skipping finished ones), then aggregates every finished fold."""
+    folds = select_folds(subjects, config.eval.folds)
+    logging.info("LOSO: %d of %d folds in this run (%s).", len(folds), len(subjects), ", ".join(folds))
+    for held_out in folds:
+        fold_dir = os.path.join(workdir, FOLD_PREFIX + held_out)
+        if os.path.exists(os.path.join(fold_dir, "metrics.json")):
+            logging.info("Fold %s is done already (%s).", held_out, fold_dir)
+            continue
+        logging.info("Fold %s: training on %d subjects.", held_out, len(subjects) - 1)
+        run_fold(config, fold_dir, builder, [s for s in subjects if s != held_out], [held_out])
+    return write_results(workdir, subjects)
+
+
+def _pooled(values: list[float]) -> dict:
+    values = np.asarray(values, np.float64)
+    return {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+            "n": int(len(values))}
+
+
+def aggregate(fold_metrics: dict[str, dict]) -> dict:
+    """Per protocol and predictor: every per-clip metric pooled over folds (mean, std over clips),
+    and the fold means' mean and std over folds."""
+    out = {}
+    first = next(iter(fold_metrics.values()))
+    for protocol in ("trimmed", "untrimmed"):
+        if protocol not in first:
+            continue
+        out[protocol] = {}
+        for predictor in first[protocol]:
+            per_fold = [m[protocol][predictor] for m in fold_metrics.values()]
+            names = [k for k, v in per_fold[0]["per_clip"].items() if k != "clip_id"]
+            out[protocol][predictor] = {
+                name: {"clips": _pooled([v for f in per_fold for v in f["per_clip"][name]]),
+                       "folds": _pooled([f[name] for f in per_fold])}
+                for name in names}
+            out[protocol][predictor]["num_clips"] = sum(len(f["per_clip"]["clip_id"]) for f in per_fold)
+    return out
+
+
+def write_results(workdir: str, subjects: list[str] | None = None) -> dict:
+    """Aggregates `WORKDIR/fold_*/metrics.json` into `WORKDIR/results.json` (written atomically)."""
+    fold_metrics = {}
+    for path in sorted(glob.glob(os.path.join(workdir, FOLD_PREFIX + "*", "metrics.json"))):
+        held_out = os.path.basename(os.path.dirname(path))[len(FOLD_PREFIX):]
+        with open(path) as f:
+            fold_metrics[held_out] = json.load(f)
+    if not fold_metrics:
+        raise validation.ConfigError(f"{workdir}: no finished LOSO fold (fold_*/metrics.json) to aggregate")
+    results = {
+        "protocol": "loso",
+        "folds_done": sorted(fold_metrics),
+        "folds_missing": sorted(set(subjects or ()) - set(fold_metrics)),
+        **aggregate(fold_metrics),
+    }
+    with open(os.path.join(workdir, "results.json.tmp"), "w") as f:
+        json.dump(results, f, indent=2)
+    os.replace(os.path.join(workdir, "results.json.tmp"), os.path.join(workdir, "results.json"))
+    if results["folds_missing"]:
+        logging.warning("results.json covers %d folds; %d still to run: %s", len(fold_metrics),
+                        len(results["folds_missing"]), ", ".join(results["folds_missing"]))
+    model = results.get("trimmed", {}).get("model", {}).get("spearman")
+    if model:
+        logging.info("LOSO trimmed model Spearman %.3f ± %.3f over %d clips.", model["clips"]["mean"],
+                     model["clips"]["std"], model["clips"]["n"])
+    return results
