@@ -117,12 +117,12 @@ def _write_atomically(path: str, text: str) -> None:
     os.replace(path + ".tmp", path)
 
 
-def _log_results(results: dict) -> None:
+def _log_results(results: dict, log) -> None:
     for protocol, by_predictor in results.items():
         for predictor, r in by_predictor.items():
             truth = f", vs truth {r['true_spearman']:.3f}/{r['true_kendall']:.3f}" if "true_spearman" in r else ""
-            logging.info("%-9s %-14s Spearman/Kendall %.3f/%.3f%s (%d clips)", protocol, predictor,
-                         r["spearman"], r["kendall"], truth, r["num_clips"])
+            log("%-9s %-14s Spearman/Kendall %.3f/%.3f%s (%d clips)", protocol, predictor,
+                r["spearman"], r["kendall"], truth, r["num_clips"])
 
 
 
@@ -149,12 +149,13 @@ def _augmentation(data_config):
 
 
 class _RunLog:
-    """train_log.jsonl, TensorBoard scalars and the plain-text train.log of one run (process 0 writes)."""
+    """What a run reports, kept in its workdir (process 0 writes): train_log.jsonl (training scalars),
+    TensorBoard events, and train.log, plain text: steps, validation, results, errors."""
 
     def __init__(self, workdir: str, start_step: int):
         self.enabled = jax.process_index() == 0
         self._jsonl = os.path.join(workdir, "train_log.jsonl")
-        self._handler = None
+        self._text = os.path.join(workdir, "train.log")
         self._writer = None
         if not self.enabled:
             return
@@ -162,12 +163,16 @@ class _RunLog:
             with open(self._jsonl) as f:
                 kept = [line for line in f if line.strip() and json.loads(line)["step"] <= start_step]
             _write_atomically(self._jsonl, "".join(kept))
-        self._handler = pylogging.FileHandler(os.path.join(workdir, "train.log"))
-        self._handler.setFormatter(pylogging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        logging.get_absl_logger().addHandler(self._handler)
         from flax.metrics import tensorboard
 
         self._writer = tensorboard.SummaryWriter(os.path.join(workdir, "tensorboard"))
+
+    def text(self, message: str, *args) -> None:
+        """A line in train.log and in the console log."""
+        logging.info(message, *args)
+        if self.enabled:
+            with open(self._text, "a") as f:
+                f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message % args}\n")
 
     def scalars(self, step: int, values: dict, prefix: str = "train") -> None:
         if not self.enabled:
@@ -178,13 +183,13 @@ class _RunLog:
         if prefix == "train":
             with open(self._jsonl, "a") as f:
                 f.write(json.dumps({"step": step, **values}) + "\n")
+            with open(self._text, "a") as f:
+                f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} step {step}: "
+                        + ", ".join(f"{k} {v:.5g}" for k, v in values.items()) + "\n")
 
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
-        if self._handler is not None:
-            logging.get_absl_logger().removeHandler(self._handler)
-            self._handler.close()
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
@@ -235,7 +240,6 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
                                             best_metric="validation_spearman")
     if ckpt.latest_step() is not None:
         state, _ = ckpt.restore(state)
-        logging.info("Resumed from %s.", ckpt.step_dir(int(state.step)))
     else:
         state = load_pretrained_encoder(state, tx, config.model.init_from)
     state = sharding.replicate(state, mesh)
@@ -250,15 +254,19 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
         image_size=d.image_size, label_shape=d.pseudo_label, augment=_augmentation(d), seed=config.seed,
         start_step=start_step, process_index=jax.process_index(), process_count=jax.process_count())
     run_log = _RunLog(workdir, start_step)
+    if start_step:
+        run_log.text("resumed from %s", ckpt.step_dir(start_step))
 
     def check_finite(step, finite, clip_ids):
         if not bool(finite):
             last = ckpt.latest_step()
-            raise TrainingDiverged(
+            message = (
                 f"the loss became NaN or infinite at step {step}, on clips {', '.join(c.decode() for c in clip_ids)}; "
                 f"stopped without applying that step. Last good checkpoint: "
                 f"{ckpt.step_dir(last) if last is not None else 'none (no checkpoint yet)'}. Rerunning resumes "
                 "from it; lower --config.train.learning_rate or check those clips.")
+            run_log.text("%s", message)
+            raise TrainingDiverged(message)
 
     train_start = time.time()
     progress = tqdm(range(start_step, t.num_steps), initial=start_step, total=t.num_steps, desc="train",
@@ -299,7 +307,7 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
         state, _ = best_ckpt.restore(state, best_step)
         selected = f"best (step {best_step})"
     results, panels = evaluation.evaluate(config, builder, predict_fn, state, train_subjects, test_subjects, mesh)
-    _log_results(results)
+    _log_results(results, run_log.text)
     for protocol, by_predictor in evaluation.without_per_clip(results).items():
         for predictor, r in by_predictor.items():
             run_log.scalars(int(state.step), {k: v for k, v in r.items() if isinstance(v, float)},
@@ -330,5 +338,5 @@ def _validate(config, builder, predict_fn, state, train_subjects, validation_sub
                     prefix=f"validation/{protocol}")
     best_ckpt.save(step, state, config.to_dict(), metrics={"validation_spearman": score})
     best = best_ckpt.best()
-    logging.info("Step %d: validation %s Spearman %.3f (best %.3f at step %d).", step, protocol, score,
+    run_log.text("step %d: validation %s Spearman %.3f (best %.3f at step %d)", step, protocol, score,
                  best[1] if best else score, best[0] if best else step)

@@ -1,0 +1,70 @@
+"""Leave-one-subject-out: fold choice, disjointness, pooling, and a run split over two invocations."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from configs import synthetic as synthetic_config
+from meint_jax import protocols, train, validation
+
+SUBJECTS = ["s01", "s02", "s03", "s04", "s05"]
+
+
+def test_every_subject_is_held_out_once_and_never_trained_on():
+    folds = protocols.loso_folds(SUBJECTS)
+    assert [held_out for _, held_out in folds] == SUBJECTS
+    for training, held_out in folds:
+        assert held_out not in training and sorted(training + [held_out]) == SUBJECTS
+
+
+def test_fold_selection_by_code_index_and_range():
+    assert protocols.select_folds(SUBJECTS, None) == SUBJECTS
+    assert protocols.select_folds(SUBJECTS, "s04,0-1,s04") == ["s04", "s01", "s02"]
+    assert protocols.select_folds(SUBJECTS, "4") == ["s05"]
+    with pytest.raises(validation.ConfigError, match="fold 5 does not exist"):
+        protocols.select_folds(SUBJECTS, "5-7")
+    with pytest.raises(validation.ConfigError, match="neither a subject"):
+        protocols.select_folds(SUBJECTS, "s99")
+
+
+def _fold(rng, num_clips):
+    per_clip = {"clip_id": [f"c{i}" for i in range(num_clips)],
+                "spearman": rng.uniform(0, 1, num_clips).tolist(), "kendall": rng.uniform(0, 1, num_clips).tolist()}
+    summary = {k: float(np.mean(v)) for k, v in per_clip.items() if k != "clip_id"}
+    return {"trimmed": {"model": {**summary, "per_clip": per_clip}}}
+
+
+def test_aggregation_pools_clips_over_folds():
+    rng = np.random.default_rng(0)
+    folds = {"s01": _fold(rng, 3), "s02": _fold(rng, 5), "s03": _fold(rng, 1)}
+    got = protocols.aggregate(folds)["trimmed"]["model"]
+    clips = np.concatenate([f["trimmed"]["model"]["per_clip"]["spearman"] for f in folds.values()])
+    means = [f["trimmed"]["model"]["spearman"] for f in folds.values()]
+    assert got["num_clips"] == 9 and got["spearman"]["clips"]["n"] == 9
+    assert got["spearman"]["clips"]["mean"] == pytest.approx(np.mean(clips))
+    assert got["spearman"]["clips"]["std"] == pytest.approx(stats.tstd(clips))
+    assert got["spearman"]["folds"]["mean"] == pytest.approx(np.mean(means))
+    assert got["spearman"]["folds"]["std"] == pytest.approx(stats.tstd(means))
+
+
+@pytest.mark.slow
+def test_loso_split_over_two_invocations_aggregates_all_folds(tiny_builder, tmp_path):
+    config = synthetic_config.get_config("size=tiny")
+    config.data.data_dir = os.path.dirname(os.path.dirname(os.path.dirname(tiny_builder.data_dir)))
+    config.train.update(num_steps=1, warmup_steps=0, checkpoint_every=1, log_every=1)
+    config.eval.update(protocol="loso", folds="0-1", untrimmed_windows=1, plot_clips=1)
+    workdir = str(tmp_path / "loso")
+    first = train.train_and_evaluate(config, workdir)
+    assert first["folds_done"] == ["s01", "s02"] and first["folds_missing"] == ["s03", "s04"]
+
+    config.eval.folds = "s03,s04"
+    results = train.train_and_evaluate(config, workdir)
+    assert results == json.load(open(os.path.join(workdir, "results.json")))
+    assert results["folds_done"] == ["s01", "s02", "s03", "s04"] and results["folds_missing"] == []
+    for held_out in results["folds_done"]:
+        fold = json.load(open(os.path.join(workdir, f"fold_{held_out}", "metrics.json")))
+        assert fold["test_subjects"] == [held_out] and held_out not in fold["train_subjects"]
+    assert results["trimmed"]["model"]["num_clips"] == 12   # every clip of the dataset, once
