@@ -1,0 +1,1 @@
+"""Commands that run several trainings and put their results side by side."""

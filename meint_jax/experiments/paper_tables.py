@@ -1,0 +1,172 @@
+"""The paper's Tables 2/3 from one command, with the prior and the label-shape ablation.
+
+    python -m meint_jax.experiments.paper_tables --dataset=synthetic --workdir=DIR
+    python -m meint_jax.experiments.paper_tables --dataset=casme2 --workdir=DIR --manual_dir=/data/CASME2
+
+Each row is one run of `train.train_and_evaluate` in `DIR/<row>/` (LOSO on the
+real datasets, the quick hold-out on the synthetic one, unless --protocol says
+otherwise). A finished row is not rerun and an interrupted one resumes, so the
+command can be repeated until the table is complete; `DIR/table.md` and
+`DIR/table.json` are rewritten after every row, next to the paper's figures.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+
+from absl import app, flags, logging
+
+FLAGS = flags.FLAGS
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# (row name, config variant, pseudo-label shape, label in the table)
+ROWS = (
+    ("framewise", "framewise", "triangular", "ResNet18 frame-wise baseline"),
+    ("full", "full", "triangular", "ResNet18 + BiGRU (full)"),
+    ("no_smooth", "no_smooth", "triangular", "w/o smoothness"),
+    ("no_rank", "no_rank", "triangular", "w/o apex ranking"),
+    ("gaussian", "full", "gaussian", "full, gaussian target"),
+    ("raised_cosine", "full", "raised_cosine", "full, raised-cosine target"),
+    ("trapezoid", "full", "trapezoid", "full, trapezoid target"),
+)
+# The paper's Spearman / Kendall (DESIGN.md, Tables 2 and 3).
+PAPER = {
+    "framewise": {"samm": (0.8130, 0.6697), "casme2": (0.9172, 0.7957)},
+    "full": {"samm": (0.9789, 0.9222), "casme2": (0.9884, 0.9468)},
+    "no_smooth": {"samm": (0.9804, 0.9252), "casme2": (0.9876, 0.9446)},
+    "no_rank": {"samm": (0.9791, 0.9221), "casme2": (0.9894, 0.9487)},
+}
+DATASETS = ("synthetic", "casme2", "samm")
+
+flags.DEFINE_enum("dataset", None, DATASETS, "Which configs/<dataset>.py to run.")
+flags.DEFINE_string("workdir", None, "One subfolder per row, and table.md / table.json.")
+flags.DEFINE_string("size", None, "Synthetic only: 'tiny' for a smoke run (CI).")
+flags.DEFINE_enum("protocol", None, ["holdout", "loso"], "Default: loso on casme2/samm, holdout on synthetic.")
+flags.DEFINE_list("rows", None, f"A subset of rows: {', '.join(r[0] for r in ROWS)} (default: all).")
+flags.DEFINE_string("data_dir", None, "TFDS data_dir.")
+flags.DEFINE_string("manual_dir", None, "The licensed dataset's folder as distributed (casme2, samm).")
+flags.DEFINE_integer("num_steps", None, "Training steps per run (default: the config's).")
+flags.DEFINE_string("folds", None, "LOSO: the folds to run here (e.g. 0-12); others can run elsewhere.")
+flags.mark_flags_as_required(["dataset", "workdir"])
+
+
+def load_config(dataset: str, arg: str | None):
+    """configs/<dataset>.py's get_config(arg), loaded from the repository like --config= does."""
+    path = os.path.join(REPO, "configs", f"{dataset}.py")
+    if REPO not in sys.path:
+        sys.path.insert(0, REPO)
+    spec = importlib.util.spec_from_file_location(f"configs.{dataset}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config(arg)
+
+
+def row_config(dataset: str, variant: str, shape: str, *, size=None, protocol=None, data_dir=None,
+               manual_dir=None, num_steps=None, folds=None):
+    arg = f"variant={variant}" + (f",size={size}" if size else "")
+    config = load_config(dataset, arg)
+    config.data.pseudo_label = shape
+    config.eval.protocol = protocol or ("holdout" if dataset == "synthetic" else "loso")
+    if data_dir:
+        config.data.data_dir = data_dir
+    if manual_dir:
+        config.data.manual_dir = manual_dir
+    if num_steps:
+        config.train.num_steps = num_steps
+    if folds:
+        config.eval.folds = folds
+    return config
+
+
+def _scores(result: dict, protocol: str, predictor: str, name: str) -> tuple[float, float | None]:
+    """(mean, std or None) of a metric from metrics.json (hold-out) or results.json (LOSO)."""
+    value = result[protocol][predictor][name]
+    if isinstance(value, dict):
+        return value["clips"]["mean"], value["clips"]["std"]
+    return value, None
+
+
+def _cell(result, protocol, predictor) -> str:
+    (rho, rho_std), (tau, _) = (_scores(result, protocol, predictor, m) for m in ("spearman", "kendall"))
+    return f"{rho:.4f} / {tau:.4f}" + (f" (±{rho_std:.3f})" if rho_std is not None else "")
+
+
+def make_table(dataset: str, results: dict[str, dict]) -> str:
+    """Markdown in the paper's layout: our Spearman / Kendall per row, the paper's beside them."""
+    synthetic = dataset == "synthetic"
+    header = ["Row", "trimmed (paper's protocol)", "untrimmed"]
+    if synthetic:
+        header.append("trimmed vs true intensity")
+    header += ["paper SAMM", "paper CASME II"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+
+    def line(label, result, predictor, paper):
+        cells = [label, _cell(result, "trimmed", predictor), _cell(result, "untrimmed", predictor)]
+        if synthetic:
+            rho, _ = _scores(result, "trimmed", predictor, "true_spearman")
+            tau, _ = _scores(result, "trimmed", predictor, "true_kendall")
+            cells.append(f"{rho:.4f} / {tau:.4f}")
+        for name in ("samm", "casme2"):
+            cells.append(f"{paper[name][0]:.4f} / {paper[name][1]:.4f}" if paper else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+
+    for name, _, _, label in ROWS:
+        if name in results:
+            line(label, results[name], "model", PAPER.get(name))
+            if name == "full":
+                line("position prior (no pixels)", results[name], "position_prior", None)
+    note = ("Spearman / Kendall, per-clip means" + (" over all LOSO folds (± std over clips)"
+            if any("folds_done" in r for r in results.values()) else " on the held-out subjects") + ". "
+            "Each row is scored against its own pseudo-target; the label-shape rows compare fairly only "
+            "against the true intensity (synthetic set).")
+    return "\n".join(lines) + "\n\n" + note + "\n"
+
+
+def run(dataset: str, workdir: str, *, rows=None, **overrides) -> str:
+    from meint_jax import evaluation, train
+
+    wanted = [r for r in ROWS if not rows or r[0] in rows]
+    unknown = set(rows or ()) - {r[0] for r in ROWS}
+    if unknown:
+        raise ValueError(f"unknown rows {sorted(unknown)}; choose from {[r[0] for r in ROWS]}")
+    os.makedirs(workdir, exist_ok=True)
+    results = {}
+    for name, variant, shape, label in wanted:
+        row_dir = os.path.join(workdir, name)
+        config = row_config(dataset, variant, shape, **overrides)
+        done = os.path.join(row_dir, "results.json" if config.eval.protocol == "loso" else "metrics.json")
+        if os.path.exists(done) and not (config.eval.protocol == "loso" and json.load(open(done))["folds_missing"]):
+            logging.info("Row %r is done (%s).", name, done)
+            results[name] = json.load(open(done))
+        else:
+            logging.info("Row %r: %s.", name, label)
+            results[name] = train.train_and_evaluate(config, row_dir)
+        table = make_table(dataset, results)
+        with open(os.path.join(workdir, "table.md"), "w") as f:
+            f.write(table)
+        with open(os.path.join(workdir, "table.json"), "w") as f:
+            json.dump({n: evaluation.without_per_clip({p: r[p] for p in ("trimmed", "untrimmed") if p in r})
+                       for n, r in results.items()}, f, indent=1)
+    return table
+
+
+def main(argv):
+    del argv
+    from meint_jax import validation
+
+    if FLAGS.size and FLAGS.dataset != "synthetic":
+        raise SystemExit("paper_tables: error: --size applies to --dataset=synthetic only")
+    try:
+        table = run(FLAGS.dataset, FLAGS.workdir, rows=FLAGS.rows, size=FLAGS.size, protocol=FLAGS.protocol,
+                    data_dir=FLAGS.data_dir, manual_dir=FLAGS.manual_dir, num_steps=FLAGS.num_steps,
+                    folds=FLAGS.folds)
+    except (validation.ConfigError, ValueError) as e:
+        raise SystemExit(f"paper_tables: error: {e}") from None
+    print(table)
+
+
+if __name__ == "__main__":
+    app.run(main)
