@@ -1,0 +1,53 @@
+"""The benchmark's tiny mode runs (so it cannot rot) and its FLOP count agrees with the convolutions'."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from meint_jax.testing import torch_reference  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def conv_flops_per_frame(size: int) -> float:
+    """2 x multiply-adds of every convolution of ResNet18 on one frame, counted with torch hooks."""
+    total = []
+
+    def hook(module, inputs, output):
+        kh, kw = module.kernel_size
+        total.append(2.0 * output.numel() * module.in_channels * kh * kw / module.groups)
+
+    net = torch_reference.ResNet18().eval()
+    for m in net.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            m.register_forward_hook(hook)
+    with torch.no_grad():
+        net(torch.zeros(1, 3, size, size))
+    return sum(total)
+
+
+def test_tiny_benchmark_reports_every_measurement(tiny_builder, tmp_path):
+    data_dir = os.path.dirname(os.path.dirname(os.path.dirname(tiny_builder.data_dir)))
+    out = tmp_path / "bench.json"
+    result = subprocess.run([sys.executable, "-m", "benchmarks.run", "--tiny", f"--data_dir={data_dir}",
+                             f"--json={out}"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.load(open(out))
+    assert report["table"] in result.stdout
+    (entry,) = report["results"]
+    jax_row, torch_row, pipe = entry["jax"], entry["torch"], entry["pipeline"]
+    for row in (jax_row, torch_row):
+        assert row["train_s"] > 0 and row["infer_frames_per_s"] > 0
+        assert row["train_clips_per_s"] == pytest.approx(2 / row["train_s"])
+    assert pipe["pipeline_clips_per_s"] > 0
+    assert jax_row["recompiled"] is False
+    # A train step is about 3 forward passes; XLA's count must be of that order of the convolutions alone.
+    forward = 2 * 4 * conv_flops_per_frame(32)
+    assert 2.0 < jax_row["train_gflops_per_step"] * 1e9 / forward < 5.0
+    ratio = jax_row["train_clips_per_s"] / torch_row["train_clips_per_s"]
+    assert f"| {ratio:.2f} |" in report["table"]
