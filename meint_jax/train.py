@@ -312,10 +312,14 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
         for predictor, r in by_predictor.items():
             run_log.scalars(int(state.step), {k: v for k, v in r.items() if isinstance(v, float)},
                             prefix=f"test/{protocol}/{predictor}")
+    compilations = {"train_step": step_fn._cache_size(), "predict_step": predict_fn._cache_size()}
+    if max(compilations.values()) > 1:
+        run_log.text("warning: a step was compiled more than once (%s): some input changed shape or type",
+                     compilations)
     run_log.close()
     summary = {
         "dataset": d.name, "variant": config.variant, "pseudo_label": d.pseudo_label,
-        "train_steps": int(state.step), "evaluated_checkpoint": selected,
+        "train_steps": int(state.step), "evaluated_checkpoint": selected, "compilations": compilations,
         "train_seconds_this_run": round(train_seconds, 1), "train_subjects": train_subjects,
         "validation_subjects": validation_subjects, "test_subjects": test_subjects, **results,
     }

@@ -32,6 +32,7 @@ def test_train_and_evaluate_writes_metrics_plot_checkpoints_and_resumes(tiny_bui
     on_disk = json.load(open(os.path.join(workdir, "metrics.json")))
     assert on_disk == json.loads(json.dumps(summary))
     assert summary["train_steps"] == 6 and len(summary["test_subjects"]) == 1
+    assert summary["compilations"] == {"train_step": 1, "predict_step": 1}   # no recompiles, none at eval
     assert not set(summary["train_subjects"]) & set(summary["test_subjects"])
     for protocol in ("trimmed", "untrimmed"):
         for predictor in ("model", "position_prior"):
