@@ -27,6 +27,7 @@ setup(
         "pillow>=10.0",
         "safetensors>=0.4",  # timm's .safetensors ResNet18 weights
         "scipy>=1.11",
+        "tensorboard>=2.16",  # training curves (flax.metrics.tensorboard writes the events)
         "tensorflow-cpu>=2.16",
         "tensorflow-datasets>=4.9.6",
         "tqdm>=4.66",
