@@ -156,7 +156,9 @@ def run(dataset: str, workdir: str, *, rows=None, **overrides) -> str:
 def main(argv):
     del argv
     from meint_jax import validation
+    from meint_jax.main import _QuietLibraries
 
+    logging.get_absl_handler().addFilter(_QuietLibraries())
     if FLAGS.size and FLAGS.dataset != "synthetic":
         raise SystemExit("paper_tables: error: --size applies to --dataset=synthetic only")
     try:
