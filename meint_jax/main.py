@@ -1,6 +1,5 @@
 """Entry point: `python -m meint_jax.main --config=configs/synthetic.py --workdir=DIR`."""
 
-import logging as pylogging
 import os
 import sys
 
@@ -9,7 +8,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from meint_jax import pretrained, train, validation
+from meint_jax import console, pretrained, train, validation
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/synthetic.py[:variant].",
@@ -18,15 +17,6 @@ flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics.json an
 flags.DEFINE_bool("distributed", False, "Multi-host (GPU clusters, TPU pods): call jax.distributed.initialize() "
                   "first; every process runs this same command and feeds its own rows of each batch.")
 flags.mark_flags_as_required(["config", "workdir"])
-
-
-class _QuietLibraries(pylogging.Filter):
-    """Drops the INFO chatter of orbax and TFDS (one line per file written), keeps warnings."""
-
-    NOISY = ("/orbax/", "/tensorflow_datasets/", "/jax/_src/")
-
-    def filter(self, record):
-        return record.levelno >= pylogging.WARNING or not any(p in record.pathname for p in self.NOISY)
 
 
 def parse_flags(argv):
@@ -44,7 +34,7 @@ def parse_flags(argv):
 
 def main(argv):
     del argv
-    logging.get_absl_handler().addFilter(_QuietLibraries())
+    console.quiet_library_logs()
     if FLAGS.distributed:
         import jax
 

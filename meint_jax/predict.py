@@ -436,6 +436,9 @@ def define_flags():
 
 def main(argv):
     del argv
+    from meint_jax import console
+
+    console.quiet_library_logs()
     try:
         run(FLAGS.checkpoint, FLAGS.input, FLAGS.output, step=FLAGS.step, face=FLAGS.face, margin=FLAGS.face_margin,
             fps=FLAGS.fps, frame_step=FLAGS.frame_step, batch_size=FLAGS.batch_size, data_dir=FLAGS.data_dir,

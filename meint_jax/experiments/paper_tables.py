@@ -156,9 +156,9 @@ def run(dataset: str, workdir: str, *, rows=None, **overrides) -> str:
 def main(argv):
     del argv
     from meint_jax import validation
-    from meint_jax.main import _QuietLibraries
+    from meint_jax import console
 
-    logging.get_absl_handler().addFilter(_QuietLibraries())
+    console.quiet_library_logs()
     if FLAGS.size and FLAGS.dataset != "synthetic":
         raise SystemExit("paper_tables: error: --size applies to --dataset=synthetic only")
     try:
