@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import logging as pylogging
 import os
 import time
 from typing import Any
@@ -23,7 +22,6 @@ import flax
 import jax
 import jax.numpy as jnp
 import ml_collections
-import numpy as np
 import optax
 from absl import logging
 from tqdm import tqdm
