@@ -201,12 +201,22 @@ class IntensityEstimator:
             outputs.append(np.asarray(self._forward(self._variables, frames[batch]))[:len(index)])
         return np.concatenate(outputs)
 
-    def predict(self, frames: np.ndarray, progress: bool = False) -> np.ndarray:
-        """Intensity per frame, float32 [N], for face-cropped uint8 frames [N, H, W, 3] in time order."""
+    def predict_curve(self, frames: np.ndarray, progress: bool | None = False) -> tuple[np.ndarray, np.ndarray, int]:
+        """(intensity [N], model-sampled [N] bool, number of windows) for face-cropped frames in time order.
+
+        `progress=None` shows a bar only when the windows fill more than one batch.
+        """
         prepared = self.prepare(frames)
         positions = window_positions(len(prepared), self.window, self.frame_step)
+        if progress is None:
+            progress = len(positions) > self.batch_size
         predictions = self.predict_positions(prepared, positions, progress)
-        return merge_windows(positions, predictions, len(prepared))[0]
+        curve, sampled = merge_windows(positions, predictions, len(prepared))
+        return curve, sampled, len(positions)
+
+    def predict(self, frames: np.ndarray, progress: bool = False) -> np.ndarray:
+        """Intensity per frame, float32 [N], for face-cropped uint8 frames [N, H, W, 3] in time order."""
+        return self.predict_curve(frames, progress)[0]
 
 
 def default_frame_step(expression_frames: float | None, window: int) -> int:
@@ -398,15 +408,12 @@ def run(checkpoint: str, input_path: str, output: str, *, step: int | None = Non
     summaries = []
     for clip in clips:
         start = time.perf_counter()
-        prepared = estimator.prepare(clip.frames)
-        positions = window_positions(len(prepared), estimator.window, estimator.frame_step)
-        predictions = estimator.predict_positions(prepared, positions, progress=len(positions) > estimator.batch_size)
-        curve, sampled = merge_windows(positions, predictions, len(prepared))
+        curve, sampled, num_windows = estimator.predict_curve(clip.frames, progress=None)
         seconds = time.perf_counter() - start
         written = _write_outputs(output, clip, curve, sampled, estimator, meta, config["data"]["pseudo_label"])
-        summaries.append({"name": clip.name, "frames": len(curve), "windows": len(positions),
+        summaries.append({"name": clip.name, "frames": len(curve), "windows": num_windows,
                           "seconds": seconds, "files": written})
-        logging.info("%s: %d frames, %d windows, %.1f frames/s -> %s", clip.name, len(curve), len(positions),
+        logging.info("%s: %d frames, %d windows, %.1f frames/s -> %s", clip.name, len(curve), num_windows,
                      len(curve) / seconds, written[0].rsplit(".", 1)[0] + ".{csv,json,png}")
     total_frames = sum(s["frames"] for s in summaries)
     total_seconds = sum(s["seconds"] for s in summaries)
