@@ -242,7 +242,8 @@ def table(results: list[dict]) -> str:
                 f"| {_fmt(row['infer_frames_per_s'], 1)} | {_fmt(row['infer_one_clip_frames_per_s'], 1)} "
                 f"| {_fmt(ratio_train)} | {_fmt(ratio_infer)} |")
         if pipe:
-            lines.append(f"| {r['shape']} | input pipeline ({pipe['dataset']}) | | {_fmt(pipe['pipeline_clips_per_s'])} "
+            lines.append(f"| {r['shape']} | input pipeline ({pipe['dataset']}) | "
+                         f"| {_fmt(pipe['pipeline_clips_per_s'])} "
                          f"| | | | | | | | {_fmt(pipe['pipeline_clips_per_s'] / jax_row['train_clips_per_s'])}x "
                          "the JAX train step's clips/s | |")
     return "\n".join(lines)

@@ -81,6 +81,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.model.temporal = "bigru"             # bigru | none (frame-wise baseline)
     config.model.gru_features = 256
     config.model.dtype = "float32"
+    config.model.frame_input = "frames"         # frames (the paper) | residual (frame minus window mean)
     config.model.init_from = placeholder(str)   # ImageNet ResNet18 weights (.pth/.safetensors/orbax dir)
 
     config.loss = ml_collections.ConfigDict()

@@ -44,6 +44,12 @@ def _summarize(pred, windows, clip_ids) -> dict:
     return result
 
 
+def compare_with_prior(model_per_clip: dict, prior_per_clip: dict) -> dict:
+    """Paired per-clip comparison of the model with the prior, for each correlation metric."""
+    return {name: metrics.compare_paired(model_per_clip[name], prior_per_clip[name])
+            for name in ("spearman", "kendall", "true_spearman", "true_kendall") if name in model_per_clip}
+
+
 def evaluate(config, builder, predict_fn, state, train_subjects, test_subjects, mesh,
              protocols=PROTOCOLS) -> tuple[dict, list]:
     """{protocol: {'model': ..., 'position_prior': ...}} on `test_subjects`, and plot panels."""
@@ -63,8 +69,9 @@ def evaluate(config, builder, predict_fn, state, train_subjects, test_subjects, 
         prior_pred = baselines.predict_position_prior(prior, len(pred))
         first_window = np.unique(test_windows["clip_index"], return_index=True)[1]
         clip_ids = [test_windows["clip_id"][i].decode() for i in first_window]
-        results[protocol] = {"model": _summarize(pred, test_windows, clip_ids),
-                             "position_prior": _summarize(prior_pred, test_windows, clip_ids)}
+        model, prior_result = _summarize(pred, test_windows, clip_ids), _summarize(prior_pred, test_windows, clip_ids)
+        model["vs_prior"] = compare_with_prior(model["per_clip"], prior_result["per_clip"])
+        results[protocol] = {"model": model, "position_prior": prior_result}
         for i in first_window[:config.eval.plot_clips]:
             panels.append({
                 "protocol": protocol, "clip_id": test_windows["clip_id"][i].decode(),
@@ -78,6 +85,6 @@ def evaluate(config, builder, predict_fn, state, train_subjects, test_subjects, 
 
 def without_per_clip(results: dict) -> dict:
     """`results` with the per-clip lists dropped (for logs and TensorBoard)."""
-    return {protocol: {predictor: {k: v for k, v in r.items() if k != "per_clip"}
+    return {protocol: {predictor: {k: v for k, v in r.items() if k not in ("per_clip", "vs_prior")}
                        for predictor, r in by_predictor.items()}
             for protocol, by_predictor in results.items()}

@@ -69,6 +69,11 @@ def crop_box(points: np.ndarray, image_size: tuple[int, int], margin: float = 0.
     return left, top, left + int(round(side)), top + int(round(side))
 
 
+def image_box(rgb: np.ndarray, margin: float = 0.25) -> frames.Box:
+    """The crop box of the largest face in an RGB uint8 image."""
+    return crop_box(landmarks(rgb), (rgb.shape[1], rgb.shape[0]), margin)
+
+
 def clip_box(onset_frame_path: str, margin: float = 0.25) -> frames.Box:
     """The crop box of a clip, from its onset frame."""
     from PIL import Image
@@ -76,10 +81,9 @@ def clip_box(onset_frame_path: str, margin: float = 0.25) -> frames.Box:
     with Image.open(onset_frame_path) as image:
         rgb = np.asarray(image.convert("RGB"))
     try:
-        points = landmarks(rgb)
+        return image_box(rgb, margin)
     except FaceNotFoundError as e:
         raise FaceNotFoundError(f"{onset_frame_path}: {e}") from e
-    return crop_box(points, (rgb.shape[1], rgb.shape[0]), margin)
 
 
 def read_cropped_clip(paths, onset_path: str, size: int, margin: float = 0.25) -> np.ndarray:

@@ -54,3 +54,20 @@ def summarize(pred: np.ndarray, target: np.ndarray, positions: np.ndarray, apex:
     result["num_windows"] = int(len(pred))
     result["constant_predictions"] = int(np.sum(np.ptp(pred, axis=1) == 0.0))
     return result
+
+
+def compare_paired(scores, baseline_scores) -> dict:
+    """Whether per-clip `scores` beat `baseline_scores` of the same clips, beyond chance.
+
+    Clips better and worse, and the two-sided Wilcoxon signed-rank p-value
+    (1.0 when no clip differs): a mean that beats a baseline by a few hundredths
+    means little unless most clips agree.
+    """
+    scores, baseline_scores = np.asarray(scores, np.float64), np.asarray(baseline_scores, np.float64)
+    if scores.shape != baseline_scores.shape or scores.ndim != 1:
+        raise ValueError(f"paired scores must be two lists of one score per clip, got shapes "
+                         f"{scores.shape} and {baseline_scores.shape}")
+    difference = scores - baseline_scores
+    p = float(stats.wilcoxon(scores, baseline_scores).pvalue) if np.any(difference) else 1.0
+    return {"clips_better": int(np.sum(difference > 0)), "clips_worse": int(np.sum(difference < 0)),
+            "wilcoxon_p": p}

@@ -254,10 +254,9 @@ def _face_box(image: np.ndarray, source: str, margin: float) -> frames_lib.Box:
     from meint_jax import faces
 
     try:
-        points = faces.landmarks(image)
+        return faces.image_box(image, margin)
     except faces.FaceNotFoundError as e:
         raise PredictError(f"{source}: {e}; crop the face yourself and pass --face=none") from e
-    return faces.crop_box(points, (image.shape[1], image.shape[0]), margin)
 
 
 def read_folder(folder: str, size: int, face: str, margin: float, fps: float | None) -> Clip:

@@ -17,7 +17,7 @@ import re
 import numpy as np
 from absl import logging
 
-from meint_jax import validation
+from meint_jax import evaluation, validation
 
 FOLD_PREFIX = "fold_"
 
@@ -85,6 +85,13 @@ def aggregate(fold_metrics: dict[str, dict]) -> dict:
                        "folds": _pooled([f[name] for f in per_fold])}
                 for name in names}
             out[protocol][predictor]["num_clips"] = sum(len(f["per_clip"]["clip_id"]) for f in per_fold)
+        if {"model", "position_prior"} <= set(first[protocol]):
+            pooled = {predictor: {name: [v for m in fold_metrics.values()
+                                         for v in m[protocol][predictor]["per_clip"][name]]
+                                  for name in first[protocol][predictor]["per_clip"]}
+                      for predictor in ("model", "position_prior")}
+            out[protocol]["model"]["vs_prior"] = evaluation.compare_with_prior(pooled["model"],
+                                                                               pooled["position_prior"])
     return out
 
 

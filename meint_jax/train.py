@@ -119,8 +119,11 @@ def _log_results(results: dict, log) -> None:
     for protocol, by_predictor in results.items():
         for predictor, r in by_predictor.items():
             truth = f", vs truth {r['true_spearman']:.3f}/{r['true_kendall']:.3f}" if "true_spearman" in r else ""
-            log("%-9s %-14s Spearman/Kendall %.3f/%.3f%s (%d clips)", protocol, predictor,
-                r["spearman"], r["kendall"], truth, r["num_clips"])
+            paired = r.get("vs_prior", {}).get("spearman")
+            versus = (f"; better than the prior on {paired['clips_better']}/{r['num_clips']} clips, "
+                      f"Wilcoxon p={paired['wilcoxon_p']:.2g}") if paired else ""
+            log("%-9s %-14s Spearman/Kendall %.3f/%.3f%s (%d clips)%s", protocol, predictor,
+                r["spearman"], r["kendall"], truth, r["num_clips"], versus)
 
 
 
@@ -223,15 +226,18 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
     logging.info("Subjects: %d train, %d validation, %d test (%s).", len(train_subjects), len(validation_subjects),
                  len(test_subjects), ", ".join(test_subjects))
     config = _record_dataset_facts(config, builder, train_subjects)
+    t = config.train
+    ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"), max_to_keep=t.keep_checkpoints)
+    if ckpt.latest_step() is not None:
+        validation.check_same_run(workdir, config)
     if jax.process_index() == 0:
         _write_atomically(os.path.join(workdir, "config.json"), config.to_json_best_effort(indent=2))
 
     mesh = sharding.data_mesh()
     model = create_model(config.model)
     tx = create_optimizer(config.train)
-    d, t = config.data, config.train
+    d = config.data
     state = init_state(model, tx, (1, d.num_steps, d.image_size, d.image_size, 3), config.seed)
-    ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"), max_to_keep=t.keep_checkpoints)
     best_ckpt = None
     if validation_subjects:
         best_ckpt = checkpoint.Checkpointer(os.path.join(workdir, "best"), max_to_keep=1,

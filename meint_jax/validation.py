@@ -45,6 +45,8 @@ def check_config(config: ml_collections.ConfigDict) -> None:
            f"config.model.temporal={m.temporal!r}: use 'bigru' (the paper's model) or 'none' (frame-wise)")
     _check(isinstance(m.gru_features, int) and m.gru_features > 0,
            f"config.model.gru_features={m.gru_features!r}: use a positive integer")
+    _check(m.frame_input in ("frames", "residual"),
+           f"config.model.frame_input={m.frame_input!r}: use 'frames' (the paper) or 'residual'")
     _check(m.dtype in DTYPES, f"config.model.dtype={m.dtype!r}: choose one of {sorted(DTYPES)}")
     if m.init_from is not None:
         _check(os.path.exists(os.path.expanduser(m.init_from)),
@@ -97,3 +99,43 @@ def prepare_workdir(workdir: str) -> str:
     except OSError as e:
         raise ConfigError(f"workdir {path} is not writable ({e.strerror}): choose another --workdir") from e
     return path
+
+
+# What a resumed run may change: how long it trains, how often it logs and saves,
+# where the data lives, and how it is evaluated. The rest would change what the
+# restored checkpoint was trained for.
+RESUMABLE_CHANGES = ("train.num_steps", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints",
+                     "data.data_dir", "data.manual_dir", "eval.")
+# Recorded from the dataset when training starts; unset in a config that has not started.
+RECORDED = ("data.frame_size", "data.expression_frames")
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
+
+
+def check_same_run(workdir: str, config: ml_collections.ConfigDict) -> None:
+    """Refuses to continue (or reuse) the run in `workdir` under a config it was not trained with.
+
+    Keys the saved config lacks (written by an older version) are not compared.
+    """
+    import json
+
+    path = os.path.join(workdir, "config.json")
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        saved = _flatten(json.load(f))
+    wanted = _flatten(json.loads(config.to_json_best_effort()))
+    changed = [key for key in sorted(set(saved) & set(wanted))
+               if saved[key] != wanted[key] and not key.startswith(RESUMABLE_CHANGES)
+               and not (key in RECORDED and wanted[key] is None)]
+    _check(not changed, f"{workdir} holds a run trained with another config ("
+           + ", ".join(f"{key}: {saved[key]!r} there, {wanted[key]!r} now" for key in changed[:4])
+           + (", ..." if len(changed) > 4 else "") + f"): use a new --workdir, or delete {workdir} to start over")

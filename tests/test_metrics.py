@@ -1,6 +1,7 @@
 import itertools
 
 import numpy as np
+import pytest
 
 from meint_jax import metrics
 
@@ -51,7 +52,8 @@ def test_constant_prediction_counts_as_zero_and_is_reported():
     result = metrics.summarize(pred, target, positions, apex=np.array([12, 12]))
     assert result["constant_predictions"] == 1
     # Clip 2 is perfectly ordered except the tie pair: spearman 1.0 for it, 0 for the constant clip.
-    np.testing.assert_allclose(result["spearman"], 0.5 * metrics.per_clip_correlations(pred[1:], target[1:])["spearman"][0])
+    second = metrics.per_clip_correlations(pred[1:], target[1:])["spearman"][0]
+    np.testing.assert_allclose(result["spearman"], 0.5 * second)
     # argmax of the constant clip is its first frame (10), 2 frames from the apex; clip 2 peaks on it.
     np.testing.assert_allclose(result["apex_error_frames"], 1.0)
 
@@ -64,3 +66,26 @@ def test_windows_of_one_clip_are_averaged_before_clips():
     result = metrics.summarize(pred, target, positions, np.ones(3), clip_index=np.array([0, 0, 1]))
     np.testing.assert_allclose(result["spearman"], ((per_window[0] + per_window[1]) / 2 + per_window[2]) / 2)
     assert result["num_clips"] == 2 and result["num_windows"] == 3
+
+
+def test_paired_comparison_counts_clips_and_gives_the_exact_wilcoxon_p():
+    baseline = np.array([0.5, 0.6, 0.7, 0.4, 0.3])
+    better = baseline + np.array([0.01, 0.02, 0.03, 0.04, 0.05])
+    got = metrics.compare_paired(better, baseline)
+    # All 5 differences positive: the signed-rank statistic is at its extreme; exactly
+    # 2 of the 2^5 equally likely sign patterns are as extreme, so two-sided p = 2/32.
+    assert got == {"clips_better": 5, "clips_worse": 0, "wilcoxon_p": pytest.approx(2 / 32)}
+    mixed = baseline + np.array([-0.01, 0.02, -0.03, 0.04, 0.05])
+    got = metrics.compare_paired(mixed, baseline)
+    # Negative ranks 1 and 3: W = 4. p = 2 P(W <= 4) over the 32 equally likely sign patterns.
+    patterns = [sum(r for r, s in zip(range(1, 6), signs) if s) for signs in itertools.product([0, 1], repeat=5)]
+    expected = 2 * np.mean(np.array(patterns) <= 4)
+    assert got["clips_better"] == 3 and got["clips_worse"] == 2
+    assert got["wilcoxon_p"] == pytest.approx(expected)
+
+
+def test_paired_comparison_of_identical_scores_and_bad_shapes():
+    scores = [0.2, 0.4, 0.9]
+    assert metrics.compare_paired(scores, scores) == {"clips_better": 0, "clips_worse": 0, "wilcoxon_p": 1.0}
+    with pytest.raises(ValueError, match="one score per clip"):
+        metrics.compare_paired([0.1, 0.2], [0.1, 0.2, 0.3])

@@ -59,3 +59,25 @@ def test_frame_order_matters_only_with_the_temporal_head(temporal):
 def test_unknown_temporal_head_is_refused():
     with pytest.raises(ValueError, match="unknown temporal head"):
         create_model(model_config("lstm")).init(jax.random.PRNGKey(0), np.zeros((1, 3, 32, 32, 3), np.uint8))
+
+
+@pytest.mark.parametrize("frame_input", ["frames", "residual"])
+def test_residual_input_ignores_what_every_frame_of_the_window_shares(frame_input):
+    config = model_config("bigru")
+    config.frame_input = frame_input
+    model = create_model(config)
+    rng = np.random.default_rng(0)
+    moving = rng.integers(60, 190, (2, 5, 32, 32, 3))
+    static_face = rng.integers(-50, 50, (2, 1, 32, 32, 3))   # the same in every frame of a window
+    variables = model.init(jax.random.PRNGKey(0), moving.astype(np.uint8))
+    pred, _ = model.apply(variables, moving.astype(np.uint8))
+    shifted, _ = model.apply(variables, (moving + static_face).astype(np.uint8))
+    unchanged = np.allclose(np.asarray(shifted), np.asarray(pred), atol=1e-4)
+    assert unchanged == (frame_input == "residual")
+
+
+def test_unknown_frame_input_is_refused():
+    config = model_config("bigru")
+    config.frame_input = "flow"
+    with pytest.raises(ValueError, match="unknown frame_input"):
+        create_model(config).init(jax.random.PRNGKey(0), np.zeros((1, 3, 32, 32, 3), np.uint8))

@@ -50,6 +50,22 @@ def test_aggregation_pools_clips_over_folds():
     assert got["spearman"]["folds"]["std"] == pytest.approx(stats.tstd(means))
 
 
+def test_model_is_compared_with_the_prior_over_the_pooled_clips():
+    rng = np.random.default_rng(1)
+    folds = {}
+    for subject, num_clips in (("s01", 4), ("s02", 3)):
+        fold = _fold(rng, num_clips)
+        prior = {k: (np.asarray(v) - 0.1).tolist() if k != "clip_id" else v
+                 for k, v in fold["trimmed"]["model"]["per_clip"].items()}
+        prior["spearman"][0] += 0.5                       # one clip where the prior wins
+        fold["trimmed"]["position_prior"] = {**{k: float(np.mean(v)) for k, v in prior.items() if k != "clip_id"},
+                                             "per_clip": prior}
+        folds[subject] = fold
+    got = protocols.aggregate(folds)["trimmed"]["model"]["vs_prior"]
+    assert got["spearman"]["clips_better"] == 5 and got["spearman"]["clips_worse"] == 2
+    assert got["kendall"] == {"clips_better": 7, "clips_worse": 0, "wilcoxon_p": pytest.approx(2 / 2 ** 7)}
+
+
 @pytest.mark.slow
 def test_loso_split_over_two_invocations_aggregates_the_finished_folds(tiny_builder, tmp_path):
     config = synthetic_config.get_config("size=tiny")

@@ -42,7 +42,8 @@ def test_every_shape_is_zero_outside_one_at_apex_and_unimodal(shape):
     y = pseudo_labels.pseudo_intensity(positions, [onset], [apex], [offset], shape)[0]
     x = positions[0]
     assert np.all(y[(x <= onset) | (x >= offset)] == 0.0)
-    assert pseudo_labels.pseudo_intensity(np.array([[apex]]), [onset], [apex], [offset], shape)[0, 0] == pytest.approx(1)
+    at_apex = pseudo_labels.pseudo_intensity(np.array([[apex]]), [onset], [apex], [offset], shape)
+    assert at_apex[0, 0] == pytest.approx(1)
     assert 0.0 <= y.min() and y.max() <= 1.0
     rise, decay = y[(x >= onset) & (x <= apex)], y[(x >= apex) & (x <= offset)]
     assert np.all(np.diff(rise) >= -1e-7) and np.all(np.diff(decay) <= 1e-7)

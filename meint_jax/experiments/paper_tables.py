@@ -126,7 +126,7 @@ def make_table(dataset: str, results: dict[str, dict]) -> str:
 
 
 def run(dataset: str, workdir: str, *, rows=None, **overrides) -> str:
-    from meint_jax import evaluation, train
+    from meint_jax import evaluation, train, validation
 
     wanted = [r for r in ROWS if not rows or r[0] in rows]
     unknown = set(rows or ()) - {r[0] for r in ROWS}
@@ -138,6 +138,8 @@ def run(dataset: str, workdir: str, *, rows=None, **overrides) -> str:
         row_dir = os.path.join(workdir, name)
         config = row_config(dataset, variant, shape, **overrides)
         done = os.path.join(row_dir, "results.json" if config.eval.protocol == "loso" else "metrics.json")
+        if os.path.exists(done):
+            validation.check_same_run(row_dir, config)
         if os.path.exists(done) and not (config.eval.protocol == "loso" and json.load(open(done))["folds_missing"]):
             logging.info("Row %r is done (%s).", name, done)
             results[name] = json.load(open(done))

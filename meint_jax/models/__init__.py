@@ -12,4 +12,6 @@ DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 def create_model(model_config: ml_collections.ConfigDict) -> IntensityModel:
     return IntensityModel(temporal=model_config.temporal, gru_features=model_config.gru_features,
-                          dtype=DTYPES[model_config.dtype])
+                          dtype=DTYPES[model_config.dtype],
+                          # Checkpoints written before frame_input existed used frames.
+                          frame_input=model_config.get("frame_input", "frames"))

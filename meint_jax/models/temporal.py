@@ -3,6 +3,10 @@
 `bigru` is the paper's model (ResNet18 -> BiGRU(H per direction) -> Dense(1));
 `none` is its frame-wise baseline (the same encoder, Dense(1) per frame, no
 recurrence), so the two differ only in the temporal head.
+
+`frame_input="residual"` feeds the encoder each frame minus its window's mean
+frame: the face's identity, framing and lighting cancel and what changes over
+the window (the expression, blinks, drift) remains. Off in the paper's configs.
 """
 
 from __future__ import annotations
@@ -19,11 +23,17 @@ class IntensityModel(nn.Module):
     temporal: str = "bigru"
     gru_features: int = 256
     dtype: Any = jnp.float32
+    frame_input: str = "frames"
 
     @nn.compact
     def __call__(self, frames: jnp.ndarray, train: bool = False):
         batch, steps = frames.shape[:2]
-        x = normalize_frames(frames.reshape((batch * steps,) + frames.shape[2:]), self.dtype)
+        x = normalize_frames(frames, self.dtype)
+        if self.frame_input == "residual":
+            x = x - x.mean(axis=1, keepdims=True)
+        elif self.frame_input != "frames":
+            raise ValueError(f"unknown frame_input {self.frame_input!r}; use 'frames' or 'residual'")
+        x = x.reshape((batch * steps,) + frames.shape[2:])
         features, stages = ResNet18(dtype=self.dtype, name="encoder")(x, train)
         features = features.reshape(batch, steps, -1)
         if self.temporal == "bigru":
