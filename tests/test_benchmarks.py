@@ -51,3 +51,33 @@ def test_tiny_benchmark_reports_every_measurement(tiny_builder, tmp_path):
     assert 2.0 < jax_row["train_gflops_per_step"] * 1e9 / forward < 5.0
     ratio = jax_row["train_clips_per_s"] / torch_row["train_clips_per_s"]
     assert f"| {ratio:.2f} |" in report["table"]
+
+
+@pytest.mark.parametrize("size", [64, 112, 224])
+def test_conv_layer_profile_lists_resnet18s_convolutions(size):
+    from benchmarks import conv_layers
+
+    seen = {}
+
+    def hook(module, inputs, output):
+        key = (inputs[0].shape[-1], module.in_channels, module.out_channels, module.kernel_size[0], module.stride[0])
+        seen[key] = seen.get(key, 0) + 1
+
+    net = torch_reference.ResNet18().eval()
+    for m in net.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            m.register_forward_hook(hook)
+    with torch.no_grad():
+        net(torch.zeros(1, 3, size, size))
+    listed = {(r["side"], r["cin"], r["cout"], r["kernel"], r["stride"]): r["count"]
+              for r in conv_layers.resnet18_convolutions(size)}
+    assert listed == seen
+
+
+def test_conv_layer_profile_measures_both_frameworks():
+    from benchmarks import conv_layers
+
+    layer = dict(side=8, cin=4, cout=6, kernel=3, stride=2, count=1, name="small")
+    got = {**conv_layers.measure_jax(layer, 2, 1), **conv_layers.measure_torch(layer, 2, 1)}
+    assert set(got) == {f"{f}_{p}_ms" for f in ("jax", "torch") for p in ("fwd", "dx", "dw")}
+    assert all(v > 0 for v in got.values())

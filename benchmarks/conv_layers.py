@@ -1,0 +1,129 @@
+"""Where a train step's time goes: ResNet18's convolutions one by one, JAX vs PyTorch.
+
+    python -m benchmarks.conv_layers --frames=128 --size=112
+
+For each distinct convolution of ResNet18 on `--frames` frames of `--size` pixels
+(the 8 clips x 16 frames of a train batch), the forward pass and the two halves
+of its backward pass, the gradient with respect to the input (dX) and to the
+weights (dW): XLA's (`jax.vjp` of `lax.conv_general_dilated`, NHWC, as Flax runs
+it) and PyTorch's (`torch.nn.grad.conv2d_input/_weight`, oneDNN, NCHW). Medians
+of --repeats calls after one warm-up call; float32. `count` is how many times
+the shape occurs in the network, so count x time sums to the network's share.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import jax
+import numpy as np
+from absl import app, flags
+from jax import lax
+
+flags.DEFINE_integer("frames", 128, "Frames per batch (clips x frames per clip).")
+flags.DEFINE_integer("size", 112, "Frame side in pixels.")
+flags.DEFINE_integer("repeats", 5, "Timed calls; the median is reported.")
+flags.DEFINE_bool("torch", True, "Also measure PyTorch (skipped when it is not installed).")
+flags.DEFINE_string("json", None, "Also write the rows here.")
+FLAGS = flags.FLAGS
+
+
+def resnet18_convolutions(size: int) -> list[dict]:
+    """(input side, in, out, kernel, stride, count) of ResNet18's convolutions, torch's padding."""
+    layers = [dict(side=size, cin=3, cout=64, kernel=7, stride=2, count=1, name="conv1")]
+    side = -(-(-(-size // 2)) // 2)          # conv1 stride 2, then maxpool stride 2 (ceil, as padded)
+    cin = 64
+    for stage, cout in enumerate((64, 128, 256, 512), start=1):
+        stride = 1 if stage == 1 else 2
+        if stride == 2:
+            layers.append(dict(side=side, cin=cin, cout=cout, kernel=3, stride=2, count=1, name=f"layer{stage}_0.conv1"))
+            layers.append(dict(side=side, cin=cin, cout=cout, kernel=1, stride=2, count=1,
+                               name=f"layer{stage}_0.downsample"))
+            side = -(-side // 2)
+            layers.append(dict(side=side, cin=cout, cout=cout, kernel=3, stride=1, count=3, name=f"layer{stage} 3x3"))
+        else:
+            layers.append(dict(side=side, cin=cin, cout=cout, kernel=3, stride=1, count=4, name=f"layer{stage} 3x3"))
+        cin = cout
+    return layers
+
+
+def _median(fn, repeats: int, sync) -> float:
+    sync(fn())
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        sync(fn())
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def measure_jax(layer: dict, frames: int, repeats: int) -> dict:
+    rng = np.random.default_rng(0)
+    k, s = layer["kernel"], layer["stride"]
+    x = jax.device_put(rng.standard_normal((frames, layer["side"], layer["side"], layer["cin"]), np.float32))
+    w = jax.device_put(rng.standard_normal((k, k, layer["cin"], layer["cout"]), np.float32))
+    padding = [(k // 2, k // 2)] * 2
+
+    def conv(x, w):
+        return lax.conv_general_dilated(x, w, (s, s), padding, dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+    dy = jax.device_put(rng.standard_normal(jax.eval_shape(conv, x, w).shape, np.float32))
+    forward = jax.jit(conv)
+    d_input = jax.jit(lambda x, w, dy: jax.vjp(lambda x: conv(x, w), x)[1](dy)[0])
+    d_weight = jax.jit(lambda x, w, dy: jax.vjp(lambda w: conv(x, w), w)[1](dy)[0])
+    sync = jax.block_until_ready
+    return {"jax_fwd_ms": 1e3 * _median(lambda: forward(x, w), repeats, sync),
+            "jax_dx_ms": 1e3 * _median(lambda: d_input(x, w, dy), repeats, sync),
+            "jax_dw_ms": 1e3 * _median(lambda: d_weight(x, w, dy), repeats, sync)}
+
+
+def measure_torch(layer: dict, frames: int, repeats: int) -> dict:
+    import torch
+    import torch.nn.functional as F
+
+    k, s, p = layer["kernel"], layer["stride"], layer["kernel"] // 2
+    x = torch.randn(frames, layer["cin"], layer["side"], layer["side"])
+    w = torch.randn(layer["cout"], layer["cin"], k, k)
+    with torch.no_grad():
+        dy = torch.randn_like(F.conv2d(x, w, stride=s, padding=p))
+        sync = lambda out: out  # noqa: E731 (eager: the call returns when done)
+        return {"torch_fwd_ms": 1e3 * _median(lambda: F.conv2d(x, w, stride=s, padding=p), repeats, sync),
+                "torch_dx_ms": 1e3 * _median(lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, stride=s, padding=p),
+                                             repeats, sync),
+                "torch_dw_ms": 1e3 * _median(lambda: torch.nn.grad.conv2d_weight(x, w.shape, dy, stride=s, padding=p),
+                                             repeats, sync)}
+
+
+def main(argv):
+    del argv
+    try:
+        import torch  # noqa: F401
+        use_torch = FLAGS.torch
+    except ImportError:
+        use_torch = False
+    rows = []
+    for layer in resnet18_convolutions(FLAGS.size):
+        row = {**layer, **measure_jax(layer, FLAGS.frames, FLAGS.repeats)}
+        if use_torch:
+            row.update(measure_torch(layer, FLAGS.frames, FLAGS.repeats))
+        rows.append(row)
+    columns = ["jax_fwd_ms", "jax_dx_ms", "jax_dw_ms"] + (["torch_fwd_ms", "torch_dx_ms", "torch_dw_ms"] if use_torch
+                                                          else [])
+    print(f"| conv ({FLAGS.frames} frames at {FLAGS.size} px) | input | in->out | k/s | count | "
+          + " | ".join(c[:-3].replace("_", " ") + " ms" for c in columns) + " |")
+    print("|---" * (5 + len(columns)) + "|")
+    for r in rows:
+        print(f"| {r['name']} | {r['side']}x{r['side']} | {r['cin']}->{r['cout']} | {r['kernel']}/{r['stride']} "
+              f"| {r['count']} | " + " | ".join(f"{r[c]:.0f}" for c in columns) + " |")
+    totals = {c: sum(r[c] * r["count"] for r in rows) for c in columns}
+    print("| network total (count x time; conv1's dX is never needed) | | | | | "
+          + " | ".join(f"{totals[c] - (rows[0][c] if c.endswith('dx_ms') else 0):.0f}" for c in columns) + " |")
+    if FLAGS.json:
+        with open(FLAGS.json, "w") as f:
+            json.dump({"frames": FLAGS.frames, "size": FLAGS.size, "device": jax.devices()[0].device_kind,
+                       "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    app.run(main)
