@@ -37,7 +37,8 @@ def resnet18_convolutions(size: int) -> list[dict]:
     for stage, cout in enumerate((64, 128, 256, 512), start=1):
         stride = 1 if stage == 1 else 2
         if stride == 2:
-            layers.append(dict(side=side, cin=cin, cout=cout, kernel=3, stride=2, count=1, name=f"layer{stage}_0.conv1"))
+            layers.append(dict(side=side, cin=cin, cout=cout, kernel=3, stride=2, count=1,
+                               name=f"layer{stage}_0.conv1"))
             layers.append(dict(side=side, cin=cin, cout=cout, kernel=1, stride=2, count=1,
                                name=f"layer{stage}_0.downsample"))
             side = -(-side // 2)
