@@ -98,6 +98,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.train.log_every = 50
     config.train.checkpoint_every = 500          # also validates then, with eval.validation_subjects
     config.train.keep_checkpoints = 3           # the latest N are kept (checkpoints/); the best in best/
+    config.train.cpu_convolutions = "xla"       # on CPU: xla (faster to train, see xla_options.py) | ynnpack
 
     config.eval = ml_collections.ConfigDict()
     config.eval.protocol = "holdout"            # holdout | loso (leave one subject out, one model per fold)

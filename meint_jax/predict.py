@@ -27,6 +27,7 @@ from absl import app, flags, logging
 from tqdm import tqdm
 
 from meint_jax import frames as frames_lib
+from meint_jax import xla_options
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v")
 
@@ -173,7 +174,8 @@ class IntensityEstimator:
         self.batch_size = int(batch_size)
         self._variables = variables
         model = create_model(ml_collections.ConfigDict(config["model"]))
-        self._forward = jax.jit(lambda v, x: model.apply(v, x, train=False)[0])
+        self._forward = jax.jit(lambda v, x: model.apply(v, x, train=False)[0],
+                                compiler_options=xla_options.step_options())
 
     @classmethod
     def from_checkpoint(cls, path: str, step: int | None = None, **kwargs) -> "IntensityEstimator":

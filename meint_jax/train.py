@@ -26,7 +26,7 @@ import optax
 from absl import logging
 from tqdm import tqdm
 
-from meint_jax import checkpoint, evaluation, losses, plots, sharding, validation
+from meint_jax import checkpoint, evaluation, losses, plots, sharding, validation, xla_options
 from meint_jax.models import create_model
 
 @flax.struct.dataclass
@@ -250,9 +250,12 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
     start_step = int(state.step)
 
     replicated = sharding.replicated(mesh)
+    options = xla_options.step_options(config.train.cpu_convolutions)
     step_fn = jax.jit(functools.partial(train_step, model=model, tx=tx, loss_config=config.loss),
+                      compiler_options=options,
                       donate_argnums=0, out_shardings=(replicated, replicated))
-    predict_fn = jax.jit(functools.partial(predict_step, model=model), out_shardings=replicated)
+    predict_fn = jax.jit(functools.partial(predict_step, model=model), out_shardings=replicated,
+                         compiler_options=options)
     batches = input_pipeline.train_batches(
         builder, train_subjects, evaluation.window_spec(config, d.train_window, d.jitter), batch_size=t.batch_size,
         image_size=d.image_size, label_shape=d.pseudo_label, augment=_augmentation(d), seed=config.seed,

@@ -19,7 +19,7 @@ def _check(condition: bool, message: str) -> None:
 
 def check_config(config: ml_collections.ConfigDict) -> None:
     """Raises ConfigError naming the first field whose value cannot work."""
-    from meint_jax import pseudo_labels  # Leaves only: no TensorFlow here.
+    from meint_jax import pseudo_labels, xla_options  # Leaves only: no TensorFlow here.
     from meint_jax.models import DTYPES
 
     d, m, t, e, lo = config.data, config.model, config.train, config.eval, config.loss
@@ -47,6 +47,8 @@ def check_config(config: ml_collections.ConfigDict) -> None:
            f"config.model.gru_features={m.gru_features!r}: use a positive integer")
     _check(m.frame_input in ("frames", "residual"),
            f"config.model.frame_input={m.frame_input!r}: use 'frames' (the paper) or 'residual'")
+    _check(t.cpu_convolutions in xla_options.CPU_CONVOLUTIONS,
+           f"config.train.cpu_convolutions={t.cpu_convolutions!r}: choose one of {xla_options.CPU_CONVOLUTIONS}")
     _check(m.dtype in DTYPES, f"config.model.dtype={m.dtype!r}: choose one of {sorted(DTYPES)}")
     if m.init_from is not None:
         _check(os.path.exists(os.path.expanduser(m.init_from)),
@@ -105,7 +107,7 @@ def prepare_workdir(workdir: str) -> str:
 # where the data lives, and how it is evaluated. The rest would change what the
 # restored checkpoint was trained for.
 RESUMABLE_CHANGES = ("train.num_steps", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints",
-                     "data.data_dir", "data.manual_dir", "eval.")
+                     "train.cpu_convolutions", "data.data_dir", "data.manual_dir", "eval.")
 # Recorded from the dataset when training starts; unset in a config that has not started.
 RECORDED = ("data.frame_size", "data.expression_frames")
 
