@@ -6,13 +6,15 @@ For each distinct convolution of ResNet18 on `--frames` frames of `--size` pixel
 (the 8 clips x 16 frames of a train batch), the forward pass and the two halves
 of its backward pass, the gradient with respect to the input (dX) and to the
 weights (dW): XLA's (`jax.vjp` of `lax.conv_general_dilated`, NHWC, as Flax runs
-it) and PyTorch's (`torch.nn.grad.conv2d_input/_weight`, oneDNN, NCHW). Medians
+it), with jaxlib's default YNNPACK kernels (`jax ynnpack`) and with XLA's own
+(`jax`, what meint_jax compiles with on CPU: meint_jax/xla_options.py), and PyTorch's (`torch.nn.grad.conv2d_input/_weight`, oneDNN, NCHW). Medians
 of --repeats calls after one warm-up call; float32. `count` is how many times
 the shape occurs in the network, so count x time sums to the network's share.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 
@@ -20,6 +22,8 @@ import jax
 import numpy as np
 from absl import app, flags
 from jax import lax
+
+from meint_jax import xla_options
 
 flags.DEFINE_integer("frames", 128, "Frames per batch (clips x frames per clip).")
 flags.DEFINE_integer("size", 112, "Frame side in pixels.")
@@ -59,7 +63,7 @@ def _median(fn, repeats: int, sync) -> float:
     return float(np.median(times))
 
 
-def measure_jax(layer: dict, frames: int, repeats: int) -> dict:
+def measure_jax(layer: dict, frames: int, repeats: int, cpu_convolutions: str = "xla") -> dict:
     rng = np.random.default_rng(0)
     k, s = layer["kernel"], layer["stride"]
     x = jax.device_put(rng.standard_normal((frames, layer["side"], layer["side"], layer["cin"]), np.float32))
@@ -70,13 +74,15 @@ def measure_jax(layer: dict, frames: int, repeats: int) -> dict:
         return lax.conv_general_dilated(x, w, (s, s), padding, dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
     dy = jax.device_put(rng.standard_normal(jax.eval_shape(conv, x, w).shape, np.float32))
-    forward = jax.jit(conv)
-    d_input = jax.jit(lambda x, w, dy: jax.vjp(lambda x: conv(x, w), x)[1](dy)[0])
-    d_weight = jax.jit(lambda x, w, dy: jax.vjp(lambda w: conv(x, w), w)[1](dy)[0])
+    jit = functools.partial(jax.jit, compiler_options=xla_options.step_options(cpu_convolutions))
+    forward = jit(conv)
+    d_input = jit(lambda x, w, dy: jax.vjp(lambda x: conv(x, w), x)[1](dy)[0])
+    d_weight = jit(lambda x, w, dy: jax.vjp(lambda w: conv(x, w), w)[1](dy)[0])
     sync = jax.block_until_ready
-    return {"jax_fwd_ms": 1e3 * _median(lambda: forward(x, w), repeats, sync),
-            "jax_dx_ms": 1e3 * _median(lambda: d_input(x, w, dy), repeats, sync),
-            "jax_dw_ms": 1e3 * _median(lambda: d_weight(x, w, dy), repeats, sync)}
+    name = "jax" if cpu_convolutions == "xla" else f"jax_{cpu_convolutions}"
+    return {f"{name}_fwd_ms": 1e3 * _median(lambda: forward(x, w), repeats, sync),
+            f"{name}_dx_ms": 1e3 * _median(lambda: d_input(x, w, dy), repeats, sync),
+            f"{name}_dw_ms": 1e3 * _median(lambda: d_weight(x, w, dy), repeats, sync)}
 
 
 def measure_torch(layer: dict, frames: int, repeats: int) -> dict:
@@ -105,12 +111,13 @@ def main(argv):
         use_torch = False
     rows = []
     for layer in resnet18_convolutions(FLAGS.size):
-        row = {**layer, **measure_jax(layer, FLAGS.frames, FLAGS.repeats)}
+        row = {**layer, **measure_jax(layer, FLAGS.frames, FLAGS.repeats, "ynnpack"),
+               **measure_jax(layer, FLAGS.frames, FLAGS.repeats, "xla")}
         if use_torch:
             row.update(measure_torch(layer, FLAGS.frames, FLAGS.repeats))
         rows.append(row)
-    columns = ["jax_fwd_ms", "jax_dx_ms", "jax_dw_ms"] + (["torch_fwd_ms", "torch_dx_ms", "torch_dw_ms"] if use_torch
-                                                          else [])
+    columns = [f"{f}_{p}_ms" for f in ("jax_ynnpack", "jax") + (("torch",) if use_torch else ())
+               for p in ("fwd", "dx", "dw")]
     print(f"| conv ({FLAGS.frames} frames at {FLAGS.size} px) | input | in->out | k/s | count | "
           + " | ".join(c[:-3].replace("_", " ") + " ms" for c in columns) + " |")
     print("|---" * (5 + len(columns)) + "|")

@@ -30,6 +30,8 @@ flags.DEFINE_bool("tiny", False, "CI size: one tiny shape, two timed steps, the 
 flags.DEFINE_integer("warmup", 2, "Untimed calls after compilation.")
 flags.DEFINE_integer("repeats", 5, "Timed calls; the median is reported.")
 flags.DEFINE_enum("dtype", "float32", ["float32", "bfloat16"], "JAX compute dtype (parameters stay float32).")
+flags.DEFINE_enum("cpu_convolutions", "xla", ["xla", "ynnpack"],
+                  "On CPU, whose convolution kernels XLA uses (meint_jax/xla_options.py; jaxlib's default: ynnpack).")
 flags.DEFINE_bool("torch", True, "Also measure PyTorch (skipped when it is not installed).")
 flags.DEFINE_bool("pipeline", True, "Also measure the input pipeline (needs TensorFlow and a built dataset).")
 flags.DEFINE_string("data_dir", None, "TFDS data_dir for the pipeline measurement (built on first use).")
@@ -87,9 +89,9 @@ def _clips(batch, steps, size, seed=0):
             rng.uniform(size=(batch, steps)).astype(np.float32))
 
 
-def measure_jax(shape, dtype: str, warmup: int, repeats: int) -> dict:
+def measure_jax(shape, dtype: str, warmup: int, repeats: int, cpu_convolutions: str = "xla") -> dict:
     from configs import default as default_config
-    from meint_jax import train
+    from meint_jax import train, xla_options
     from meint_jax.models import create_model
 
     batch, steps, size = shape
@@ -100,8 +102,9 @@ def measure_jax(shape, dtype: str, warmup: int, repeats: int) -> dict:
     device = jax.devices()[0]
     frames_d, targets_d = jax.device_put(frames, device), jax.device_put(targets, device)
     state = train.init_state(model, tx, frames.shape, seed=0)
+    options = xla_options.step_options(cpu_convolutions)
     step = jax.jit(functools.partial(train.train_step, model=model, tx=tx, loss_config=config.loss),
-                   donate_argnums=0)
+                   donate_argnums=0, compiler_options=options)
     start = time.perf_counter()
     compiled = step.lower(state, {"frames": frames_d, "targets": targets_d}).compile()
     compile_s = time.perf_counter() - start
@@ -115,7 +118,7 @@ def measure_jax(shape, dtype: str, warmup: int, repeats: int) -> dict:
     flops = _cost(compiled)
     peak = _peak_flops(device)
     state = holder["state"]
-    predict = jax.jit(functools.partial(train.predict_step, model=model))
+    predict = jax.jit(functools.partial(train.predict_step, model=model), compiler_options=options)
     one = frames_d[:1]
     infer_s = _median(lambda: predict(state, frames_d), warmup, repeats, jax.block_until_ready)
     infer_one_s = _median(lambda: predict(state, one), warmup, repeats, jax.block_until_ready)
@@ -250,11 +253,11 @@ def table(results: list[dict]) -> str:
 
 
 def run(shapes, *, tiny: bool, dtype: str, warmup: int, repeats: int, with_torch: bool, with_pipeline: bool,
-        data_dir: str | None) -> dict:
+        data_dir: str | None, cpu_convolutions: str = "xla") -> dict:
     results = []
     for text in shapes:
         shape = parse_shape(text)
-        entry = {"shape": text, "jax": measure_jax(shape, dtype, warmup, repeats)}
+        entry = {"shape": text, "jax": measure_jax(shape, dtype, warmup, repeats, cpu_convolutions)}
         if with_torch:
             entry["torch"] = measure_torch(shape, warmup, repeats)
         if with_pipeline:
@@ -264,7 +267,7 @@ def run(shapes, *, tiny: bool, dtype: str, warmup: int, repeats: int, with_torch
     environment = {"device": jax.devices()[0].device_kind, "platform": jax.devices()[0].platform,
                    "device_count": jax.device_count(), "cpu_count": os.cpu_count(), "machine": platform.processor()
                    or platform.machine(), "jax": jax.__version__, "python": platform.python_version(),
-                   "xla_flags": os.environ.get("XLA_FLAGS", "")}
+                   "xla_flags": os.environ.get("XLA_FLAGS", ""), "cpu_convolutions": cpu_convolutions}
     try:
         import flax
 
@@ -283,7 +286,8 @@ def main(argv):
     shapes = ["2x4x32"] if FLAGS.tiny else FLAGS.shapes
     warmup, repeats = (1, 2) if FLAGS.tiny else (FLAGS.warmup, FLAGS.repeats)
     report = run(shapes, tiny=FLAGS.tiny, dtype=FLAGS.dtype, warmup=warmup, repeats=repeats,
-                 with_torch=FLAGS.torch, with_pipeline=FLAGS.pipeline, data_dir=FLAGS.data_dir)
+                 with_torch=FLAGS.torch, with_pipeline=FLAGS.pipeline, data_dir=FLAGS.data_dir,
+                 cpu_convolutions=FLAGS.cpu_convolutions)
     print(json.dumps(report["environment"]))
     print(report["table"])
     if FLAGS.json:

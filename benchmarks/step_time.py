@@ -17,7 +17,7 @@ import numpy as np
 from absl import app, flags
 
 from configs import default as default_config
-from meint_jax import train
+from meint_jax import train, xla_options
 from meint_jax.models import create_model
 
 flags.DEFINE_list("sizes", ["64", "80", "112"], "Frame sizes (pixels, square).")
@@ -25,6 +25,7 @@ flags.DEFINE_integer("batch", 8, "Clips per batch.")
 flags.DEFINE_integer("steps", 16, "Frames per clip (T).")
 flags.DEFINE_integer("repeats", 3, "Timed calls per measurement.")
 flags.DEFINE_enum("temporal", "bigru", ["bigru", "none"], "Temporal head.")
+flags.DEFINE_enum("cpu_convolutions", "xla", ["xla", "ynnpack"], "On CPU, whose convolution kernels XLA uses.")
 flags.DEFINE_string("json", None, "Also write the rows to this file.")
 FLAGS = flags.FLAGS
 
@@ -41,7 +42,7 @@ def _median_seconds(fn, repeats):
     return compile_s, float(np.median(times))
 
 
-def measure(size: int, batch: int, steps: int, temporal: str, repeats: int) -> dict:
+def measure(size: int, batch: int, steps: int, temporal: str, repeats: int, cpu_convolutions: str = "xla") -> dict:
     config = default_config.get_config()
     config.model.temporal = temporal
     model = create_model(config.model)
@@ -50,9 +51,10 @@ def measure(size: int, batch: int, steps: int, temporal: str, repeats: int) -> d
     targets = np.random.default_rng(1).uniform(size=(batch, steps)).astype(np.float32)
     state = train.init_state(model, tx, frames.shape, seed=0)
     # As train.py runs it: the state donated and replaced every step.
+    options = xla_options.step_options(cpu_convolutions)
     step = jax.jit(functools.partial(train.train_step, model=model, tx=tx, loss_config=config.loss),
-                   donate_argnums=0)
-    predict = jax.jit(functools.partial(train.predict_step, model=model))
+                   donate_argnums=0, compiler_options=options)
+    predict = jax.jit(functools.partial(train.predict_step, model=model), compiler_options=options)
     holder = {"state": state}
 
     def train_once():
@@ -72,7 +74,8 @@ def measure(size: int, batch: int, steps: int, temporal: str, repeats: int) -> d
 
 def main(argv):
     del argv
-    rows = [measure(int(s), FLAGS.batch, FLAGS.steps, FLAGS.temporal, FLAGS.repeats) for s in FLAGS.sizes]
+    rows = [measure(int(s), FLAGS.batch, FLAGS.steps, FLAGS.temporal, FLAGS.repeats, FLAGS.cpu_convolutions)
+            for s in FLAGS.sizes]
     print(f"{'size':>5} {'train s/step':>13} {'infer s/step':>13} {'train fr/s':>11} {'infer fr/s':>11}")
     for r in rows:
         print(f"{r['size']:>5} {r['train_s_per_step']:>13} {r['infer_s_per_step']:>13} "
