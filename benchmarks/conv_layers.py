@@ -7,8 +7,9 @@ For each distinct convolution of ResNet18 on `--frames` frames of `--size` pixel
 of its backward pass, the gradient with respect to the input (dX) and to the
 weights (dW): XLA's (`jax.vjp` of `lax.conv_general_dilated`, NHWC, as Flax runs
 it), with jaxlib's default YNNPACK kernels (`jax ynnpack`) and with XLA's own
-(`jax`, what meint_jax compiles with on CPU: meint_jax/xla_options.py), and PyTorch's (`torch.nn.grad.conv2d_input/_weight`, oneDNN, NCHW). Medians
-of --repeats calls after one warm-up call; float32. `count` is how many times
+(`jax`, what meint_jax compiles with on CPU: meint_jax/xla_options.py), and
+PyTorch's (`torch.nn.grad.conv2d_input/_weight`, oneDNN, NCHW). Medians of
+--repeats calls after one warm-up call; float32. `count` is how many times
 the shape occurs in the network, so count x time sums to the network's share.
 """
 
