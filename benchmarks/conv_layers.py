@@ -26,12 +26,16 @@ from jax import lax
 
 from meint_jax import xla_options
 
-flags.DEFINE_integer("frames", 128, "Frames per batch (clips x frames per clip).")
-flags.DEFINE_integer("size", 112, "Frame side in pixels.")
-flags.DEFINE_integer("repeats", 5, "Timed calls; the median is reported.")
-flags.DEFINE_bool("torch", True, "Also measure PyTorch (skipped when it is not installed).")
-flags.DEFINE_string("json", None, "Also write the rows here.")
 FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """Defined only when run as a script, so importing the module (tests) adds no absl flags."""
+    flags.DEFINE_integer("frames", 128, "Frames per batch (clips x frames per clip).")
+    flags.DEFINE_integer("size", 112, "Frame side in pixels.")
+    flags.DEFINE_integer("repeats", 5, "Timed calls; the median is reported.")
+    flags.DEFINE_bool("torch", True, "Also measure PyTorch (skipped when it is not installed).")
+    flags.DEFINE_string("json", None, "Also write the rows here.")
 
 
 def resnet18_convolutions(size: int) -> list[dict]:
@@ -135,4 +139,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
