@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import functools
 import json
-import time
 
 import jax
 import numpy as np
 from absl import app, flags
 from jax import lax
 
+from benchmarks.timing import median_seconds
 from meint_jax import xla_options
 
 FLAGS = flags.FLAGS
@@ -58,16 +58,6 @@ def resnet18_convolutions(size: int) -> list[dict]:
     return layers
 
 
-def _median(fn, repeats: int, sync) -> float:
-    sync(fn())
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        sync(fn())
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def measure_jax(layer: dict, frames: int, repeats: int, cpu_convolutions: str = "xla") -> dict:
     rng = np.random.default_rng(0)
     k, s = layer["kernel"], layer["stride"]
@@ -85,9 +75,9 @@ def measure_jax(layer: dict, frames: int, repeats: int, cpu_convolutions: str = 
     d_weight = jit(lambda x, w, dy: jax.vjp(lambda w: conv(x, w), w)[1](dy)[0])
     sync = jax.block_until_ready
     name = "jax" if cpu_convolutions == "xla" else f"jax_{cpu_convolutions}"
-    return {f"{name}_fwd_ms": 1e3 * _median(lambda: forward(x, w), repeats, sync),
-            f"{name}_dx_ms": 1e3 * _median(lambda: d_input(x, w, dy), repeats, sync),
-            f"{name}_dw_ms": 1e3 * _median(lambda: d_weight(x, w, dy), repeats, sync)}
+    return {f"{name}_fwd_ms": 1e3 * median_seconds(lambda: forward(x, w), 1, repeats, sync),
+            f"{name}_dx_ms": 1e3 * median_seconds(lambda: d_input(x, w, dy), 1, repeats, sync),
+            f"{name}_dw_ms": 1e3 * median_seconds(lambda: d_weight(x, w, dy), 1, repeats, sync)}
 
 
 def measure_torch(layer: dict, frames: int, repeats: int) -> dict:
@@ -100,11 +90,13 @@ def measure_torch(layer: dict, frames: int, repeats: int) -> dict:
     with torch.no_grad():
         dy = torch.randn_like(F.conv2d(x, w, stride=s, padding=p))
         sync = lambda out: out  # noqa: E731 (eager: the call returns when done)
-        return {"torch_fwd_ms": 1e3 * _median(lambda: F.conv2d(x, w, stride=s, padding=p), repeats, sync),
-                "torch_dx_ms": 1e3 * _median(lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, stride=s, padding=p),
-                                             repeats, sync),
-                "torch_dw_ms": 1e3 * _median(lambda: torch.nn.grad.conv2d_weight(x, w.shape, dy, stride=s, padding=p),
-                                             repeats, sync)}
+
+        def ms(fn):
+            return 1e3 * median_seconds(fn, 1, repeats, sync)
+
+        return {"torch_fwd_ms": ms(lambda: F.conv2d(x, w, stride=s, padding=p)),
+                "torch_dx_ms": ms(lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, stride=s, padding=p)),
+                "torch_dw_ms": ms(lambda: torch.nn.grad.conv2d_weight(x, w.shape, dy, stride=s, padding=p))}
 
 
 def main(argv):

@@ -25,6 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
+from benchmarks.timing import median_seconds
+
 flags.DEFINE_list("shapes", ["8x16x224", "8x16x112", "2x8x64"], "Clips x frames x pixels.")
 flags.DEFINE_bool("tiny", False, "CI size: one tiny shape, two timed steps, the tiny dataset.")
 flags.DEFINE_integer("warmup", 2, "Untimed calls after compilation.")
@@ -47,17 +49,6 @@ LOSS = dict(smooth_weight=0.1, rank_weight=0.1, rank_margin=0.05)
 def parse_shape(text: str) -> tuple[int, int, int]:
     batch, steps, size = (int(x) for x in text.lower().split("x"))
     return batch, steps, size
-
-
-def _median(fn, warmup: int, repeats: int, sync) -> float:
-    for _ in range(warmup):
-        sync(fn())
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        sync(fn())
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def _peak_flops(device) -> float | None:
@@ -114,14 +105,14 @@ def measure_jax(shape, dtype: str, warmup: int, repeats: int, cpu_convolutions: 
         holder["state"], metrics = compiled(holder["state"], {"frames": frames_d, "targets": targets_d})
         return metrics["loss"]
 
-    step_s = _median(train_once, warmup, repeats, jax.block_until_ready)
+    step_s = median_seconds(train_once, warmup, repeats, jax.block_until_ready)
     flops = _cost(compiled)
     peak = _peak_flops(device)
     state = holder["state"]
     predict = jax.jit(functools.partial(train.predict_step, model=model), compiler_options=options)
     one = frames_d[:1]
-    infer_s = _median(lambda: predict(state, frames_d), warmup, repeats, jax.block_until_ready)
-    infer_one_s = _median(lambda: predict(state, one), warmup, repeats, jax.block_until_ready)
+    infer_s = median_seconds(lambda: predict(state, frames_d), warmup, repeats, jax.block_until_ready)
+    infer_one_s = median_seconds(lambda: predict(state, one), warmup, repeats, jax.block_until_ready)
     row = {"framework": "jax", "dtype": dtype, "train_s": step_s, "train_compile_s": compile_s,
            "train_clips_per_s": batch / step_s, "train_frames_per_s": batch * steps / step_s,
            "train_gflops_per_step": flops / 1e9 if flops else None,
@@ -177,7 +168,7 @@ def measure_torch(shape, warmup: int, repeats: int) -> dict | None:
     start = time.perf_counter()
     sync(train_once())
     first_s = time.perf_counter() - start
-    step_s = _median(train_once, warmup, repeats, sync)
+    step_s = median_seconds(train_once, warmup, repeats, sync)
 
     def infer(x):
         model.eval()
@@ -185,8 +176,8 @@ def measure_torch(shape, warmup: int, repeats: int) -> dict | None:
             return model(prepare(x))
 
     infer_sync = (lambda _: torch.cuda.synchronize()) if device == "cuda" else (lambda y: y.sum().item())
-    infer_s = _median(lambda: infer(frames_t), warmup, repeats, infer_sync)
-    infer_one_s = _median(lambda: infer(frames_t[:1]), warmup, repeats, infer_sync)
+    infer_s = median_seconds(lambda: infer(frames_t), warmup, repeats, infer_sync)
+    infer_one_s = median_seconds(lambda: infer(frames_t[:1]), warmup, repeats, infer_sync)
     row = {"framework": "torch", "dtype": "float32", "train_s": step_s, "train_first_step_s": first_s,
            "train_clips_per_s": batch / step_s, "train_frames_per_s": batch * steps / step_s,
            "infer_frames_per_s": batch * steps / infer_s, "infer_one_clip_frames_per_s": steps / infer_one_s,

@@ -22,13 +22,18 @@ def conv_flops_per_frame(size: int) -> float:
         kh, kw = module.kernel_size
         total.append(2.0 * output.numel() * module.in_channels * kh * kw / module.groups)
 
+    run_with_conv_hook(size, hook)
+    return sum(total)
+
+
+def run_with_conv_hook(size: int, hook) -> None:
+    """One frame of `size` px through torch's ResNet18 with `hook` on every convolution."""
     net = torch_reference.ResNet18().eval()
     for m in net.modules():
         if isinstance(m, torch.nn.Conv2d):
             m.register_forward_hook(hook)
     with torch.no_grad():
         net(torch.zeros(1, 3, size, size))
-    return sum(total)
 
 
 def test_tiny_benchmark_reports_every_measurement(tiny_builder, tmp_path):
@@ -63,12 +68,7 @@ def test_conv_layer_profile_lists_resnet18s_convolutions(size):
         key = (inputs[0].shape[-1], module.in_channels, module.out_channels, module.kernel_size[0], module.stride[0])
         seen[key] = seen.get(key, 0) + 1
 
-    net = torch_reference.ResNet18().eval()
-    for m in net.modules():
-        if isinstance(m, torch.nn.Conv2d):
-            m.register_forward_hook(hook)
-    with torch.no_grad():
-        net(torch.zeros(1, 3, size, size))
+    run_with_conv_hook(size, hook)
     listed = {(r["side"], r["cin"], r["cout"], r["kernel"], r["stride"]): r["count"]
               for r in conv_layers.resnet18_convolutions(size)}
     assert listed == seen
