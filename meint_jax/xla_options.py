@@ -1,12 +1,17 @@
 """XLA compiler options for the model's jit-compiled steps, chosen per backend.
 
-On CPU, jaxlib 0.10 hands convolutions to YNNPACK by default. YNNPACK computes
-a convolution's weight gradient (a convolution whose window is the whole
-feature map) 4-10x slower than the forward pass; XLA's own (Eigen) kernels take
-1-3x (`python -m benchmarks.conv_layers`). Sending convolutions back to XLA's
-kernels made the 8x16x80 train step 2.3x faster on the 2-core CPU here, and
-inference no slower (benchmarks/README.md). Matrix products stay on YNNPACK.
-Other backends get no options.
+On CPU, jaxlib 0.10 hands convolutions and matrix products to YNNPACK by
+default, and nothing else:
+- YNNPACK computes a convolution's weight gradient (a convolution whose window
+  is the whole feature map) 4-10x slower than the forward pass; XLA's own
+  (Eigen) kernels take 1-3x (`python -m benchmarks.conv_layers`). Convolutions
+  go back to XLA's kernels: the 8x16x80 train step became 2.3x faster.
+- XLA:CPU rewrites a large reduction (BatchNorm's batch statistics and their
+  gradients) into a reduce-window tree that it runs 15x slower than YNNPACK's
+  reduction (10 vs 150 ms for one 128x56x56x64 BatchNorm's statistics). So
+  reductions go to YNNPACK: the 8x16x112 train step went from 3.5 to 2.9 s.
+Matrix products stay on YNNPACK. Other backends get no options. Figures and
+commands: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -22,4 +27,4 @@ def step_options(cpu_convolutions: str = "xla", backend: str | None = None) -> d
         raise ValueError(f"cpu_convolutions={cpu_convolutions!r}: choose one of {CPU_CONVOLUTIONS}")
     if (backend or jax.default_backend()) != "cpu" or cpu_convolutions == "ynnpack":
         return None
-    return {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
+    return {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_REDUCE"}

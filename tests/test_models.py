@@ -81,3 +81,37 @@ def test_unknown_frame_input_is_refused():
     config.frame_input = "flow"
     with pytest.raises(ValueError, match="unknown frame_input"):
         create_model(config).init(jax.random.PRNGKey(0), np.zeros((1, 3, 32, 32, 3), np.uint8))
+
+
+@pytest.mark.parametrize("shape,window,stride,padding", [((2, 9, 9, 3), 3, 2, 1), ((1, 8, 7, 2), 3, 2, 1),
+                                                         ((2, 6, 6, 4), 2, 2, 0), ((1, 7, 7, 1), 3, 1, 1)])
+def test_max_pool_and_its_gradient_match_reduce_window(shape, window, stride, padding):
+    import flax.linen as nn
+
+    from meint_jax.models.resnet import max_pool
+
+    x = jnp.asarray(np.random.default_rng(0).standard_normal(shape, np.float32))   # no ties
+    reference = lambda x: nn.max_pool(x, (window, window), (stride, stride), ((padding, padding),) * 2)
+    ours = lambda x: max_pool(x, window, stride, padding)
+    np.testing.assert_array_equal(np.asarray(ours(x)), np.asarray(reference(x)))
+    weights = jnp.asarray(np.random.default_rng(1).standard_normal(reference(x).shape, np.float32))
+    grad = lambda f: jax.grad(lambda x: jnp.sum(f(x) * weights))(x)
+    np.testing.assert_allclose(np.asarray(grad(ours)), np.asarray(grad(reference)), rtol=1e-6, atol=1e-6)
+
+
+def test_max_pool_sends_ties_to_the_first_maximum_as_torch():
+    torch = pytest.importorskip("torch")
+    from meint_jax.models.resnet import max_pool
+
+    # Small integers after a ReLU: most windows hold ties, as after the stem's ReLU.
+    x = np.maximum(np.random.default_rng(0).integers(-2, 3, (2, 10, 10, 3)), 0).astype(np.float32)
+    x[0, 0, 0, 0] = np.nan
+    weights = np.random.default_rng(1).standard_normal((2, 5, 5, 3)).astype(np.float32)
+    out, grad = jax.value_and_grad(lambda x: jnp.sum(max_pool(jnp.asarray(x), 3, 2, 1) * weights))(x)
+    tx = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
+    tout = torch.nn.functional.max_pool2d(tx, 3, 2, 1)
+    (tout * torch.tensor(weights.transpose(0, 3, 1, 2))).sum().backward()
+    ours = np.asarray(max_pool(jnp.asarray(x), 3, 2, 1)).transpose(0, 3, 1, 2)
+    np.testing.assert_array_equal(ours, tout.detach().numpy())                 # NaN where torch has NaN
+    np.testing.assert_allclose(np.asarray(grad).transpose(0, 3, 1, 2), tx.grad.numpy(), rtol=1e-6, atol=1e-6)
+    assert np.isnan(out)

@@ -3,7 +3,8 @@
 Names follow torchvision (`conv1`, `bn1`, `layer1_0/conv1`, `layer2_0/downsample_0`,
 ...; dots become underscores) so ported ImageNet weights map one to one.
 Padding is explicit and symmetric as in torch (never 'SAME', which pads
-stride-2 convolutions asymmetrically), max-pooling pads with -inf, and
+stride-2 convolutions asymmetrically), max-pooling pads with -inf and sends
+its gradient to the first maximum, and
 BatchNorm is torch's (momentum 0.1 == Flax 0.9, epsilon 1e-5, and the running
 variance updated with the unbiased batch variance, which Flax's does not do).
 """
@@ -16,6 +17,7 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from jax import lax
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -26,6 +28,63 @@ def normalize_frames(frames: jnp.ndarray, dtype: Any = jnp.float32) -> jnp.ndarr
     x = frames.astype(jnp.float32) / 255.0
     x = (x - jnp.asarray(IMAGENET_MEAN)) / jnp.asarray(IMAGENET_STD)
     return x.astype(dtype)
+
+
+def _pool_windows(x, window: int, stride: int, padding: int):
+    """The window*window strided views of `x` (padded with -inf) whose elementwise max is the pool."""
+    n, h, w, c = x.shape
+    out_h, out_w = (h + 2 * padding - window) // stride + 1, (w + 2 * padding - window) // stride + 1
+    xp = jnp.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)), constant_values=-jnp.inf)
+    return [lax.slice(xp, (0, i, j, 0), (n, i + stride * (out_h - 1) + 1, j + stride * (out_w - 1) + 1, c),
+                      (1, stride, stride, 1))
+            for i in range(window) for j in range(window)]
+
+
+def _max_pool_forward(x, window, stride, padding):
+    views = _pool_windows(x, window, stride, padding)
+    out, argmax = views[0], jnp.zeros(views[0].shape, jnp.int8)
+    for k, view in enumerate(views[1:], 1):
+        better = (view > out) | jnp.isnan(view)     # the first maximum wins, NaN propagates: torch's rule
+        out = jnp.where(better, view, out)
+        argmax = jnp.where(better, jnp.int8(k), argmax)
+    return out, argmax
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3))
+def max_pool(x: jnp.ndarray, window: int = 3, stride: int = 2, padding: int = 1) -> jnp.ndarray:
+    """torch's `max_pool2d` over [N, H, W, C] (square window, symmetric -inf padding).
+
+    Its gradient goes to the first maximum of each window, through the window
+    index saved in the forward pass. Why not `nn.max_pool`: XLA:CPU expands the
+    gradient of `reduce_window` (select-and-scatter) into an argmax
+    reduce-window over four int32 index arrays plus a scatter, 3x slower over
+    the whole stem (benchmarks/README.md).
+    """
+    return _max_pool_forward(x, window, stride, padding)[0]
+
+
+def _max_pool_fwd(x, window, stride, padding):
+    out, argmax = _max_pool_forward(x, window, stride, padding)
+    return out, (argmax, x.shape)
+
+
+def _max_pool_bwd(window, stride, padding, residuals, grad):
+    argmax, (n, h, w, c) = residuals
+    padded_h, padded_w = h + 2 * padding, w + 2 * padding
+    zero = jnp.zeros((), grad.dtype)
+    dx = jnp.zeros((n, padded_h, padded_w, c), grad.dtype)
+    for k in range(window * window):
+        i, j = divmod(k, window)
+        routed = jnp.where(argmax == k, grad, zero)
+        # Back onto rows i, i + stride, ... of the padded input: interior padding spreads the strides.
+        dx = dx + lax.pad(routed, zero, ((0, 0, 0),
+                                         (i, padded_h - i - stride * (grad.shape[1] - 1) - 1, stride - 1),
+                                         (j, padded_w - j - stride * (grad.shape[2] - 1) - 1, stride - 1),
+                                         (0, 0, 0)))
+    return (dx[:, padding:padding + h, padding:padding + w, :],)
+
+
+max_pool.defvjp(_max_pool_fwd, _max_pool_bwd)
 
 
 class TorchBatchNorm(nn.Module):
@@ -99,7 +158,7 @@ class ResNet18(nn.Module):
         x = TorchBatchNorm(dtype=self.dtype, name="bn1")(x, train)
         x = nn.relu(x)
         stages["stem"] = x
-        x = nn.max_pool(x, (3, 3), (2, 2), padding=((1, 1), (1, 1)))
+        x = max_pool(x, 3, 2, 1)
         for i, blocks in enumerate(self.stage_sizes):
             features = 64 * 2 ** i
             for j in range(blocks):
