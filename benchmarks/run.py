@@ -93,9 +93,8 @@ def measure_jax(shape, dtype: str, warmup: int, repeats: int, cpu_convolutions: 
     device = jax.devices()[0]
     frames_d, targets_d = jax.device_put(frames, device), jax.device_put(targets, device)
     state = train.init_state(model, tx, frames.shape, seed=0)
-    options = xla_options.step_options(cpu_convolutions)
     step = jax.jit(functools.partial(train.train_step, model=model, tx=tx, loss_config=config.loss),
-                   donate_argnums=0, compiler_options=options)
+                   donate_argnums=0, compiler_options=xla_options.step_options(cpu_convolutions))
     start = time.perf_counter()
     compiled = step.lower(state, {"frames": frames_d, "targets": targets_d}).compile()
     compile_s = time.perf_counter() - start
@@ -109,7 +108,8 @@ def measure_jax(shape, dtype: str, warmup: int, repeats: int, cpu_convolutions: 
     flops = _cost(compiled)
     peak = _peak_flops(device)
     state = holder["state"]
-    predict = jax.jit(functools.partial(train.predict_step, model=model), compiler_options=options)
+    predict = jax.jit(functools.partial(train.predict_step, model=model),
+                      compiler_options=xla_options.step_options(cpu_convolutions, step="predict"))
     one = frames_d[:1]
     infer_s = median_seconds(lambda: predict(state, frames_d), warmup, repeats, jax.block_until_ready)
     infer_one_s = median_seconds(lambda: predict(state, one), warmup, repeats, jax.block_until_ready)

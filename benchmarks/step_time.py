@@ -51,10 +51,10 @@ def measure(size: int, batch: int, steps: int, temporal: str, repeats: int, cpu_
     targets = np.random.default_rng(1).uniform(size=(batch, steps)).astype(np.float32)
     state = train.init_state(model, tx, frames.shape, seed=0)
     # As train.py runs it: the state donated and replaced every step.
-    options = xla_options.step_options(cpu_convolutions)
     step = jax.jit(functools.partial(train.train_step, model=model, tx=tx, loss_config=config.loss),
-                   donate_argnums=0, compiler_options=options)
-    predict = jax.jit(functools.partial(train.predict_step, model=model), compiler_options=options)
+                   donate_argnums=0, compiler_options=xla_options.step_options(cpu_convolutions))
+    predict = jax.jit(functools.partial(train.predict_step, model=model),
+                      compiler_options=xla_options.step_options(cpu_convolutions, step="predict"))
     holder = {"state": state}
 
     def train_once():

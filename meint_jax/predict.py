@@ -175,7 +175,7 @@ class IntensityEstimator:
         self._variables = variables
         model = create_model(ml_collections.ConfigDict(config["model"]))
         self._forward = jax.jit(lambda v, x: model.apply(v, x, train=False)[0],
-                                compiler_options=xla_options.step_options())
+                                compiler_options=xla_options.step_options(step="predict"))
 
     @classmethod
     def from_checkpoint(cls, path: str, step: int | None = None, **kwargs) -> "IntensityEstimator":

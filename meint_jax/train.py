@@ -250,12 +250,11 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
     start_step = int(state.step)
 
     replicated = sharding.replicated(mesh)
-    options = xla_options.step_options(config.train.cpu_convolutions)
     step_fn = jax.jit(functools.partial(train_step, model=model, tx=tx, loss_config=config.loss),
-                      compiler_options=options,
+                      compiler_options=xla_options.step_options(config.train.cpu_convolutions, step="train"),
                       donate_argnums=0, out_shardings=(replicated, replicated))
     predict_fn = jax.jit(functools.partial(predict_step, model=model), out_shardings=replicated,
-                         compiler_options=options)
+                         compiler_options=xla_options.step_options(config.train.cpu_convolutions, step="predict"))
     batches = input_pipeline.train_batches(
         builder, train_subjects, evaluation.window_spec(config, d.train_window, d.jitter), batch_size=t.batch_size,
         image_size=d.image_size, label_shape=d.pseudo_label, augment=_augmentation(d), seed=config.seed,

@@ -9,7 +9,10 @@ default, and nothing else:
 - XLA:CPU rewrites a large reduction (BatchNorm's batch statistics and their
   gradients) into a reduce-window tree that it runs 15x slower than YNNPACK's
   reduction (10 vs 150 ms for one 128x56x56x64 BatchNorm's statistics). So
-  reductions go to YNNPACK: the 8x16x112 train step went from 3.5 to 2.9 s.
+  reductions go to YNNPACK in the train step: the 8x16x112 step went from
+  3.5 to 2.8 s. Not in the predict step, which has no large reduction: there
+  YNNPACK would take the last convolution into the pooling's fusion and run
+  it several times slower (0.78 vs 0.65 s for 8x16x112).
 Matrix products stay on YNNPACK. Other backends get no options. Figures and
 commands: benchmarks/README.md.
 """
@@ -19,12 +22,16 @@ from __future__ import annotations
 import jax
 
 CPU_CONVOLUTIONS = ("xla", "ynnpack")
+STEPS = ("train", "predict")
 
 
-def step_options(cpu_convolutions: str = "xla", backend: str | None = None) -> dict | None:
-    """`compiler_options` for `jax.jit` of a train or predict step."""
+def step_options(cpu_convolutions: str = "xla", backend: str | None = None, step: str = "train") -> dict | None:
+    """`compiler_options` for `jax.jit` of a train step (`step="train"`) or a forward pass."""
     if cpu_convolutions not in CPU_CONVOLUTIONS:
         raise ValueError(f"cpu_convolutions={cpu_convolutions!r}: choose one of {CPU_CONVOLUTIONS}")
+    if step not in STEPS:
+        raise ValueError(f"step={step!r}: choose one of {STEPS}")
     if (backend or jax.default_backend()) != "cpu" or cpu_convolutions == "ynnpack":
         return None
-    return {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_REDUCE"}
+    fusions = ["LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"] + (["LIBRARY_FUSION_TYPE_REDUCE"] if step == "train" else [])
+    return {"xla_cpu_experimental_ynn_fusion_type": ",".join(fusions)}

@@ -44,9 +44,23 @@ def test_convolutions_leave_ynnpack_reductions_join_it_and_gradients_agree():
         np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-5 * float(np.abs(a).max()))
 
 
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="CPU compile options")
+def test_forward_pass_keeps_its_convolutions_on_xla_kernels():
+    # A ResNet head: convolution, ReLU, global mean pool. Reductions on YNNPACK would pull the convolution
+    # into the pooling's YNNPACK fusion, which runs it several times slower.
+    x, w = _inputs()
+    head = lambda x, w: jax.nn.relu(lax.conv_general_dilated(
+        x, w, (1, 1), [(1, 1), (1, 1)], dimension_numbers=("NHWC", "HWIO", "NHWC"))).mean((1, 2))
+    compiled = lambda options: jax.jit(head, compiler_options=options).lower(x, w).compile().as_text()
+    assert "convolution" in ynnpack_opcodes(compiled(xla_options.step_options(step="train")))
+    assert "convolution" not in ynnpack_opcodes(compiled(xla_options.step_options(step="predict")))
+
+
 def test_options_per_backend_and_choice():
     assert xla_options.step_options(backend="gpu") is None
     assert xla_options.step_options("ynnpack", backend="cpu") is None
     assert xla_options.step_options(backend="cpu")
     with pytest.raises(ValueError, match="cpu_convolutions='onednn'"):
         xla_options.step_options("onednn")
+    with pytest.raises(ValueError, match="step='eval'"):
+        xla_options.step_options(step="eval")
