@@ -1,3 +1,5 @@
+import re
+
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -115,3 +117,37 @@ def test_max_pool_sends_ties_to_the_first_maximum_as_torch():
     np.testing.assert_array_equal(ours, tout.detach().numpy())                 # NaN where torch has NaN
     np.testing.assert_allclose(np.asarray(grad).transpose(0, 3, 1, 2), tx.grad.numpy(), rtol=1e-6, atol=1e-6)
     assert np.isnan(out)
+
+
+@pytest.mark.parametrize("spatial,padding", [((2, 2), ((1, 1), (1, 1))), ((1, 1), ((1, 1), (1, 1))),
+                                             ((2, 1), ((1, 1), (0, 2))), ((5, 5), ((1, 1), (1, 1)))])
+def test_small_map_conv_matches_the_convolution_and_its_gradients(spatial, padding):
+    import flax.linen as nn
+    from jax import lax
+
+    from meint_jax.models.resnet import small_map_conv
+
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.standard_normal((3,) + spatial + (4,), np.float32))
+    conv = nn.Conv(5, (3, 3), padding=padding, use_bias=False, conv_general_dilated=small_map_conv)
+    variables = conv.init(jax.random.PRNGKey(0), x)
+    kernel = variables["params"]["kernel"]
+    reference = lambda x, w: lax.conv_general_dilated(x, w, (1, 1), padding, dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    ours = lambda x, w: conv.apply({"params": {"kernel": w}}, x)
+    np.testing.assert_allclose(np.asarray(ours(x, kernel)), np.asarray(reference(x, kernel)), rtol=1e-5, atol=1e-5)
+    weights = jnp.asarray(rng.standard_normal(reference(x, kernel).shape, np.float32))
+    grads = lambda f: jax.grad(lambda x, w: jnp.sum(f(x, w) * weights), argnums=(0, 1))(x, kernel)
+    for a, b in zip(grads(ours), grads(reference)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="XLA:CPU's operand swap")
+def test_resnet18_at_64px_has_no_swapped_convolution():
+    # At 64 px the last stage's maps are 2x2, smaller than its 3x3 kernels; XLA would swap the operands
+    # of those convolutions (batch as features: dim_labels f01b) and run them in a generic loop.
+    model = ResNet18()
+    x = jnp.zeros((2, 64, 64, 3))
+    variables = model.init(jax.random.PRNGKey(0), x)
+    hlo = jax.jit(lambda v, x: model.apply(v, x)[0]).lower(variables, x).compile().as_text()
+    labels = set(re.findall(r"dim_labels=([\w>-]+)", hlo))
+    assert labels == {"b01f_01io->b01f"}
