@@ -81,3 +81,21 @@ def test_conv_layer_profile_measures_both_frameworks():
     got = {**conv_layers.measure_jax(layer, 2, 1), **conv_layers.measure_torch(layer, 2, 1)}
     assert set(got) == {f"{f}_{p}_ms" for f in ("jax", "torch") for p in ("fwd", "dx", "dw")}
     assert all(v > 0 for v in got.values())
+
+
+def test_step_profile_attributes_time_to_the_compiled_operations():
+    from benchmarks import profile_step
+
+    times, shapes = profile_step.profile((1, 2, 32), "train", "xla", calls=1)
+    assert times and all(ms >= 0 for ms in times.values())
+    # The runtime's operation names are the optimised HLO's: most of the time maps onto a known output shape.
+    known = sum(ms for name, ms in times.items() if name in shapes)
+    assert known > 0.5 * sum(times.values())
+    assert sum(profile_step.by_kind(times).values()) == pytest.approx(sum(times.values()))
+
+
+def test_step_profile_names_a_folder_without_a_trace(tmp_path):
+    from benchmarks import profile_step
+
+    with pytest.raises(FileNotFoundError, match=str(tmp_path)):
+        profile_step.operation_times(str(tmp_path), calls=1)
