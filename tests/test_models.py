@@ -151,3 +151,53 @@ def test_resnet18_at_64px_has_no_swapped_convolution():
     hlo = jax.jit(lambda v, x: model.apply(v, x)[0]).lower(variables, x).compile().as_text()
     labels = set(re.findall(r"dim_labels=([\w>-]+)", hlo))
     assert labels == {"b01f_01io->b01f"}
+
+
+@pytest.mark.parametrize("spatial,stride", [((9, 9), 2), ((6, 6), 1), ((2, 2), 1)])
+def test_resnet_conv_and_its_gradients_match_the_convolution(spatial, stride):
+    from jax import lax
+
+    from meint_jax.models.resnet import materialized, resnet_conv
+
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.standard_normal((2,) + spatial + (3,), np.float32))
+    w = jnp.asarray(rng.standard_normal((3, 3, 3, 4), np.float32))
+    args = ((stride, stride), [(1, 1), (1, 1)])
+    dims = lax.conv_dimension_numbers(x.shape, w.shape, ("NHWC", "HWIO", "NHWC"))
+    reference = lambda x, w: lax.conv_general_dilated(x, w, *args, dimension_numbers=dims)
+    ours = lambda x, w: resnet_conv(x, w, *args, dimension_numbers=dims)
+    out = jax.jit(ours)(x, w)
+    np.testing.assert_allclose(np.asarray(out), np.asarray(reference(x, w)), rtol=1e-5, atol=1e-5)
+    weights = jnp.asarray(rng.standard_normal(out.shape, np.float32))
+    grads = lambda f: jax.jit(jax.grad(lambda x, w: jnp.sum(jnp.tanh(f(jnp.maximum(x, 0), w)) * weights),
+                                       argnums=(0, 1)))(x, w)
+    for a, b in zip(grads(ours), grads(reference)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
+    nan_first = x.at[0, 0, 0, 0].set(jnp.nan)            # the conditional's other branch is the identity too
+    np.testing.assert_array_equal(np.asarray(jax.jit(materialized)(nan_first)), np.asarray(nan_first))
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="XLA:CPU's fusion of the weight gradient's transpose")
+def test_resnet_conv_weight_gradient_transposes_the_stored_input():
+    # XLA:CPU transposes a convolution's input for the weight gradient; with plain lax.conv it fuses that
+    # transpose with the ReLU (and BatchNorm) that made the input, recomputing them in transposed order.
+    from jax import lax
+
+    from meint_jax import xla_options
+    from meint_jax.models.resnet import resnet_conv
+
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.standard_normal((16, 28, 28, 64), np.float32))
+    w, s = jnp.asarray(rng.standard_normal((3, 3, 64, 64), np.float32)), jnp.ones((64,))
+    dims = lax.conv_dimension_numbers(x.shape, w.shape, ("NHWC", "HWIO", "NHWC"))
+
+    def recomputing_transposes(conv):
+        loss = lambda w, s: jnp.sum(conv(jnp.maximum(x * s + 1.0, 0), w, (1, 1), [(1, 1), (1, 1)],
+                                         dimension_numbers=dims) ** 2)
+        hlo = jax.jit(jax.grad(loss, argnums=(0, 1)),
+                      compiler_options=xla_options.step_options()).lower(w, s).compile().as_text()
+        bodies = re.findall(r"^%\S+ .*?\{\n(.*?)\n\}", hlo, re.M | re.S)
+        return [b for b in bodies if " transpose(" in b and " maximum(" in b]
+
+    assert recomputing_transposes(lax.conv_general_dilated)
+    assert not recomputing_transposes(resnet_conv)

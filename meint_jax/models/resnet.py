@@ -56,6 +56,61 @@ def small_map_conv(lhs, rhs, window_strides, padding, *args, **kwargs):
                    preferred_element_type=kwargs.get("preferred_element_type"))
 
 
+def materialized(x: jnp.ndarray) -> jnp.ndarray:
+    """`x`, through a conditional that XLA cannot fuse across (on CPU; elsewhere `x` itself).
+
+    XLA:CPU computes a convolution's weight gradient from its input transposed
+    batch-last, and fuses that transpose with the elementwise chain that made
+    the input (BatchNorm, residual add, ReLU of up to two blocks), recomputing
+    it in transposed order: 5-10x slower than transposing the stored tensor.
+    Saving the input through this opaque identity makes the transpose read it:
+    the 8x16x224 train step went from 13.4 to 9.5 s (benchmarks/README.md).
+    GPUs get `x`: their conditionals wait for the predicate on the host.
+    """
+    if jax.default_backend() != "cpu":
+        return x
+    first = x.reshape(-1)[0]
+    return lax.cond(first == first, lambda v: v, lambda v: v + 0, x)   # both branches return x
+
+
+def _hashable(value):
+    return tuple(_hashable(v) for v in value) if type(value) in (list, tuple) else value
+
+
+def resnet_conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None, dimension_numbers=None,
+                feature_group_count=1, batch_group_count=1, precision=None, preferred_element_type=None):
+    """ResNet18's convolution (for `nn.Conv(conv_general_dilated=...)`): `small_map_conv`, whose
+    backward pass reads its input `materialized`."""
+    static = (window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers, feature_group_count,
+              batch_group_count, precision, preferred_element_type)
+    return _resnet_conv(lhs, rhs, *map(_hashable, static))
+
+
+def _conv_with_keywords(x, w, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
+                        feature_group_count, batch_group_count, precision, preferred_element_type):
+    return small_map_conv(x, w, window_strides, padding, lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation,
+                          dimension_numbers=dimension_numbers, feature_group_count=feature_group_count,
+                          batch_group_count=batch_group_count, precision=precision,
+                          preferred_element_type=preferred_element_type)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=tuple(range(2, 11)))
+def _resnet_conv(x, w, *static):
+    return _conv_with_keywords(x, w, *static)
+
+
+def _resnet_conv_fwd(x, w, *static):
+    return _conv_with_keywords(x, w, *static), (materialized(x), w)
+
+
+def _resnet_conv_bwd(*static_residuals_grad):
+    *static, (x, w), grad = static_residuals_grad
+    return jax.vjp(lambda x, w: _conv_with_keywords(x, w, *static), x, w)[1](grad)
+
+
+_resnet_conv.defvjp(_resnet_conv_fwd, _resnet_conv_bwd)
+
+
 def _pool_windows(x, window: int, stride: int, padding: int):
     """The window*window strided views of `x` (padded with -inf) whose elementwise max is the pool."""
     n, h, w, c = x.shape
@@ -159,7 +214,7 @@ class BasicBlock(nn.Module):
         norm = lambda name: functools.partial(TorchBatchNorm(dtype=self.dtype, name=name), train=train)
         conv = lambda f, k, s, p, name: nn.Conv(f, (k, k), (s, s), padding=((p, p), (p, p)),
                                                 use_bias=False, dtype=self.dtype, name=name,
-                                                conv_general_dilated=small_map_conv)
+                                                conv_general_dilated=resnet_conv)
         residual = x
         y = conv(self.features, 3, self.stride, 1, "conv1")(x)
         y = nn.relu(norm("bn1")(y))
