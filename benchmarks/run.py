@@ -9,23 +9,26 @@ analysis, achieved FLOP/s, MFU on GPU/TPU, XLA's buffer sizes) and forward pass
 (one clip and a whole batch), the same model and step in plain PyTorch
 (`meint_jax.testing.torch_reference`: ResNet18 + nn.GRU(bidirectional) + Linear,
 Adam, the same loss) in this process, and the clips/s `input_pipeline` delivers
-from built tfrecords. Times are medians of --repeats calls after --warmup calls.
+from built tfrecords. Times are medians of --repeats calls after --warmup calls,
+JAX and PyTorch taking turns call by call, so that both see the same machine.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
 import platform
 import time
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
-from benchmarks.timing import median_seconds
+from benchmarks.timing import alternating_medians
 
 flags.DEFINE_list("shapes", ["8x16x224", "8x16x112", "2x8x64"], "Clips x frames x pixels.")
 flags.DEFINE_bool("tiny", False, "CI size: one tiny shape, two timed steps, the tiny dataset.")
@@ -80,7 +83,15 @@ def _clips(batch, steps, size, seed=0):
             rng.uniform(size=(batch, steps)).astype(np.float32))
 
 
-def measure_jax(shape, dtype: str, warmup: int, repeats: int, cpu_convolutions: str = "xla") -> dict:
+@dataclasses.dataclass
+class Contender:
+    """One framework's train step and forward passes, ready to time, and how to report them."""
+
+    calls: dict            # "train" / "infer" / "infer_one" -> (fn, sync)
+    row: Callable          # {"train": s, "infer": s, "infer_one": s} -> the table row
+
+
+def jax_contender(shape, dtype: str, cpu_convolutions: str = "xla") -> Contender:
     from configs import default as default_config
     from meint_jax import train, xla_options
     from meint_jax.models import create_model
@@ -104,29 +115,32 @@ def measure_jax(shape, dtype: str, warmup: int, repeats: int, cpu_convolutions: 
         holder["state"], metrics = compiled(holder["state"], {"frames": frames_d, "targets": targets_d})
         return metrics["loss"]
 
-    step_s = median_seconds(train_once, warmup, repeats, jax.block_until_ready)
-    flops = _cost(compiled)
-    peak = _peak_flops(device)
-    state = holder["state"]
     predict = jax.jit(functools.partial(train.predict_step, model=model),
                       compiler_options=xla_options.step_options(cpu_convolutions, step="predict"))
-    one = frames_d[:1]
-    infer_s = median_seconds(lambda: predict(state, frames_d), warmup, repeats, jax.block_until_ready)
-    infer_one_s = median_seconds(lambda: predict(state, one), warmup, repeats, jax.block_until_ready)
-    row = {"framework": "jax", "dtype": dtype, "train_s": step_s, "train_compile_s": compile_s,
-           "train_clips_per_s": batch / step_s, "train_frames_per_s": batch * steps / step_s,
-           "train_gflops_per_step": flops / 1e9 if flops else None,
-           "train_achieved_tflops": flops / step_s / 1e12 if flops else None,
-           "train_mfu": flops / step_s / peak if flops and peak else None,
-           "train_xla_buffers_mib": _buffers_mib(compiled),
-           "infer_frames_per_s": batch * steps / infer_s, "infer_one_clip_frames_per_s": steps / infer_one_s,
-           "recompiled": predict._cache_size() != 2}   # one entry per input shape (batch, one clip)
-    if device.platform == "gpu":
-        row["peak_memory_mib"] = device.memory_stats().get("peak_bytes_in_use", 0) / 2 ** 20
-    return row
+    flops, peak = _cost(compiled), _peak_flops(device)
+
+    def row(seconds):
+        step_s = seconds["train"]
+        out = {"framework": "jax", "dtype": dtype, "train_s": step_s, "train_compile_s": compile_s,
+               "train_clips_per_s": batch / step_s, "train_frames_per_s": batch * steps / step_s,
+               "train_gflops_per_step": flops / 1e9 if flops else None,
+               "train_achieved_tflops": flops / step_s / 1e12 if flops else None,
+               "train_mfu": flops / step_s / peak if flops and peak else None,
+               "train_xla_buffers_mib": _buffers_mib(compiled),
+               "infer_frames_per_s": batch * steps / seconds["infer"],
+               "infer_one_clip_frames_per_s": steps / seconds["infer_one"],
+               "recompiled": predict._cache_size() != 2}   # one entry per input shape (batch, one clip)
+        if device.platform == "gpu":
+            out["peak_memory_mib"] = device.memory_stats().get("peak_bytes_in_use", 0) / 2 ** 20
+        return out
+
+    sync = jax.block_until_ready
+    return Contender({"train": (train_once, sync),
+                      "infer": (lambda: predict(holder["state"], frames_d), sync),
+                      "infer_one": (lambda: predict(holder["state"], frames_d[:1]), sync)}, row)
 
 
-def measure_torch(shape, warmup: int, repeats: int) -> dict | None:
+def torch_contender(shape) -> Contender | None:
     try:
         import torch
     except ImportError:
@@ -164,27 +178,38 @@ def measure_torch(shape, warmup: int, repeats: int) -> dict | None:
         optimizer.step()
         return loss
 
-    sync = (lambda _: torch.cuda.synchronize()) if device == "cuda" else (lambda loss: loss.item())
-    start = time.perf_counter()
-    sync(train_once())
-    first_s = time.perf_counter() - start
-    step_s = median_seconds(train_once, warmup, repeats, sync)
-
     def infer(x):
         model.eval()
         with torch.no_grad():
             return model(prepare(x))
 
+    sync = (lambda _: torch.cuda.synchronize()) if device == "cuda" else (lambda loss: loss.item())
+    start = time.perf_counter()
+    sync(train_once())
+    first_s = time.perf_counter() - start
+
+    def row(seconds):
+        out = {"framework": "torch", "dtype": "float32", "train_s": seconds["train"], "train_first_step_s": first_s,
+               "train_clips_per_s": batch / seconds["train"], "train_frames_per_s": batch * steps / seconds["train"],
+               "infer_frames_per_s": batch * steps / seconds["infer"],
+               "infer_one_clip_frames_per_s": steps / seconds["infer_one"], "torch_threads": torch.get_num_threads()}
+        if device == "cuda":
+            out["peak_memory_mib"] = torch.cuda.max_memory_allocated() / 2 ** 20
+        return out
+
     infer_sync = (lambda _: torch.cuda.synchronize()) if device == "cuda" else (lambda y: y.sum().item())
-    infer_s = median_seconds(lambda: infer(frames_t), warmup, repeats, infer_sync)
-    infer_one_s = median_seconds(lambda: infer(frames_t[:1]), warmup, repeats, infer_sync)
-    row = {"framework": "torch", "dtype": "float32", "train_s": step_s, "train_first_step_s": first_s,
-           "train_clips_per_s": batch / step_s, "train_frames_per_s": batch * steps / step_s,
-           "infer_frames_per_s": batch * steps / infer_s, "infer_one_clip_frames_per_s": steps / infer_one_s,
-           "torch_threads": torch.get_num_threads()}
-    if device == "cuda":
-        row["peak_memory_mib"] = torch.cuda.max_memory_allocated() / 2 ** 20
-    return row
+    return Contender({"train": (train_once, sync), "infer": (lambda: infer(frames_t), infer_sync),
+                      "infer_one": (lambda: infer(frames_t[:1]), infer_sync)}, row)
+
+
+def measure(contenders: dict, warmup: int, repeats: int) -> dict:
+    """{name: row}: each measurement (train, infer, infer_one) timed alternating between the contenders."""
+    seconds = {name: {} for name in contenders}
+    for kind in ("train", "infer", "infer_one"):
+        medians = alternating_medians({name: c.calls[kind] for name, c in contenders.items()}, warmup, repeats)
+        for name, median in medians.items():
+            seconds[name][kind] = median
+    return {name: c.row(seconds[name]) for name, c in contenders.items()}
 
 
 def measure_pipeline(shape, dataset: str, data_dir: str | None, batches: int) -> dict | None:
@@ -248,9 +273,10 @@ def run(shapes, *, tiny: bool, dtype: str, warmup: int, repeats: int, with_torch
     results = []
     for text in shapes:
         shape = parse_shape(text)
-        entry = {"shape": text, "jax": measure_jax(shape, dtype, warmup, repeats, cpu_convolutions)}
-        if with_torch:
-            entry["torch"] = measure_torch(shape, warmup, repeats)
+        contenders = {"jax": jax_contender(shape, dtype, cpu_convolutions)}
+        if with_torch and (torch_case := torch_contender(shape)):
+            contenders["torch"] = torch_case
+        entry = {"shape": text, **measure(contenders, warmup, repeats)}
         if with_pipeline:
             entry["pipeline"] = measure_pipeline(shape, "synthetic_me/tiny" if tiny else "synthetic_me/default",
                                                  data_dir, 2 if tiny else 10)
