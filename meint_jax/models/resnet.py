@@ -68,8 +68,9 @@ def materialized(x: jnp.ndarray) -> jnp.ndarray:
     the input (BatchNorm, residual add, ReLU of up to two blocks), recomputing
     it in transposed order: 5-10x slower than transposing the stored tensor.
     Saving the input through this opaque identity makes the transpose read it:
-    the 8x16x224 train step went from 13.4 to 9.5 s (benchmarks/README.md).
-    GPUs get `x`: their conditionals wait for the predicate on the host.
+    the 8x16x224 train step went from 13.4 to 11.5 s, 8x16x112 from 2.9 to 2.6 s
+    (benchmarks/README.md). GPUs get `x`: their conditionals wait for the
+    predicate on the host.
     """
     if jax.default_backend() != "cpu":
         return x
