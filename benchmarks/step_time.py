@@ -16,6 +16,7 @@ import jax
 import numpy as np
 from absl import app, flags
 
+from benchmarks.timing import median_seconds
 from configs import default as default_config
 from meint_jax import train, xla_options
 from meint_jax.models import create_model
@@ -30,16 +31,11 @@ flags.DEFINE_string("json", None, "Also write the rows to this file.")
 FLAGS = flags.FLAGS
 
 
-def _median_seconds(fn, repeats):
+def _first_call_and_median(fn, repeats):
+    """(seconds of the first call, which compiles; median of `repeats` calls after it)."""
     start = time.perf_counter()
     jax.block_until_ready(fn())
-    compile_s = time.perf_counter() - start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - start)
-    return compile_s, float(np.median(times))
+    return time.perf_counter() - start, median_seconds(fn, 0, repeats, jax.block_until_ready)
 
 
 def measure(size: int, batch: int, steps: int, temporal: str, repeats: int, cpu_convolutions: str = "xla") -> dict:
@@ -61,9 +57,9 @@ def measure(size: int, batch: int, steps: int, temporal: str, repeats: int, cpu_
         holder["state"], metrics = step(holder["state"], {"frames": frames, "targets": targets})
         return metrics
 
-    train_compile, train_s = _median_seconds(train_once, repeats)
+    train_compile, train_s = _first_call_and_median(train_once, repeats)
     state = holder["state"]
-    infer_compile, infer_s = _median_seconds(lambda: predict(state, frames), repeats)
+    infer_compile, infer_s = _first_call_and_median(lambda: predict(state, frames), repeats)
     return {"size": size, "batch": batch, "steps": steps, "temporal": temporal,
             "device": jax.devices()[0].device_kind, "train_s_per_step": round(train_s, 3),
             "train_compile_s": round(train_compile, 1), "infer_s_per_step": round(infer_s, 3),

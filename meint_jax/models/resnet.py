@@ -78,42 +78,23 @@ def materialized(x: jnp.ndarray) -> jnp.ndarray:
     return lax.cond(first == first, lambda v: v, lambda v: v + 0, x)   # both branches return x
 
 
-def _hashable(value):
-    return tuple(_hashable(v) for v in value) if type(value) in (list, tuple) else value
-
-
-def resnet_conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None, dimension_numbers=None,
-                feature_group_count=1, batch_group_count=1, precision=None, preferred_element_type=None):
+def resnet_conv(lhs, rhs, *args, **kwargs):
     """ResNet18's convolution (for `nn.Conv(conv_general_dilated=...)`): `small_map_conv`, whose
     backward pass reads its input `materialized`."""
-    static = (window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers, feature_group_count,
-              batch_group_count, precision, preferred_element_type)
-    return _resnet_conv(lhs, rhs, *map(_hashable, static))
+    conv = lambda x, w: small_map_conv(x, w, *args, **kwargs)
 
+    @jax.custom_vjp
+    def saving_input(x, w):
+        return conv(x, w)
 
-def _conv_with_keywords(x, w, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
-                        feature_group_count, batch_group_count, precision, preferred_element_type):
-    return small_map_conv(x, w, window_strides, padding, lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation,
-                          dimension_numbers=dimension_numbers, feature_group_count=feature_group_count,
-                          batch_group_count=batch_group_count, precision=precision,
-                          preferred_element_type=preferred_element_type)
+    def forward(x, w):
+        return conv(x, w), (materialized(x), w)
 
+    def backward(residuals, grad):
+        return jax.vjp(conv, *residuals)[1](grad)
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=tuple(range(2, 11)))
-def _resnet_conv(x, w, *static):
-    return _conv_with_keywords(x, w, *static)
-
-
-def _resnet_conv_fwd(x, w, *static):
-    return _conv_with_keywords(x, w, *static), (materialized(x), w)
-
-
-def _resnet_conv_bwd(*static_residuals_grad):
-    *static, (x, w), grad = static_residuals_grad
-    return jax.vjp(lambda x, w: _conv_with_keywords(x, w, *static), x, w)[1](grad)
-
-
-_resnet_conv.defvjp(_resnet_conv_fwd, _resnet_conv_bwd)
+    saving_input.defvjp(forward, backward)
+    return saving_input(lhs, rhs)
 
 
 def _pool_windows(x, window: int, stride: int, padding: int):
