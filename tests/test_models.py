@@ -177,6 +177,40 @@ def test_resnet_conv_and_its_gradients_match_the_convolution(spatial, stride):
     np.testing.assert_array_equal(np.asarray(jax.jit(materialized)(nan_first)), np.asarray(nan_first))
 
 
+@pytest.mark.parametrize("size,kernel,stride,padding", [(9, 3, 2, (1, 1)), (10, 3, 2, (1, 1)), (8, 1, 2, (0, 0)),
+                                                         (11, 7, 2, (3, 3)), (10, 3, 3, (1, 1)), (7, 5, 3, (2, 0))])
+def test_strided_input_gradient_matches_the_convolutions_vjp(size, kernel, stride, padding):
+    from jax import lax
+
+    from meint_jax.models.resnet import strided_input_gradient
+
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.standard_normal((2, size, size + 1, 3), np.float32))      # not square: rows vs columns
+    w = jnp.asarray(rng.standard_normal((kernel, kernel, 3, 4), np.float32))
+    pads = [padding, padding[::-1]]
+    out, vjp = jax.vjp(lambda x: lax.conv_general_dilated(x, w, (stride, stride), pads,
+                                                          dimension_numbers=("NHWC", "HWIO", "NHWC")), x)
+    grad = jnp.asarray(rng.standard_normal(out.shape, np.float32))
+    ours = strided_input_gradient(grad, w, x.shape, (stride, stride), pads)
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(vjp(grad)[0]), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="XLA:CPU's generic loop for dilated inputs")
+def test_resnet18_gradient_has_no_input_dilated_convolution():
+    # XLA writes a strided convolution's input gradient with the output gradient dilated by the stride,
+    # which XLA:CPU runs as a generic loop (1.0 s of thread time per 8x16x224 step).
+    model = ResNet18(stage_sizes=(1, 1, 1, 1))
+    x = jnp.zeros((2, 32, 32, 3))
+    variables = model.init(jax.random.PRNGKey(0), x)
+    loss = lambda p, x: jnp.sum(model.apply({**variables, "params": p}, x, train=True,
+                                            mutable=["batch_stats"])[0][0] ** 2)
+    hlo = jax.jit(jax.grad(loss)).lower(variables["params"], x).compile().as_text()    # frames need no gradient
+    assert "lhs_dilate" not in hlo
+    plain = jax.jit(jax.grad(lambda x, w: jnp.sum(jax.lax.conv_general_dilated(
+        x, w, (2, 2), [(1, 1), (1, 1)], dimension_numbers=("NHWC", "HWIO", "NHWC")) ** 2)))
+    assert "lhs_dilate" in plain.lower(jnp.zeros((2, 8, 8, 4)), jnp.zeros((3, 3, 4, 4))).compile().as_text()
+
+
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="XLA:CPU's fusion of the weight gradient's transpose")
 def test_resnet_conv_weight_gradient_transposes_the_stored_input():
     # XLA:CPU transposes a convolution's input for the weight gradient; with plain lax.conv it fuses that
