@@ -131,5 +131,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    from meint_jax import allocator
+
+    allocator.preload_tcmalloc()
     define_flags()
     app.run(main)

@@ -29,6 +29,7 @@ import numpy as np
 from absl import app, flags
 
 from benchmarks.timing import alternating_medians
+from meint_jax import allocator
 
 flags.DEFINE_list("shapes", ["8x16x224", "8x16x112", "2x8x64"], "Clips x frames x pixels.")
 flags.DEFINE_bool("tiny", False, "CI size: one tiny shape, two timed steps, the tiny dataset.")
@@ -284,7 +285,8 @@ def run(shapes, *, tiny: bool, dtype: str, warmup: int, repeats: int, with_torch
     environment = {"device": jax.devices()[0].device_kind, "platform": jax.devices()[0].platform,
                    "device_count": jax.device_count(), "cpu_count": os.cpu_count(), "machine": platform.processor()
                    or platform.machine(), "jax": jax.__version__, "python": platform.python_version(),
-                   "xla_flags": os.environ.get("XLA_FLAGS", ""), "cpu_convolutions": cpu_convolutions}
+                   "xla_flags": os.environ.get("XLA_FLAGS", ""), "cpu_convolutions": cpu_convolutions,
+                   "allocator": allocator.current()}
     try:
         import flax
 
@@ -314,5 +316,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    allocator.preload_tcmalloc()  # both frameworks on the allocator meint_jax.main runs on
     jnp.zeros(())  # Initialise the backend before timing anything.
     app.run(main)

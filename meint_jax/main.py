@@ -4,6 +4,10 @@ import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up banner.
+if __name__ == "__main__":
+    from meint_jax import allocator
+
+    allocator.preload_tcmalloc()  # First of all: it restarts this command on tcmalloc (allocator.py says why).
 
 from absl import app, flags, logging
 from ml_collections import config_flags

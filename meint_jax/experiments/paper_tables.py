@@ -173,4 +173,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    from meint_jax import allocator
+
+    allocator.preload_tcmalloc()
     app.run(main)
