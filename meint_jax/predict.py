@@ -174,8 +174,12 @@ class IntensityEstimator:
         self.batch_size = int(batch_size)
         self._variables = variables
         model = create_model(ml_collections.ConfigDict(config["model"]))
-        self._forward = jax.jit(lambda v, x: model.apply(v, x, train=False)[0],
-                                compiler_options=xla_options.step_options(step="predict"))
+        options = xla_options.step_options(step="predict")
+        self._forward = jax.jit(lambda v, x: model.apply(v, x, train=False)[0], compiler_options=options)
+        # Overlapping windows share frames; with frame_input="frames" they can share the encoder's work.
+        self.shares_frames = model.frame_input == "frames"
+        self._encode = jax.jit(lambda v, x: model.apply(v, x, method=type(model).encode), compiler_options=options)
+        self._from_features = jax.jit(lambda v, f: model.apply(v, None, features=f)[0], compiler_options=options)
 
     @classmethod
     def from_checkpoint(cls, path: str, step: int | None = None, **kwargs) -> "IntensityEstimator":
@@ -193,14 +197,32 @@ class IntensityEstimator:
         return frames_lib.area_resize(frames, self.image_size)
 
     def predict_positions(self, frames: np.ndarray, positions: np.ndarray, progress: bool = False) -> np.ndarray:
-        """Model outputs [W, T] for windows of already prepared `frames` at `positions` [W, T]."""
+        """Model outputs [W, T] for windows of already prepared `frames` at `positions` [W, T].
+
+        Each frame the windows look at goes through the encoder once, however many
+        windows hold it (half the encoder's work for overlapping windows), unless
+        the model's encoder input depends on the window (`frame_input="residual"`).
+        """
+        if not self.shares_frames:
+            return self._batched(positions, lambda index: self._forward(self._variables, frames[index]), progress)
+        unique, where = np.unique(positions, return_inverse=True)
+        # Whole windows' worth of frames per call: [batch_size, window] as in a forward pass.
+        chunks = [unique[i:i + self.window] for i in range(0, len(unique), self.window)]
+        chunks[-1] = np.concatenate([chunks[-1], np.repeat(chunks[-1][-1:], self.window - len(chunks[-1]))])
+        features = self._batched(np.stack(chunks), lambda index: self._encode(self._variables, frames[index]),
+                                 progress)
+        features = features.reshape(-1, features.shape[-1])[where.reshape(positions.shape)]
+        return self._batched(features, lambda batch: self._from_features(self._variables, batch), False)
+
+    def _batched(self, inputs: np.ndarray, fn, progress: bool) -> np.ndarray:
+        """`fn` over `inputs` in batches of `batch_size` (the last one padded: one compiled shape)."""
         outputs = []
-        for start in tqdm(range(0, len(positions), self.batch_size), desc="predict", unit="batch",
+        for start in tqdm(range(0, len(inputs), self.batch_size), desc="predict", unit="batch",
                           disable=not progress, leave=False):
-            index = positions[start:start + self.batch_size]
-            pad = self.batch_size - len(index)
-            batch = np.concatenate([index, np.repeat(index[-1:], pad, axis=0)]) if pad else index
-            outputs.append(np.asarray(self._forward(self._variables, frames[batch]))[:len(index)])
+            part = inputs[start:start + self.batch_size]
+            pad = self.batch_size - len(part)
+            batch = np.concatenate([part, np.repeat(part[-1:], pad, axis=0)]) if pad else part
+            outputs.append(np.asarray(fn(batch))[:len(part)])
         return np.concatenate(outputs)
 
     def predict_curve(self, frames: np.ndarray, progress: bool | None = False) -> tuple[np.ndarray, np.ndarray, int]:

@@ -99,3 +99,13 @@ def test_step_profile_names_a_folder_without_a_trace(tmp_path):
 
     with pytest.raises(FileNotFoundError, match=str(tmp_path)):
         profile_step.operation_times(str(tmp_path), calls=1)
+
+
+def test_predict_speed_times_shared_and_per_window_encoding():
+    from benchmarks import predict_speed
+
+    result = predict_speed.measure(frames=19, size=32, window=4, frame_step=1, batch_size=2, repeats=1)
+    # Starts 0, 2, ..., 14 and the last window at 15: 9 windows of 4 over 19 frames.
+    assert result["windows"] == 9 and result["distinct_frames"] == 19 < result["frames_seen"] == 36
+    assert result["shared s"] > 0 and result["per window s"] > 0
+    assert result["speed-up"] == pytest.approx(result["per window s"] / result["shared s"])

@@ -113,6 +113,31 @@ def test_long_input_windows_cover_every_frame_and_merge_exactly():
         assert sampled.sum() == len(np.unique(positions))
 
 
+def test_overlapping_windows_encode_each_frame_once_and_predict_the_same(tiny_workdir):
+    variables, config, _ = predict.restore_for_inference(tiny_workdir)
+    config = json.loads(json.dumps(config))
+    config["model"]["frame_input"] = "frames"             # the tiny run's model sees residual frames
+    estimator = predict.IntensityEstimator(variables, config, frame_step=1, batch_size=2)
+    window, size = estimator.window, estimator.image_size
+    frames = np.random.default_rng(0).integers(0, 256, (3 * window + 3, size, size, 3), dtype=np.uint8)
+    positions = predict.window_positions(len(frames), window, 1)
+    assert len(positions) >= 5                             # overlapping windows, more than one batch of them
+    encoded = []
+    encode = estimator._encode
+    estimator._encode = lambda v, x: encoded.append(x.shape[0] * x.shape[1]) or encode(v, x)
+    shared = estimator.predict_positions(frames, positions)
+    assert sum(encoded) < positions.size                   # each frame once (plus one batch's padding)
+    assert sum(encoded) <= len(np.unique(positions)) + 2 * window * estimator.batch_size
+    estimator.shares_frames = False                        # every window through the whole model
+    np.testing.assert_allclose(shared, estimator.predict_positions(frames, positions), rtol=1e-5, atol=1e-5)
+
+    config["model"]["frame_input"] = "residual"
+    residual = predict.IntensityEstimator(variables, config)
+    assert not residual.shares_frames                      # a frame's input depends on its window's mean there
+    with pytest.raises(ValueError, match="depend on its window"):
+        residual._encode(variables, frames[None, :window])
+
+
 def test_overlapping_windows_are_averaged_by_their_weights():
     positions = np.array([[0, 1, 2, 3], [2, 3, 4, 5]])
     predictions = np.array([[0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]])
