@@ -3,12 +3,13 @@
 XLA:CPU allocates each execution's buffers anew (for a 8x16x112 train step,
 986 MB of scratch and several 232 MB blocks). glibc's malloc serves blocks
 that large with fresh mmap()s and unmaps them when they are freed, so every
-step touches new pages: about 250,000 page faults and 0.5-0.9 s of kernel
-time per step (strace, getrusage). tcmalloc keeps
-and reuses them: the same step went from 3.2 to 2.1-2.3 s, and PyTorch's from
-3.0 to 2.6 s (benchmarks/README.md). jemalloc did not help; neither did
-glibc's own tunables (`glibc.malloc.arena_max=1` ends the faults but makes
-threads queue on one arena).
+step faults in new pages: 250,000-430,000 page faults and 0.5-0.9 s of
+kernel time per step (strace, getrusage). tcmalloc keeps and reuses them
+(0.01-0.02 s). The wall time saved depended on this VM's hour: 3.2 -> 2.1-2.3 s
+per step in one comparison, 2.9 -> 2.8 s in another; JAX/PyTorch at 8x16x112
+went from 0.95x to 1.05x (benchmarks/README.md). jemalloc did not help;
+neither did glibc's own tunables (`glibc.malloc.arena_max=1` ends the faults
+but makes threads queue on one arena).
 
 An allocator must be chosen before the process starts, so `preload_tcmalloc`
 runs the same command again (`execve`, same process id) with tcmalloc in
