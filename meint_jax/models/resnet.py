@@ -9,8 +9,8 @@ BatchNorm is torch's (momentum 0.1 == Flax 0.9, epsilon 1e-5, and the running
 variance updated with the unbiased batch variance, which Flax's does not do).
 
 The max-pool and the convolutions (`max_pool`, `resnet_conv`) compute the same
-values as `nn.max_pool` and `nn.Conv`, written so that XLA:CPU avoids three
-slow paths (each function says which; figures in benchmarks/README.md).
+values (and gradients) as `nn.max_pool` and `nn.Conv`, written so that XLA:CPU
+avoids four slow paths (each function says which; figures in benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -110,8 +110,8 @@ def strided_input_gradient(grad, rhs, input_shape, window_strides, padding, prec
                 phases.append(jnp.zeros((n, rows_out, cols_out, channels), grad.dtype))
                 continue
             pad = ((t_h - 1, rows_out - grad.shape[1]), (t_w - 1, cols_out - grad.shape[2]))
-            phases.append(lax.conv_general_dilated(grad, jnp.swapaxes(taps, 2, 3), (1, 1), pad, precision=precision,
-                                                   dimension_numbers=("NHWC", "HWIO", "NHWC")))
+            phases.append(small_map_conv(grad, jnp.swapaxes(taps, 2, 3), (1, 1), pad, precision=precision,
+                                         dimension_numbers=("NHWC", "HWIO", "NHWC")))   # 1x1 maps below 64 px
     # [n, rows, s_h, cols, s_w, c] -> the padded input's rows s_h*m + a and columns s_w*m' + b.
     stacked = jnp.stack(phases, axis=2).reshape(n, rows_out, s_h, s_w, cols_out, channels).swapaxes(3, 4)
     padded = stacked.reshape(n, rows_out * s_h, cols_out * s_w, channels)
