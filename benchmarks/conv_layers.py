@@ -8,7 +8,8 @@ of its backward pass, the gradient with respect to the input (dX) and to the
 weights (dW): XLA's (`jax.vjp` of `lax.conv_general_dilated`, NHWC, as Flax runs
 it), with jaxlib's default YNNPACK kernels (`jax ynnpack`) and with XLA's own
 (`jax`, what meint_jax compiles with on CPU: meint_jax/xla_options.py), and
-PyTorch's (`torch.nn.grad.conv2d_input/_weight`, oneDNN, NCHW). Medians of
+PyTorch's (`torch.nn.grad.conv2d_input/_weight`, oneDNN), on NCHW tensors (`torch`) and
+channels-last ones (`torch cl`, the memory order of `benchmarks.run`'s contender). Medians of
 --repeats calls after one warm-up call; float32. `count` is how many times
 the shape occurs in the network, so count x time sums to the network's share.
 """
@@ -35,6 +36,7 @@ def define_flags():
     flags.DEFINE_integer("size", 112, "Frame side in pixels.")
     flags.DEFINE_integer("repeats", 5, "Timed calls; the median is reported.")
     flags.DEFINE_bool("torch", True, "Also measure PyTorch (skipped when it is not installed).")
+    flags.DEFINE_bool("ynnpack", True, "Also measure jaxlib's default YNNPACK convolutions.")
     flags.DEFINE_string("json", None, "Also write the rows here.")
 
 
@@ -80,23 +82,25 @@ def measure_jax(layer: dict, frames: int, repeats: int, cpu_convolutions: str = 
             f"{name}_dw_ms": 1e3 * median_seconds(lambda: d_weight(x, w, dy), 1, repeats, sync)}
 
 
-def measure_torch(layer: dict, frames: int, repeats: int) -> dict:
+def measure_torch(layer: dict, frames: int, repeats: int, channels_last: bool = False) -> dict:
     import torch
     import torch.nn.functional as F
 
     k, s, p = layer["kernel"], layer["stride"], layer["kernel"] // 2
-    x = torch.randn(frames, layer["cin"], layer["side"], layer["side"])
-    w = torch.randn(layer["cout"], layer["cin"], k, k)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    x = torch.randn(frames, layer["cin"], layer["side"], layer["side"]).to(memory_format=layout)
+    w = torch.randn(layer["cout"], layer["cin"], k, k).to(memory_format=layout)
+    name = "torch_cl" if channels_last else "torch"
     with torch.no_grad():
-        dy = torch.randn_like(F.conv2d(x, w, stride=s, padding=p))
+        dy = torch.randn_like(F.conv2d(x, w, stride=s, padding=p)).to(memory_format=layout)
         sync = lambda out: out  # noqa: E731 (eager: the call returns when done)
 
         def ms(fn):
             return 1e3 * median_seconds(fn, 1, repeats, sync)
 
-        return {"torch_fwd_ms": ms(lambda: F.conv2d(x, w, stride=s, padding=p)),
-                "torch_dx_ms": ms(lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, stride=s, padding=p)),
-                "torch_dw_ms": ms(lambda: torch.nn.grad.conv2d_weight(x, w.shape, dy, stride=s, padding=p))}
+        return {f"{name}_fwd_ms": ms(lambda: F.conv2d(x, w, stride=s, padding=p)),
+                f"{name}_dx_ms": ms(lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, stride=s, padding=p)),
+                f"{name}_dw_ms": ms(lambda: torch.nn.grad.conv2d_weight(x, w.shape, dy, stride=s, padding=p))}
 
 
 def main(argv):
@@ -108,13 +112,16 @@ def main(argv):
         use_torch = False
     rows = []
     for layer in resnet18_convolutions(FLAGS.size):
-        row = {**layer, **measure_jax(layer, FLAGS.frames, FLAGS.repeats, "ynnpack"),
-               **measure_jax(layer, FLAGS.frames, FLAGS.repeats, "xla")}
+        row = dict(layer)
+        if FLAGS.ynnpack:
+            row.update(measure_jax(layer, FLAGS.frames, FLAGS.repeats, "ynnpack"))
+        row.update(measure_jax(layer, FLAGS.frames, FLAGS.repeats, "xla"))
         if use_torch:
             row.update(measure_torch(layer, FLAGS.frames, FLAGS.repeats))
+            row.update(measure_torch(layer, FLAGS.frames, FLAGS.repeats, channels_last=True))
         rows.append(row)
-    columns = [f"{f}_{p}_ms" for f in ("jax_ynnpack", "jax") + (("torch",) if use_torch else ())
-               for p in ("fwd", "dx", "dw")]
+    frameworks = (("jax_ynnpack",) if FLAGS.ynnpack else ()) + ("jax",) + (("torch", "torch_cl") if use_torch else ())
+    columns = [f"{f}_{p}_ms" for f in frameworks for p in ("fwd", "dx", "dw")]
     print(f"| conv ({FLAGS.frames} frames at {FLAGS.size} px) | input | in->out | k/s | count | "
           + " | ".join(c[:-3].replace("_", " ") + " ms" for c in columns) + " |")
     print("|---" * (5 + len(columns)) + "|")

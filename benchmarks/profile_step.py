@@ -16,7 +16,6 @@ the max-pool's select-and-scatter expansion (benchmarks/README.md).
 from __future__ import annotations
 
 import collections
-import functools
 import glob
 import os
 import re
@@ -41,26 +40,14 @@ def define_flags():
 
 
 def build_step(shape, step: str, cpu_convolutions: str):
-    """(jitted step, its arguments) for random clips of `shape`, as train.py compiles it."""
-    import numpy as np
+    """(jitted step, its arguments) for random clips of `shape`, as train.py compiles it (not donating
+    the state, which every traced call reuses)."""
+    from benchmarks import model_steps
 
-    from configs import default as default_config
-    from meint_jax import train, xla_options
-    from meint_jax.models import create_model
-
-    batch, steps, size = shape
-    config = default_config.get_config()
-    model, tx = create_model(config.model), train.create_optimizer(config.train)
-    rng = np.random.default_rng(0)
-    frames = rng.integers(0, 256, (batch, steps, size, size, 3), dtype=np.uint8)
-    state = train.init_state(model, tx, frames.shape, seed=0)
-    options = xla_options.step_options(cpu_convolutions, step=step)
+    built = model_steps.build(shape, cpu_convolutions=cpu_convolutions, donate=False)
     if step == "train":
-        targets = rng.uniform(size=(batch, steps)).astype(np.float32)
-        fn = jax.jit(functools.partial(train.train_step, model=model, tx=tx, loss_config=config.loss),
-                     compiler_options=options)
-        return fn, (state, {"frames": frames, "targets": targets})
-    return jax.jit(functools.partial(train.predict_step, model=model), compiler_options=options), (state, frames)
+        return built.train_step, (built.state, built.batch)
+    return built.predict_step, (built.state, built.frames)
 
 
 def operation_times(trace_dir: str, calls: int) -> collections.Counter:

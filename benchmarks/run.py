@@ -16,7 +16,6 @@ JAX and PyTorch taking turns call by call, so that both see the same machine.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 import platform
@@ -25,9 +24,9 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from absl import app, flags
 
+from benchmarks import model_steps
 from benchmarks.timing import alternating_medians
 from meint_jax import allocator
 
@@ -78,12 +77,6 @@ def _buffers_mib(compiled) -> float | None:
         return None
 
 
-def _clips(batch, steps, size, seed=0):
-    rng = np.random.default_rng(seed)
-    return (rng.integers(0, 256, (batch, steps, size, size, 3), dtype=np.uint8),
-            rng.uniform(size=(batch, steps)).astype(np.float32))
-
-
 @dataclasses.dataclass
 class Contender:
     """One framework's train step and forward passes, ready to time, and how to report them."""
@@ -93,31 +86,20 @@ class Contender:
 
 
 def jax_contender(shape, dtype: str, cpu_convolutions: str = "xla") -> Contender:
-    from configs import default as default_config
-    from meint_jax import train, xla_options
-    from meint_jax.models import create_model
-
     batch, steps, size = shape
-    config = default_config.get_config()
-    config.model.dtype = dtype
-    model, tx = create_model(config.model), train.create_optimizer(config.train)
-    frames, targets = _clips(batch, steps, size)
+    built = model_steps.build(shape, dtype=dtype, cpu_convolutions=cpu_convolutions)
     device = jax.devices()[0]
-    frames_d, targets_d = jax.device_put(frames, device), jax.device_put(targets, device)
-    state = train.init_state(model, tx, frames.shape, seed=0)
-    step = jax.jit(functools.partial(train.train_step, model=model, tx=tx, loss_config=config.loss),
-                   donate_argnums=0, compiler_options=xla_options.step_options(cpu_convolutions))
+    frames_d, targets_d = jax.device_put(built.frames, device), jax.device_put(built.targets, device)
     start = time.perf_counter()
-    compiled = step.lower(state, {"frames": frames_d, "targets": targets_d}).compile()
+    compiled = built.train_step.lower(built.state, {"frames": frames_d, "targets": targets_d}).compile()
     compile_s = time.perf_counter() - start
-    holder = {"state": state}
+    holder = {"state": built.state}
 
     def train_once():
         holder["state"], metrics = compiled(holder["state"], {"frames": frames_d, "targets": targets_d})
         return metrics["loss"]
 
-    predict = jax.jit(functools.partial(train.predict_step, model=model),
-                      compiler_options=xla_options.step_options(cpu_convolutions, step="predict"))
+    predict = built.predict_step
     flops, peak = _cost(compiled), _peak_flops(device)
 
     def row(seconds):
@@ -153,7 +135,7 @@ def torch_contender(shape) -> Contender | None:
     torch.manual_seed(0)
     model = torch_reference.IntensityModel().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    frames, targets = _clips(batch, steps, size)
+    frames, targets = model_steps.random_clips(batch, steps, size)
     mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 1, 3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 1, 3, 1, 1)
     frames_t = torch.from_numpy(frames).to(device)

@@ -8,18 +8,14 @@ compiles; its time is reported as compile_s). Prints a table and, with
 --json=PATH, writes the rows.
 """
 
-import functools
 import json
 import time
 
 import jax
-import numpy as np
 from absl import app, flags
 
+from benchmarks import model_steps
 from benchmarks.timing import median_seconds
-from configs import default as default_config
-from meint_jax import train, xla_options
-from meint_jax.models import create_model
 
 flags.DEFINE_list("sizes", ["64", "80", "112"], "Frame sizes (pixels, square).")
 flags.DEFINE_integer("batch", 8, "Clips per batch.")
@@ -39,27 +35,16 @@ def _first_call_and_median(fn, repeats):
 
 
 def measure(size: int, batch: int, steps: int, temporal: str, repeats: int, cpu_convolutions: str = "xla") -> dict:
-    config = default_config.get_config()
-    config.model.temporal = temporal
-    model = create_model(config.model)
-    tx = train.create_optimizer(config.train)
-    frames = np.random.default_rng(0).integers(0, 256, (batch, steps, size, size, 3), dtype=np.uint8)
-    targets = np.random.default_rng(1).uniform(size=(batch, steps)).astype(np.float32)
-    state = train.init_state(model, tx, frames.shape, seed=0)
-    # As train.py runs it: the state donated and replaced every step.
-    step = jax.jit(functools.partial(train.train_step, model=model, tx=tx, loss_config=config.loss),
-                   donate_argnums=0, compiler_options=xla_options.step_options(cpu_convolutions))
-    predict = jax.jit(functools.partial(train.predict_step, model=model),
-                      compiler_options=xla_options.step_options(cpu_convolutions, step="predict"))
-    holder = {"state": state}
+    built = model_steps.build((batch, steps, size), temporal=temporal, cpu_convolutions=cpu_convolutions)
+    holder = {"state": built.state}     # as train.py runs it: the state donated and replaced every step
 
     def train_once():
-        holder["state"], metrics = step(holder["state"], {"frames": frames, "targets": targets})
+        holder["state"], metrics = built.train_step(holder["state"], built.batch)
         return metrics
 
     train_compile, train_s = _first_call_and_median(train_once, repeats)
     state = holder["state"]
-    infer_compile, infer_s = _first_call_and_median(lambda: predict(state, frames), repeats)
+    infer_compile, infer_s = _first_call_and_median(lambda: built.predict_step(state, built.frames), repeats)
     return {"size": size, "batch": batch, "steps": steps, "temporal": temporal,
             "device": jax.devices()[0].device_kind, "train_s_per_step": round(train_s, 3),
             "train_compile_s": round(train_compile, 1), "infer_s_per_step": round(infer_s, 3),

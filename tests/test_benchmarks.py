@@ -78,8 +78,9 @@ def test_conv_layer_profile_measures_both_frameworks():
     from benchmarks import conv_layers
 
     layer = dict(side=8, cin=4, cout=6, kernel=3, stride=2, count=1, name="small")
-    got = {**conv_layers.measure_jax(layer, 2, 1), **conv_layers.measure_torch(layer, 2, 1)}
-    assert set(got) == {f"{f}_{p}_ms" for f in ("jax", "torch") for p in ("fwd", "dx", "dw")}
+    got = {**conv_layers.measure_jax(layer, 2, 1), **conv_layers.measure_torch(layer, 2, 1),
+           **conv_layers.measure_torch(layer, 2, 1, channels_last=True)}
+    assert set(got) == {f"{f}_{p}_ms" for f in ("jax", "torch", "torch_cl") for p in ("fwd", "dx", "dw")}
     assert all(v > 0 for v in got.values())
 
 
@@ -109,3 +110,33 @@ def test_predict_speed_times_shared_and_per_window_encoding():
     assert result["windows"] == 9 and result["distinct_frames"] == 19 < result["frames_seen"] == 36
     assert result["shared s"] > 0 and result["per window s"] > 0
     assert result["speed-up"] == pytest.approx(result["per window s"] / result["shared s"])
+
+
+def test_model_steps_are_train_pys_steps_and_donate_as_it_does():
+    import functools
+
+    import jax
+    import numpy as np
+
+    from benchmarks import model_steps
+    from configs import default as default_config
+    from meint_jax import train, xla_options
+    from meint_jax.models import create_model
+
+    built = model_steps.build((2, 3, 32), donate=False)
+    state, metrics = built.train_step(built.state, built.batch)
+    # The same step written out from train.py's parts, as train.py compiles it.
+    config = default_config.get_config()
+    model, tx = create_model(config.model), train.create_optimizer(config.train)
+    reference = jax.jit(functools.partial(train.train_step, model=model, tx=tx, loss_config=config.loss),
+                        compiler_options=xla_options.step_options(config.train.cpu_convolutions))
+    ref_state, ref_metrics = reference(train.init_state(model, tx, built.frames.shape, seed=0), built.batch)
+    np.testing.assert_allclose(metrics["loss"], ref_metrics["loss"], rtol=1e-6)
+    for got, want in zip(jax.tree_util.tree_leaves(state.params), jax.tree_util.tree_leaves(ref_state.params)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    assert built.predict_step(state, built.frames).shape == (2, 3)
+    assert not any(leaf.is_deleted() for leaf in jax.tree_util.tree_leaves(built.state.params))
+
+    donating = model_steps.build((2, 3, 32))
+    donating.train_step(donating.state, donating.batch)
+    assert all(leaf.is_deleted() for leaf in jax.tree_util.tree_leaves(donating.state.params))
