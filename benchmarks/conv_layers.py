@@ -16,6 +16,11 @@ the shape occurs in the network, so count x time sums to the network's share.
 
 from __future__ import annotations
 
+if __name__ == "__main__":
+    from meint_jax import allocator
+
+    allocator.preload_tcmalloc()  # First of all, before the heavy imports: it restarts this command on tcmalloc.
+
 import functools
 import json
 
@@ -138,8 +143,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    from meint_jax import allocator
-
-    allocator.preload_tcmalloc()
     define_flags()
     app.run(main)

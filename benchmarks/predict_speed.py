@@ -12,6 +12,11 @@ the two ways are timed in turn, medians of --repeats calls after a warm-up call.
 
 from __future__ import annotations
 
+if __name__ == "__main__":
+    from meint_jax import allocator
+
+    allocator.preload_tcmalloc()  # First of all, before the heavy imports: it restarts this command on tcmalloc.
+
 import json
 
 import jax
@@ -74,8 +79,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    from meint_jax import allocator
-
-    allocator.preload_tcmalloc()
     define_flags()
     app.run(main)

@@ -15,6 +15,11 @@ the max-pool's select-and-scatter expansion (benchmarks/README.md).
 
 from __future__ import annotations
 
+if __name__ == "__main__":
+    from meint_jax import allocator
+
+    allocator.preload_tcmalloc()  # First of all, before the heavy imports: it restarts this command on tcmalloc.
+
 import collections
 import glob
 import os
@@ -117,8 +122,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    from meint_jax import allocator
-
-    allocator.preload_tcmalloc()
     define_flags()
     app.run(main)

@@ -15,6 +15,11 @@ JAX and PyTorch taking turns call by call, so that both see the same machine.
 
 from __future__ import annotations
 
+if __name__ == "__main__":
+    from meint_jax import allocator
+
+    allocator.preload_tcmalloc()  # First of all, before the heavy imports: it restarts this command on tcmalloc.
+
 import dataclasses
 import json
 import os
@@ -298,6 +303,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    allocator.preload_tcmalloc()  # both frameworks on the allocator meint_jax.main runs on
     jnp.zeros(())  # Initialise the backend before timing anything.
     app.run(main)

@@ -8,6 +8,11 @@ compiles; its time is reported as compile_s). Prints a table and, with
 --json=PATH, writes the rows.
 """
 
+if __name__ == "__main__":
+    from meint_jax import allocator
+
+    allocator.preload_tcmalloc()  # First of all, before the heavy imports: it restarts this command on tcmalloc.
+
 import json
 import time
 
@@ -67,7 +72,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    from meint_jax import allocator
-
-    allocator.preload_tcmalloc()
     app.run(main)

@@ -14,6 +14,11 @@ BiGRU has seen least context) and interpolated to every frame.
 
 from __future__ import annotations
 
+if __name__ == "__main__":
+    from meint_jax import allocator
+
+    allocator.preload_tcmalloc()  # First of all, before the heavy imports: it restarts this command on tcmalloc.
+
 import dataclasses
 import functools
 import json
@@ -478,8 +483,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    from meint_jax import allocator
-
-    allocator.preload_tcmalloc()
     define_flags()
     app.run(main)

@@ -12,6 +12,11 @@ command can be repeated until the table is complete; `DIR/table.md` and
 
 from __future__ import annotations
 
+if __name__ == "__main__":
+    from meint_jax import allocator
+
+    allocator.preload_tcmalloc()  # First of all, before the heavy imports: it restarts this command on tcmalloc.
+
 import importlib.util
 import json
 import os
@@ -173,7 +178,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    from meint_jax import allocator
-
-    allocator.preload_tcmalloc()
     app.run(main)
