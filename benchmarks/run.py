@@ -20,6 +20,7 @@ if __name__ == "__main__":
 
     allocator.preload_tcmalloc()  # First of all, before the heavy imports: it restarts this command on tcmalloc.
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -35,18 +36,25 @@ from benchmarks import model_steps
 from benchmarks.timing import alternating_medians
 from meint_jax import allocator
 
-flags.DEFINE_list("shapes", ["8x16x224", "8x16x112", "2x8x64"], "Clips x frames x pixels.")
-flags.DEFINE_bool("tiny", False, "CI size: one tiny shape, two timed steps, the tiny dataset.")
-flags.DEFINE_integer("warmup", 2, "Untimed calls after compilation.")
-flags.DEFINE_integer("repeats", 5, "Timed calls; the median is reported.")
-flags.DEFINE_enum("dtype", "float32", ["float32", "bfloat16"], "JAX compute dtype (parameters stay float32).")
-flags.DEFINE_enum("cpu_convolutions", "xla", ["xla", "ynnpack"],
-                  "On CPU, whose convolution kernels XLA uses (meint_jax/xla_options.py; jaxlib's default: ynnpack).")
-flags.DEFINE_bool("torch", True, "Also measure PyTorch (skipped when it is not installed).")
-flags.DEFINE_bool("pipeline", True, "Also measure the input pipeline (needs TensorFlow and a built dataset).")
-flags.DEFINE_string("data_dir", None, "TFDS data_dir for the pipeline measurement (built on first use).")
-flags.DEFINE_string("json", None, "Write the results here.")
 FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """Defined only when run as a script, so importing the module (tests) adds no absl flags."""
+    flags.DEFINE_list("shapes", ["8x16x224", "8x16x112", "2x8x64"], "Clips x frames x pixels.")
+    flags.DEFINE_bool("tiny", False, "CI size: one tiny shape, two timed steps, the tiny dataset.")
+    flags.DEFINE_integer("warmup", 2, "Untimed calls after compilation.")
+    flags.DEFINE_integer("repeats", 5, "Timed calls; the median is reported.")
+    flags.DEFINE_enum("dtype", "float32", ["float32", "bfloat16"],
+                      "Compute dtype: JAX's (parameters stay float32); PyTorch runs under bfloat16 autocast then.")
+    flags.DEFINE_enum("cpu_convolutions", "xla", ["xla", "ynnpack"],
+                      "On CPU, whose convolution kernels XLA uses (meint_jax/xla_options.py; jaxlib's default: "
+                      "ynnpack).")
+    flags.DEFINE_bool("torch", True, "Also measure PyTorch (skipped when it is not installed).")
+    flags.DEFINE_bool("pipeline", True, "Also measure the input pipeline (needs TensorFlow and a built dataset).")
+    flags.DEFINE_string("data_dir", None, "TFDS data_dir for the pipeline measurement (built on first use).")
+    flags.DEFINE_string("json", None, "Write the results here.")
+
 
 # Dense peak FLOP/s per chip for MFU (bf16 tensor cores; float32 uses the same peak, as MFU is usually quoted).
 PEAK_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12, "TPU v4": 275e12,
@@ -128,7 +136,10 @@ def jax_contender(shape, dtype: str, cpu_convolutions: str = "xla") -> Contender
                       "infer_one": (lambda: predict(holder["state"], frames_d[:1]), sync)}, row)
 
 
-def torch_contender(shape) -> Contender | None:
+def torch_contender(shape, dtype: str = "float32") -> Contender | None:
+    """The paper's model in plain PyTorch eager; with `dtype="bfloat16"` under `torch.autocast`, PyTorch's
+    mixed precision (convolutions, GRU and matrix products in bfloat16, parameters and optimiser in float32),
+    the counterpart of the JAX model's bfloat16 compute with float32 parameters."""
     try:
         import torch
     except ImportError:
@@ -146,6 +157,11 @@ def torch_contender(shape) -> Contender | None:
     frames_t = torch.from_numpy(frames).to(device)
     targets_t = torch.from_numpy(targets).to(device)
 
+    def precision():
+        if dtype == "bfloat16":
+            return torch.autocast(device_type=device, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def prepare(x):
         return (x.permute(0, 1, 4, 2, 3).float() / 255.0 - mean) / std
 
@@ -161,14 +177,16 @@ def torch_contender(shape) -> Contender | None:
     def train_once():
         model.train()
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(prepare(frames_t)), targets_t)
+        with precision():
+            pred = model(prepare(frames_t))
+        loss = loss_fn(pred.float(), targets_t)
         loss.backward()
         optimizer.step()
         return loss
 
     def infer(x):
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), precision():
             return model(prepare(x))
 
     sync = (lambda _: torch.cuda.synchronize()) if device == "cuda" else (lambda loss: loss.item())
@@ -177,7 +195,7 @@ def torch_contender(shape) -> Contender | None:
     first_s = time.perf_counter() - start
 
     def row(seconds):
-        out = {"framework": "torch", "dtype": "float32", "train_s": seconds["train"], "train_first_step_s": first_s,
+        out = {"framework": "torch", "dtype": dtype, "train_s": seconds["train"], "train_first_step_s": first_s,
                "train_clips_per_s": batch / seconds["train"], "train_frames_per_s": batch * steps / seconds["train"],
                "infer_frames_per_s": batch * steps / seconds["infer"],
                "infer_one_clip_frames_per_s": steps / seconds["infer_one"], "torch_threads": torch.get_num_threads()}
@@ -262,7 +280,7 @@ def run(shapes, *, tiny: bool, dtype: str, warmup: int, repeats: int, with_torch
     for text in shapes:
         shape = parse_shape(text)
         contenders = {"jax": jax_contender(shape, dtype, cpu_convolutions)}
-        if with_torch and (torch_case := torch_contender(shape)):
+        if with_torch and (torch_case := torch_contender(shape, dtype)):
             contenders["torch"] = torch_case
         entry = {"shape": text, **measure(contenders, warmup, repeats)}
         if with_pipeline:
@@ -303,5 +321,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     jnp.zeros(())  # Initialise the backend before timing anything.
     app.run(main)

@@ -145,3 +145,15 @@ def test_model_steps_are_train_pys_steps_and_donate_as_it_does():
 
     assert aliased_inputs(built) == 0
     assert aliased_inputs(model_steps.build((2, 3, 32))) >= len(jax.tree_util.tree_leaves(built.state.params))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_torch_contender_computes_in_the_requested_precision(dtype):
+    from benchmarks import run
+
+    contender = run.torch_contender((1, 2, 32), dtype)
+    train_once, _ = contender.calls["train"]
+    assert torch.isfinite(train_once()) and train_once().dtype == torch.float32   # the loss stays float32
+    infer, _ = contender.calls["infer"]
+    assert infer().dtype == getattr(torch, dtype)
+    assert contender.row({"train": 1.0, "infer": 1.0, "infer_one": 1.0})["dtype"] == dtype
