@@ -1,21 +1,19 @@
 """The model's jit-compiled train step and forward pass on random clips, as train.py compiles them.
 
 The one place the benchmark scripts (`run`, `step_time`, `profile_step`) build
-model, optimiser, state and steps, so that what they time is the same program
-and the same program train.py runs. No absl flags: importing it adds none.
+model, optimiser, state and steps; the steps come from `train.jit_steps`, so what
+they time is the program train.py runs. No absl flags: importing it adds none.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any, Callable
 
-import jax
 import numpy as np
 
 from configs import default as default_config
-from meint_jax import train, xla_options
+from meint_jax import train
 from meint_jax.models import create_model
 
 
@@ -53,12 +51,9 @@ def build(shape: tuple[int, int, int], *, dtype: str = "float32", temporal: str 
     batch, steps, size = shape
     config = default_config.get_config()
     config.model.update(dtype=dtype, temporal=temporal)
+    config.train.cpu_convolutions = cpu_convolutions
     model, tx = create_model(config.model), train.create_optimizer(config.train)
     frames, targets = random_clips(batch, steps, size, seed)
     state = train.init_state(model, tx, frames.shape, seed=seed)
-    train_step = jax.jit(functools.partial(train.train_step, model=model, tx=tx, loss_config=config.loss),
-                         donate_argnums=0 if donate else (),
-                         compiler_options=xla_options.step_options(cpu_convolutions))
-    predict_step = jax.jit(functools.partial(train.predict_step, model=model),
-                           compiler_options=xla_options.step_options(cpu_convolutions, step="predict"))
+    train_step, predict_step = train.jit_steps(model, tx, config, donate=donate)
     return ModelSteps(config, state, frames, targets, train_step, predict_step)

@@ -108,6 +108,23 @@ def predict_step(state: TrainState, frames: jnp.ndarray, *, model) -> jnp.ndarra
     return pred
 
 
+def jit_steps(model, tx, config: ml_collections.ConfigDict, *, out_sharding=None, donate: bool = True):
+    """(train step, forward pass), jit-compiled with `xla_options` for `config.train.cpu_convolutions`.
+
+    The train step donates the state (`donate=True`; the caller must use the returned one). With
+    `out_sharding` both steps place their outputs there (train_and_evaluate: replicated over the mesh).
+    The benchmarks build theirs here too, so they time the program training runs.
+    """
+    placed = lambda outputs: {} if out_sharding is None else {"out_shardings": outputs}
+    cpu_convolutions = config.train.cpu_convolutions
+    step_fn = jax.jit(functools.partial(train_step, model=model, tx=tx, loss_config=config.loss),
+                      compiler_options=xla_options.step_options(cpu_convolutions, step="train"),
+                      donate_argnums=0 if donate else (), **placed((out_sharding, out_sharding)))
+    predict_fn = jax.jit(functools.partial(predict_step, model=model), **placed(out_sharding),
+                         compiler_options=xla_options.step_options(cpu_convolutions, step="predict"))
+    return step_fn, predict_fn
+
+
 def _write_atomically(path: str, text: str) -> None:
     """Writes `text` to `path` through a temporary file, so a crash never leaves half a file."""
     with open(path + ".tmp", "w") as f:
@@ -254,12 +271,7 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
     state = sharding.replicate(state, mesh)
     start_step = int(state.step)
 
-    replicated = sharding.replicated(mesh)
-    step_fn = jax.jit(functools.partial(train_step, model=model, tx=tx, loss_config=config.loss),
-                      compiler_options=xla_options.step_options(config.train.cpu_convolutions, step="train"),
-                      donate_argnums=0, out_shardings=(replicated, replicated))
-    predict_fn = jax.jit(functools.partial(predict_step, model=model), out_shardings=replicated,
-                         compiler_options=xla_options.step_options(config.train.cpu_convolutions, step="predict"))
+    step_fn, predict_fn = jit_steps(model, tx, config, out_sharding=sharding.replicated(mesh))
     batches = input_pipeline.train_batches(
         builder, train_subjects, evaluation.window_spec(config, d.train_window, d.jitter), batch_size=t.batch_size,
         image_size=d.image_size, label_shape=d.pseudo_label, augment=_augmentation(d), seed=config.seed,
