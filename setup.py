@@ -9,12 +9,14 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["meint_jax", "meint_jax.*", "data_builders", "data_builders.*"]),
+    # configs and data_builders install as packages too: notebooks and pip users import them from anywhere.
+    packages=find_packages(include=["meint_jax", "meint_jax.*", "data_builders", "data_builders.*", "configs"]),
     install_requires=[
         "absl-py>=2.1",
         "av>=12.0",  # PyAV: decodes users' video files for prediction (FFmpeg bundled in the wheel)
         "dlib-bin>=19.24",  # prebuilt dlib: face detector and landmarks
         "face-recognition-models>=0.3.0",  # ships dlib's 68-point model: nothing downloads
+        "clu>=0.0.12",  # metric_writers: TensorBoard events and log lines from one call
         "flax>=0.10",
         "importlib_resources>=6.0",  # tensorflow-datasets imports it without declaring it
         "jax>=0.5",
@@ -27,14 +29,14 @@ setup(
         "pillow>=10.0",
         "safetensors>=0.4",  # timm's .safetensors ResNet18 weights
         "scipy>=1.11",
-        "tensorboard>=2.16",  # training curves (flax.metrics.tensorboard writes the events)
+        "tensorboard>=2.16",  # training curves (clu.metric_writers writes the events)
         "tensorflow-cpu>=2.16",
         "tensorflow-datasets>=4.9.6",
         "tqdm>=4.66",
     ],
     extras_require={
         # torch only as the tests' reference; pinned: an unpinned torch pulls GBs of CUDA packages.
-        "test": ["dill>=0.3", "pytest>=8.0", "pytest-xdist>=3.5", "safetensors>=0.4", "torch==2.13.0"],
+        "test": ["dill>=0.3", "pytest>=8.0", "pytest-xdist>=3.5", "ruff>=0.6", "safetensors>=0.4", "torch==2.13.0"],
         # `tfds build` (tensorflow-datasets 4.9.10's CLI imports both at start-up).
         "tfds-cli": ["apache-beam>=2.50", "mlcroissant>=1.0"],
     },

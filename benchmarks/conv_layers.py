@@ -7,7 +7,7 @@ For each distinct convolution of ResNet18 on `--frames` frames of `--size` pixel
 of its backward pass, the gradient with respect to the input (dX) and to the
 weights (dW): XLA's (`jax.vjp` of `lax.conv_general_dilated`, NHWC, as Flax runs
 it), with jaxlib's default YNNPACK kernels (`jax ynnpack`) and with XLA's own
-(`jax`, what meint_jax compiles with on CPU: meint_jax/xla_options.py), and
+(`jax`, what meint_jax compiles with on CPU: meint_jax/common/xla_options.py), and
 PyTorch's (`torch.nn.grad.conv2d_input/_weight`, oneDNN), on NCHW tensors (`torch`) and
 channels-last ones (`torch cl`, the memory order of `benchmarks.run`'s contender). Medians of
 --repeats calls after one warm-up call; float32. `count` is how many times
@@ -16,10 +16,9 @@ the shape occurs in the network, so count x time sums to the network's share.
 
 from __future__ import annotations
 
-if __name__ == "__main__":
-    from meint_jax import allocator
+from meint_jax.common import cli, files
 
-    allocator.preload_tcmalloc()  # First of all, before the heavy imports: it restarts this command on tcmalloc.
+cli.restart_on_tcmalloc(__name__)  # Before the heavy imports: the process is replaced.
 
 import functools
 import json
@@ -30,7 +29,7 @@ from absl import app, flags
 from jax import lax
 
 from benchmarks.timing import median_seconds
-from meint_jax import xla_options
+from meint_jax.common import xla_options
 
 FLAGS = flags.FLAGS
 
@@ -137,9 +136,8 @@ def main(argv):
     print("| network total (count x time; conv1's dX is never needed) | | | | | "
           + " | ".join(f"{totals[c] - (rows[0][c] if c.endswith('dx_ms') else 0):.0f}" for c in columns) + " |")
     if FLAGS.json:
-        with open(FLAGS.json, "w") as f:
-            json.dump({"frames": FLAGS.frames, "size": FLAGS.size, "device": jax.devices()[0].device_kind,
-                       "rows": rows}, f, indent=1)
+        files.write_text(FLAGS.json, json.dumps({"frames": FLAGS.frames, "size": FLAGS.size,
+                                                 "device": jax.devices()[0].device_kind, "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":

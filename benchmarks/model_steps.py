@@ -1,8 +1,8 @@
-"""The model's jit-compiled train step and forward pass on random clips, as train.py compiles them.
+"""The model's jit-compiled train step and forward pass on random clips, as training compiles them.
 
 The one place the benchmark scripts (`run`, `step_time`, `profile_step`) build
-model, optimiser, state and steps; the steps come from `train.jit_steps`, so what
-they time is the program train.py runs. No absl flags: importing it adds none.
+model, optimiser, state and steps; the steps come from `meint_jax.training.steps.jit_steps`, so what
+they time is the program training runs. No absl flags: importing it adds none.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any, Callable
 import numpy as np
 
 from configs import default as default_config
-from meint_jax import train
 from meint_jax.models import create_model
+from meint_jax.training import steps as training_steps
 
 
 def random_clips(batch: int, steps: int, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -44,7 +44,7 @@ def build(shape: tuple[int, int, int], *, dtype: str = "float32", temporal: str 
           cpu_convolutions: str = "xla", donate: bool = True, seed: int = 0) -> ModelSteps:
     """The default config's model for clips x frames x pixels `shape`.
 
-    `donate=True` donates the state to the train step, as train.py does (the caller
+    `donate=True` donates the state to the train step, as the training loop does (the caller
     must then replace it with the returned one); profiling, which calls the step
     on one state again and again, passes False.
     """
@@ -52,8 +52,8 @@ def build(shape: tuple[int, int, int], *, dtype: str = "float32", temporal: str 
     config = default_config.get_config()
     config.model.update(dtype=dtype, temporal=temporal)
     config.train.cpu_convolutions = cpu_convolutions
-    model, tx = create_model(config.model), train.create_optimizer(config.train)
+    model, tx = create_model(config.model), training_steps.create_optimizer(config.train)
     frames, targets = random_clips(batch, steps, size, seed)
-    state = train.init_state(model, tx, frames.shape, seed=seed)
-    train_step, predict_step = train.jit_steps(model, tx, config, donate=donate)
+    state = training_steps.init_state(model, tx, frames.shape, seed=seed)
+    train_step, predict_step = training_steps.jit_steps(model, tx, config, donate=donate)
     return ModelSteps(config, state, frames, targets, train_step, predict_step)

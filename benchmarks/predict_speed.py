@@ -2,7 +2,7 @@
 
     python -m benchmarks.predict_speed --frames=600 --size=112 --window=16 --frame_step=1
 
-predict.py covers a long input with windows that overlap by half. With
+inference/windows.py covers a long input with windows that overlap by half. With
 `frame_input="frames"` it runs each frame through the encoder once and hands the
 windows their features (`shared`); the alternative runs every window through the
 whole model (`per window`), so most frames twice. Random uint8 frames already at
@@ -12,10 +12,9 @@ the two ways are timed in turn, medians of --repeats calls after a warm-up call.
 
 from __future__ import annotations
 
-if __name__ == "__main__":
-    from meint_jax import allocator
+from meint_jax.common import cli, files
 
-    allocator.preload_tcmalloc()  # First of all, before the heavy imports: it restarts this command on tcmalloc.
+cli.restart_on_tcmalloc(__name__)  # Before the heavy imports: the process is replaced.
 
 import json
 
@@ -25,8 +24,10 @@ from absl import app, flags
 
 from benchmarks.timing import alternating_medians
 from configs import default as default_config
-from meint_jax import predict, train
+from meint_jax.inference import estimator as estimator_lib
+from meint_jax.inference import windows
 from meint_jax.models import create_model
+from meint_jax.training import steps as training_steps
 
 FLAGS = flags.FLAGS
 
@@ -42,15 +43,16 @@ def define_flags():
     flags.DEFINE_string("json", None, "Also write the results here.")
 
 
-def estimator(size: int, window: int, frame_step: int, batch_size: int) -> predict.IntensityEstimator:
+def estimator(size: int, window: int, frame_step: int, batch_size: int) -> estimator_lib.IntensityEstimator:
     """An estimator around a randomly initialised frames-input model, as a checkpoint would give."""
     config = default_config.get_config()
     config.model.frame_input = "frames"
     config.data.update(num_steps=window, image_size=size)
     model = create_model(config.model)
-    state = train.init_state(model, train.create_optimizer(config.train), (1, window, size, size, 3), seed=0)
+    tx = training_steps.create_optimizer(config.train)
+    state = training_steps.init_state(model, tx, (1, window, size, size, 3), seed=0)
     variables = {"params": state.params, "batch_stats": state.batch_stats}
-    return predict.IntensityEstimator(variables, config.to_dict(), frame_step=frame_step, batch_size=batch_size)
+    return estimator_lib.IntensityEstimator(variables, config.to_dict(), frame_step=frame_step, batch_size=batch_size)
 
 
 def measure(frames: int, size: int, window: int, frame_step: int, batch_size: int, repeats: int) -> dict:
@@ -58,7 +60,7 @@ def measure(frames: int, size: int, window: int, frame_step: int, batch_size: in
     per_window = estimator(size, window, frame_step, batch_size)
     per_window.shares_frames = False
     clip = np.random.default_rng(0).integers(0, 256, (frames, size, size, 3), dtype=np.uint8)
-    positions = predict.window_positions(frames, window, frame_step)
+    positions = windows.window_positions(frames, window, frame_step)
     calls = {name: (lambda e=e: e.predict_positions(clip, positions), lambda out: out)
              for name, e in (("shared", shared), ("per window", per_window))}
     seconds = alternating_medians(calls, warmup=1, repeats=repeats)
@@ -74,8 +76,7 @@ def main(argv):
     result = measure(FLAGS.frames, FLAGS.size, FLAGS.window, FLAGS.frame_step, FLAGS.batch_size, FLAGS.repeats)
     print(json.dumps(result, indent=1))
     if FLAGS.json:
-        with open(FLAGS.json, "w") as f:
-            json.dump(result, f, indent=2)
+        files.write_text(FLAGS.json, json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

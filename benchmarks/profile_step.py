@@ -15,10 +15,9 @@ the max-pool's select-and-scatter expansion (benchmarks/README.md).
 
 from __future__ import annotations
 
-if __name__ == "__main__":
-    from meint_jax import allocator
+from meint_jax.common import cli
 
-    allocator.preload_tcmalloc()  # First of all, before the heavy imports: it restarts this command on tcmalloc.
+cli.restart_on_tcmalloc(__name__)  # Before the heavy imports: the process is replaced.
 
 import collections
 import glob
@@ -45,7 +44,7 @@ def define_flags():
 
 
 def build_step(shape, step: str, cpu_convolutions: str):
-    """(jitted step, its arguments) for random clips of `shape`, as train.py compiles it (not donating
+    """(jitted step, its arguments) for random clips of `shape`, as training compiles it (not donating
     the state, which every traced call reuses)."""
     from benchmarks import model_steps
 

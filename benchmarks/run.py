@@ -15,10 +15,9 @@ JAX and PyTorch taking turns call by call, so that both see the same machine.
 
 from __future__ import annotations
 
-if __name__ == "__main__":
-    from meint_jax import allocator
+from meint_jax.common import cli, files
 
-    allocator.preload_tcmalloc()  # First of all, before the heavy imports: it restarts this command on tcmalloc.
+cli.restart_on_tcmalloc(__name__)  # Before the heavy imports: the process is replaced.
 
 import contextlib
 import dataclasses
@@ -34,7 +33,7 @@ from absl import app, flags
 
 from benchmarks import model_steps
 from benchmarks.timing import alternating_medians
-from meint_jax import allocator
+from meint_jax.common import allocator
 
 FLAGS = flags.FLAGS
 
@@ -48,7 +47,7 @@ def define_flags():
     flags.DEFINE_enum("dtype", "float32", ["float32", "bfloat16"],
                       "Compute dtype: JAX's (parameters stay float32); PyTorch runs under bfloat16 autocast then.")
     flags.DEFINE_enum("cpu_convolutions", "xla", ["xla", "ynnpack"],
-                      "On CPU, whose convolution kernels XLA uses (meint_jax/xla_options.py; jaxlib's default: "
+                      "On CPU, whose convolution kernels XLA uses (meint_jax/common/xla_options.py; jaxlib's default: "
                       "ynnpack).")
     flags.DEFINE_bool("torch", True, "Also measure PyTorch (skipped when it is not installed).")
     flags.DEFINE_bool("pipeline", True, "Also measure the input pipeline (needs TensorFlow and a built dataset).")
@@ -224,7 +223,7 @@ def measure_pipeline(shape, dataset: str, data_dir: str | None, batches: int) ->
         import tensorflow_datasets as tfds
 
         import data_builders  # noqa: F401  Registers synthetic_me.
-        from meint_jax import input_pipeline
+        from meint_jax.data import input_pipeline
     except ImportError:
         return None
     batch, steps, size = shape
@@ -316,8 +315,7 @@ def main(argv):
     print(report["table"])
     if FLAGS.json:
         os.makedirs(os.path.dirname(os.path.abspath(FLAGS.json)), exist_ok=True)
-        with open(FLAGS.json, "w") as f:
-            json.dump(report, f, indent=2)
+        files.write_text(FLAGS.json, json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -8,10 +8,9 @@ compiles; its time is reported as compile_s). Prints a table and, with
 --json=PATH, writes the rows.
 """
 
-if __name__ == "__main__":
-    from meint_jax import allocator
+from meint_jax.common import cli, files
 
-    allocator.preload_tcmalloc()  # First of all, before the heavy imports: it restarts this command on tcmalloc.
+cli.restart_on_tcmalloc(__name__)  # Before the heavy imports: the process is replaced.
 
 import json
 import time
@@ -41,7 +40,7 @@ def _first_call_and_median(fn, repeats):
 
 def measure(size: int, batch: int, steps: int, temporal: str, repeats: int, cpu_convolutions: str = "xla") -> dict:
     built = model_steps.build((batch, steps, size), temporal=temporal, cpu_convolutions=cpu_convolutions)
-    holder = {"state": built.state}     # as train.py runs it: the state donated and replaced every step
+    holder = {"state": built.state}     # as the training loop runs it: the state donated and replaced every step
 
     def train_once():
         holder["state"], metrics = built.train_step(holder["state"], built.batch)
@@ -67,8 +66,7 @@ def main(argv):
         print(f"{r['size']:>5} {r['train_s_per_step']:>13} {r['infer_s_per_step']:>13} "
               f"{r['train_frames_per_s']:>11} {r['infer_frames_per_s']:>11}")
     if FLAGS.json:
-        with open(FLAGS.json, "w") as f:
-            json.dump(rows, f, indent=2)
+        files.write_text(FLAGS.json, json.dumps(rows, indent=2))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,9 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from data_builders import schema
-from meint_jax import annotations, faces, frames
+from meint_jax.common import files
+from meint_jax.data import annotations, faces, frames
+from meint_jax.data.clips import Clip
 
 CROPS = ("none", "dlib")
 
@@ -35,11 +37,11 @@ class ClipBuilderConfig(tfds.core.BuilderConfig):
     frame_roots: tuple[str, ...] = ()   # frame folders under manual_dir, in order of preference
 
 
-def _submit(pool, clip: annotations.ClipRecord, size: int, crop: str) -> concurrent.futures.Future:
+def _submit(pool, clip: Clip, size: int, crop: str) -> concurrent.futures.Future:
     """Reads a clip's frames in a worker. The functions sent live in light modules
     (PIL, numpy, dlib), so workers never import TensorFlow."""
     if crop == "dlib":
-        onset_path = clip.frame_paths[clip.frame_numbers.index(clip.onset)]
+        onset_path = clip.frame_paths[int(np.flatnonzero(clip.frame_numbers == clip.onset)[0])]
         return pool.submit(faces.read_cropped_clip, clip.frame_paths, onset_path, size)
     return pool.submit(frames.read_clip, clip.frame_paths, size)
 
@@ -102,14 +104,8 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
                                     "reason": f"{kind}: {e}"})
                     continue
                 written += 1
-                yield f"{clip.clip_id}@{clip.onset}", {
-                    "subject": clip.subject, "clip_id": clip.clip_id, "frames": clip_frames,
-                    "frame_numbers": np.asarray(clip.frame_numbers, np.int32),
-                    "onset": clip.onset, "apex": clip.apex, "offset": clip.offset,
-                    "emotion": clip.emotion, "action_units": clip.action_units,
-                }
+                yield f"{clip.clip_id}@{clip.onset}", clip.example(clip_frames)
         summary = annotations.summarize(written, skipped)
         logging.info("%s: %d clips written, %d skipped %s", self.name, summary["clips"], summary["skipped"],
                      summary["skipped_by_reason"])
-        with open(os.path.join(self.data_dir, "build_summary.json"), "w") as f:
-            json.dump(summary, f, indent=2)
+        files.write_text(os.path.join(self.data_dir, "build_summary.json"), json.dumps(summary, indent=2))

@@ -1,4 +1,4 @@
-"""The clip schema every builder writes (DESIGN.md section 1): one definition for all datasets."""
+"""The clip schema every builder writes (docs/design.md, "The clip schema"): one definition for all datasets."""
 
 from __future__ import annotations
 

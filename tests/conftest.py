@@ -23,11 +23,11 @@ def tiny_builder(tmp_path_factory):
 def tiny_workdir(tiny_builder, tmp_path_factory):
     """A workdir trained for a few steps on `synthetic_me/tiny`: checkpoints, config, metrics."""
     from configs import synthetic as synthetic_config
-    from meint_jax import train
+    from meint_jax.training import loop
 
     config = synthetic_config.get_config("size=tiny")
     config.data.data_dir = os.path.dirname(os.path.dirname(os.path.dirname(tiny_builder.data_dir)))
     config.train.update(num_steps=4, checkpoint_every=4)
     workdir = str(tmp_path_factory.mktemp("tiny_run"))
-    train.train_and_evaluate(config, workdir)
+    loop.train_and_evaluate(config, workdir)
     return workdir

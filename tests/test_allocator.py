@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from meint_jax import allocator
+from meint_jax.common import allocator
 
 
 def test_find_tcmalloc_searches_the_directories_in_order(tmp_path):
@@ -67,7 +67,7 @@ def test_a_command_restarts_on_tcmalloc_when_the_machine_has_it():
     env.pop("MEINT_JAX_ALLOCATOR", None)
     if allocator.find_tcmalloc(env) is None:
         pytest.skip("no tcmalloc on this machine (apt install libtcmalloc-minimal4)")
-    code = ("import os; from meint_jax import allocator; print('pid', os.getpid(), flush=True); "
+    code = ("import os; from meint_jax.common import allocator; print('pid', os.getpid(), flush=True); "
             "allocator.preload_tcmalloc(); print('pid', os.getpid(), allocator.current())")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     before, rerun, after = out.splitlines()                   # the command runs again from its start

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from meint_jax import annotations
+from meint_jax.data import annotations
 from tests.fixtures import write_sheet
 
 CASME2_HEADER = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", None, "Action Units",
@@ -47,7 +47,7 @@ def test_casme2_rows_become_clips_or_counted_skips(casme2):
     first = result.clips[0]
     assert (first.subject, first.onset, first.apex, first.offset) == ("01", 8, 10, 13)
     # Frames in numeric order: img9 before img10, not the string order img10, img11, ..., img8, img9.
-    assert first.frame_numbers == (8, 9, 10, 11, 12, 13)
+    assert first.frame_numbers.tolist() == [8, 9, 10, 11, 12, 13]
     assert [os.path.basename(p) for p in first.frame_paths][:3] == ["img8.jpg", "img9.jpg", "img10.jpg"]
     assert result.clips[1].emotion == "others" and result.clips[1].action_units == "4+7"
     summary = result.summary()

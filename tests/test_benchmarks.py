@@ -120,17 +120,18 @@ def test_model_steps_are_train_pys_steps_and_donate_as_it_does():
 
     from benchmarks import model_steps
     from configs import default as default_config
-    from meint_jax import train, xla_options
+    from meint_jax.common import xla_options
     from meint_jax.models import create_model
+    from meint_jax.training import steps
 
     built = model_steps.build((2, 3, 32), donate=False)
     state, metrics = built.train_step(built.state, built.batch)
-    # The same step written out from train.py's parts, as train.py compiles it.
+    # The same step written out from training.steps' parts, as jit_steps compiles it.
     config = default_config.get_config()
-    model, tx = create_model(config.model), train.create_optimizer(config.train)
-    reference = jax.jit(functools.partial(train.train_step, model=model, tx=tx, loss_config=config.loss),
+    model, tx = create_model(config.model), steps.create_optimizer(config.train)
+    reference = jax.jit(functools.partial(steps.train_step, model=model, tx=tx, loss_config=config.loss),
                         compiler_options=xla_options.step_options(config.train.cpu_convolutions))
-    ref_state, ref_metrics = reference(train.init_state(model, tx, built.frames.shape, seed=0), built.batch)
+    ref_state, ref_metrics = reference(steps.init_state(model, tx, built.frames.shape, seed=0), built.batch)
     np.testing.assert_allclose(metrics["loss"], ref_metrics["loss"], rtol=1e-6)
     for got, want in zip(jax.tree_util.tree_leaves(state.params), jax.tree_util.tree_leaves(ref_state.params)):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)

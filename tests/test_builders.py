@@ -111,7 +111,7 @@ def test_casme2_config_builds_on_first_use_and_trains(tmp_path, monkeypatch):
     """The user's path: configs/casme2.py with manual_dir set builds, trains and evaluates."""
     from configs import casme2 as casme2_config
     from data_builders.casme2 import casme2_dataset_builder as casme2
-    from meint_jax import train
+    from meint_jax.training import loop
 
     config_128 = [c for c in casme2.Builder.BUILDER_CONFIGS if c.name == "cropped_128"][0]
     monkeypatch.setattr(config_128, "frame_size", SIZE)
@@ -132,14 +132,14 @@ def test_casme2_config_builds_on_first_use_and_trains(tmp_path, monkeypatch):
     config.model.gru_features = 8
     config.train.update(batch_size=2, num_steps=2, log_every=1, checkpoint_every=2)
     config.eval.update(holdout_subjects=1, untrimmed_windows=2, plot_clips=1)
-    summary = train.train_and_evaluate(config, str(tmp_path / "run"))
+    summary = loop.train_and_evaluate(config, str(tmp_path / "run"))
     assert summary["train_steps"] == 2 and summary["trimmed"]["model"]["num_clips"] == 2
     assert "true_spearman" not in summary["trimmed"]["model"]   # real data has no true intensity
 
 
 def test_samm_dlib_crop_uses_one_box_per_clip_and_skips_faceless_clips(tmp_path, monkeypatch):
     from data_builders.samm import samm_dataset_builder as samm
-    from meint_jax import faces, synthetic
+    from meint_jax.data import faces, synthetic
 
     config = [c for c in samm.Builder.BUILDER_CONFIGS if c.name == "dlib_128"][0]
     monkeypatch.setattr(config, "frame_size", SIZE)
@@ -177,7 +177,7 @@ def test_samm_dlib_crop_uses_one_box_per_clip_and_skips_faceless_clips(tmp_path,
 
 def test_an_interrupted_build_leaves_nothing_and_a_rebuild_completes(casme2_manual, tmp_path, monkeypatch):
     from data_builders.casme2 import casme2_dataset_builder as casme2
-    from meint_jax import annotations
+    from meint_jax.data import annotations
 
     config = [c for c in casme2.Builder.BUILDER_CONFIGS if c.name == "cropped_128"][0]
     monkeypatch.setattr(config, "frame_size", SIZE)

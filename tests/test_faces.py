@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from meint_jax import faces, synthetic
+from meint_jax.data import faces, synthetic
 
 FACE = 224
 

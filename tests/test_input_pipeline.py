@@ -1,11 +1,11 @@
 """Windows, targets and splits read back from a built tiny dataset."""
 
 import numpy as np
-import tensorflow as tf
 import pytest
+import tensorflow as tf
 
-from meint_jax import input_pipeline, synthetic
-from meint_jax.input_pipeline import WindowSpec
+from meint_jax.data import input_pipeline, synthetic
+from meint_jax.data.input_pipeline import WindowSpec
 
 TINY = synthetic.GeneratorConfig(num_subjects=4, clips_per_subject=3, frame_size=32, min_frames=28,
                                  max_frames=36, min_me_frames=12, max_me_frames=18, min_neutral=4)
@@ -96,7 +96,7 @@ def _jpeg(array):
 
 
 def test_area_resize_equals_tensorflows_when_shrinking():
-    from meint_jax import frames
+    from meint_jax.data import frames
 
     rng = np.random.default_rng(2)
     for height, width, size in [(112, 112, 80), (95, 101, 64), (224, 224, 80), (48, 48, 48)]:

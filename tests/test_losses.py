@@ -1,10 +1,10 @@
 import numpy as np
 
-from meint_jax import losses
+from meint_jax.training import losses
 
 
 def reference_losses(pred, target, margin):
-    """The loss terms of DESIGN.md written as explicit loops."""
+    """The loss terms of docs/design.md written as explicit loops."""
     b, t = pred.shape
     mse = sum((pred[i, j] - target[i, j]) ** 2 for i in range(b) for j in range(t)) / (b * t)
     smooth = sum((pred[i, j + 1] - pred[i, j]) ** 2 for i in range(b) for j in range(t - 1)) / (b * (t - 1))

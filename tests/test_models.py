@@ -59,7 +59,7 @@ def test_frame_order_matters_only_with_the_temporal_head(temporal):
 
 
 def test_unknown_temporal_head_is_refused():
-    with pytest.raises(ValueError, match="unknown temporal head"):
+    with pytest.raises(ValueError, match="unknown temporal model"):
         create_model(model_config("lstm")).init(jax.random.PRNGKey(0), np.zeros((1, 3, 32, 32, 3), np.uint8))
 
 
@@ -90,7 +90,7 @@ def test_unknown_frame_input_is_refused():
 def test_max_pool_and_its_gradient_match_reduce_window(shape, window, stride, padding):
     import flax.linen as nn
 
-    from meint_jax.models.resnet import max_pool
+    from meint_jax.models.xla_cpu import max_pool
 
     x = jnp.asarray(np.random.default_rng(0).standard_normal(shape, np.float32))   # no ties
     reference = lambda x: nn.max_pool(x, (window, window), (stride, stride), ((padding, padding),) * 2)
@@ -103,7 +103,7 @@ def test_max_pool_and_its_gradient_match_reduce_window(shape, window, stride, pa
 
 def test_max_pool_sends_ties_to_the_first_maximum_as_torch():
     torch = pytest.importorskip("torch")
-    from meint_jax.models.resnet import max_pool
+    from meint_jax.models.xla_cpu import max_pool
 
     # Small integers after a ReLU: most windows hold ties, as after the stem's ReLU.
     x = np.maximum(np.random.default_rng(0).integers(-2, 3, (2, 10, 10, 3)), 0).astype(np.float32)
@@ -125,7 +125,7 @@ def test_small_map_conv_matches_the_convolution_and_its_gradients(spatial, paddi
     import flax.linen as nn
     from jax import lax
 
-    from meint_jax.models.resnet import small_map_conv
+    from meint_jax.models.xla_cpu import small_map_conv
 
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.standard_normal((3,) + spatial + (4,), np.float32))
@@ -157,7 +157,7 @@ def test_resnet18_at_64px_has_no_swapped_convolution():
 def test_resnet_conv_and_its_gradients_match_the_convolution(spatial, stride):
     from jax import lax
 
-    from meint_jax.models.resnet import materialized, resnet_conv
+    from meint_jax.models.xla_cpu import materialized, resnet_conv
 
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.standard_normal((2,) + spatial + (3,), np.float32))
@@ -182,7 +182,7 @@ def test_resnet_conv_and_its_gradients_match_the_convolution(spatial, stride):
 def test_strided_input_gradient_matches_the_convolutions_vjp(size, kernel, stride, padding):
     from jax import lax
 
-    from meint_jax.models.resnet import strided_input_gradient
+    from meint_jax.models.xla_cpu import strided_input_gradient
 
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.standard_normal((2, size, size + 1, 3), np.float32))      # not square: rows vs columns
@@ -217,8 +217,8 @@ def test_resnet_conv_weight_gradient_transposes_the_stored_input():
     # transpose with the ReLU (and BatchNorm) that made the input, recomputing them in transposed order.
     from jax import lax
 
-    from meint_jax import xla_options
-    from meint_jax.models.resnet import resnet_conv
+    from meint_jax.common import xla_options
+    from meint_jax.models.xla_cpu import resnet_conv
 
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.standard_normal((16, 28, 28, 64), np.float32))
@@ -235,3 +235,46 @@ def test_resnet_conv_weight_gradient_transposes_the_stored_input():
 
     assert recomputing_transposes(lax.conv_general_dilated)
     assert not recomputing_transposes(resnet_conv)
+
+
+def test_each_part_runs_on_its_own_and_together_they_are_the_model():
+    config = model_config("bigru")
+    config.frame_input = "residual"
+    model = create_model(config)
+    frames = np.random.default_rng(3).integers(0, 256, (2, 5, 32, 32, 3), dtype=np.uint8)
+    variables = model.init(jax.random.PRNGKey(0), frames)
+    whole, _ = model.apply(variables, frames)
+    features = model.apply(variables, frames, method="encode")
+    context = model.apply(variables, features, method="contextualize")
+    assert features.shape == (2, 5, 512) and context.shape == (2, 5, 16)
+    np.testing.assert_allclose(model.apply(variables, context, method="heads"), whole, atol=1e-6)
+    np.testing.assert_allclose(model.apply(variables, features, method="from_features"), whole, atol=1e-6)
+
+
+def test_parameters_keep_the_tree_that_saved_checkpoints_have():
+    """encoder / GRUCell_0 / GRUCell_1 / head: checkpoints written before the model had parts still load."""
+    variables = create_model(model_config("bigru")).init(jax.random.PRNGKey(0), np.zeros((1, 3, 32, 32, 3), np.uint8))
+    assert set(variables["params"]) == {"encoder", "GRUCell_0", "GRUCell_1", "head"}
+    assert set(variables["params"]["GRUCell_0"]) == {"ir", "iz", "in", "hr", "hz", "hn"}
+    framewise = create_model(model_config("none")).init(jax.random.PRNGKey(0), np.zeros((1, 3, 32, 32, 3), np.uint8))
+    assert set(framewise["params"]) == {"encoder", "head"}
+
+
+def test_the_cpu_rewrites_compute_what_the_plain_resnet18_computes():
+    """The factory's CPU encoder (xla_cpu's convolution and max-pool) against the plain one, values and gradients."""
+    from meint_jax.models.factory import create_encoder
+
+    cpu, plain = create_encoder(jnp.float32, backend="cpu"), create_encoder(jnp.float32, backend="gpu")
+    assert cpu.conv is not plain.conv and cpu.max_pool is not plain.max_pool
+    x = jax.random.normal(jax.random.PRNGKey(1), (2, 48, 48, 3))
+    variables = plain.init(jax.random.PRNGKey(0), x)
+
+    def loss(params, encoder):
+        (features, _), _ = encoder.apply({"params": params, "batch_stats": variables["batch_stats"]}, x, train=True,
+                                         mutable=["batch_stats"])
+        return jnp.sum(features ** 2), features
+
+    (_, want), grad_want = jax.value_and_grad(loss, has_aux=True)(variables["params"], plain)
+    (_, got), grad_got = jax.value_and_grad(loss, has_aux=True)(variables["params"], cpu)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4), grad_got, grad_want)

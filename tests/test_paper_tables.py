@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from meint_jax.experiments import paper_tables
+from meint_jax import paper_tables
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -16,7 +16,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_tiny_paper_tables_run_every_row_and_report_their_metrics(tiny_builder, tmp_path):
     data_dir = os.path.dirname(os.path.dirname(os.path.dirname(tiny_builder.data_dir)))
     workdir = tmp_path / "tables"
-    command = [sys.executable, "-m", "meint_jax.experiments.paper_tables", "--dataset=synthetic", "--size=tiny",
+    command = [sys.executable, "-m", "meint_jax.paper_tables", "--dataset=synthetic", "--size=tiny",
                f"--workdir={workdir}", f"--data_dir={data_dir}", "--num_steps=3"]
     # The eight rows share most of their computations: a compilation cache compiles each one once (this test
     # alone on 2 cores: 176 -> 134 s); what the rows compute does not depend on it.

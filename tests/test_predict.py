@@ -11,8 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from meint_jax import input_pipeline, predict, train
-from meint_jax.input_pipeline import WindowSpec
+from meint_jax import predict
+from meint_jax.common import errors
+from meint_jax.data import input_pipeline
+from meint_jax.data.input_pipeline import WindowSpec
+from meint_jax.inference import estimator as estimator_lib
+from meint_jax.inference import readers, windows
+from meint_jax.training import steps
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -54,10 +59,10 @@ def _write_video(path, frames, fps=50, codec="png", pix_fmt="rgb24"):
 def held_out_window(tiny_builder, tiny_workdir):
     """A trimmed evaluation window of a held-out clip: its stored frames, and the pipeline's prediction."""
     import jax
-
-    from meint_jax import checkpoint
-    from meint_jax.models import create_model
     import ml_collections
+
+    from meint_jax.models import create_model
+    from meint_jax.training import checkpoint
 
     config = ml_collections.ConfigDict(_config(tiny_workdir))
     subject = json.load(open(os.path.join(tiny_workdir, "metrics.json")))["test_subjects"][0]
@@ -67,13 +72,13 @@ def held_out_window(tiny_builder, tiny_workdir):
     resized = input_pipeline.eval_windows(tiny_builder, [subject], spec, image_size=config.data.image_size, **common)
 
     model = create_model(config.model)
-    tx = train.create_optimizer(config.train)
+    tx = steps.create_optimizer(config.train)
     shape = (1, config.data.num_steps, config.data.image_size, config.data.image_size, 3)
-    state = train.init_state(model, tx, shape, 0)
+    state = steps.init_state(model, tx, shape, 0)
     ckpt = checkpoint.Checkpointer(os.path.join(tiny_workdir, "checkpoints"))
     state, _ = ckpt.restore(state)
     ckpt.close()
-    expected = np.asarray(jax.jit(lambda s, x: train.predict_step(s, x, model=model))(state, resized["frames"]))
+    expected = np.asarray(jax.jit(lambda s, x: steps.predict_step(s, x, model=model))(state, resized["frames"]))
     return stored, expected
 
 
@@ -90,7 +95,7 @@ def test_prediction_on_written_frames_equals_the_evaluation_pipeline(held_out_wi
 
 def test_api_gives_the_same_curve_as_the_command(held_out_window, tiny_workdir):
     stored, expected = held_out_window
-    estimator = predict.IntensityEstimator.from_checkpoint(tiny_workdir)
+    estimator = estimator_lib.IntensityEstimator.from_checkpoint(tiny_workdir)
     np.testing.assert_allclose(estimator.predict(stored["frames"][0]), expected[0], atol=1e-5)
     # Frames of another size are brought to the training frame size first, as the builders do.
     bigger = np.stack([np.asarray(Image.fromarray(f).resize((64, 64))) for f in stored["frames"][0]])
@@ -99,7 +104,7 @@ def test_api_gives_the_same_curve_as_the_command(held_out_window, tiny_workdir):
 
 def test_long_input_windows_cover_every_frame_and_merge_exactly():
     for num_frames, window, step in [(200, 16, 5), (31, 8, 1), (40, 8, 3), (5, 8, 2), (100, 16, 1)]:
-        positions = predict.window_positions(num_frames, window, step)
+        positions = windows.window_positions(num_frames, window, step)
         assert positions.shape[1] == window
         assert positions.min() == 0 and positions.max() == num_frames - 1
         if num_frames > (window - 1) * step + 1:
@@ -108,19 +113,19 @@ def test_long_input_windows_cover_every_frame_and_merge_exactly():
             assert len(positions) >= 2
         # A linear signal predicted exactly by every window merges back to the same signal on every frame.
         signal = lambda x: 0.3 + 0.01 * x
-        curve, sampled = predict.merge_windows(positions, signal(positions.astype(float)), num_frames)
+        curve, sampled = windows.merge_windows(positions, signal(positions.astype(float)), num_frames)
         np.testing.assert_allclose(curve, signal(np.arange(num_frames)), atol=1e-5)
         assert sampled.sum() == len(np.unique(positions))
 
 
 def test_overlapping_windows_encode_each_frame_once_and_predict_the_same(tiny_workdir):
-    variables, config, _ = predict.restore_for_inference(tiny_workdir)
+    variables, config, _ = estimator_lib.restore_for_inference(tiny_workdir)
     config = json.loads(json.dumps(config))
     config["model"]["frame_input"] = "frames"             # the tiny run's model sees residual frames
-    estimator = predict.IntensityEstimator(variables, config, frame_step=1, batch_size=2)
+    estimator = estimator_lib.IntensityEstimator(variables, config, frame_step=1, batch_size=2)
     window, size = estimator.window, estimator.image_size
     frames = np.random.default_rng(0).integers(0, 256, (3 * window + 3, size, size, 3), dtype=np.uint8)
-    positions = predict.window_positions(len(frames), window, 1)
+    positions = windows.window_positions(len(frames), window, 1)
     assert len(positions) >= 5                             # overlapping windows, more than one batch of them
     encoded = []
     encode = estimator._encode
@@ -132,16 +137,17 @@ def test_overlapping_windows_encode_each_frame_once_and_predict_the_same(tiny_wo
     np.testing.assert_allclose(shared, estimator.predict_positions(frames, positions), rtol=1e-5, atol=1e-5)
 
     config["model"]["frame_input"] = "residual"
-    residual = predict.IntensityEstimator(variables, config)
+    residual = estimator_lib.IntensityEstimator(variables, config)
     assert not residual.shares_frames                      # a frame's input depends on its window's mean there
-    with pytest.raises(ValueError, match="depend on its window"):
-        residual._encode(variables, frames[None, :window])
+    one = residual._encode(variables, frames[None, :window])
+    other = residual._encode(variables, frames[None, 1:window + 1])
+    assert not np.allclose(one[0, 1], other[0, 0], atol=1e-4)   # the same frame, two windows, two encodings
 
 
 def test_overlapping_windows_are_averaged_by_their_weights():
     positions = np.array([[0, 1, 2, 3], [2, 3, 4, 5]])
     predictions = np.array([[0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]])
-    curve, _ = predict.merge_windows(positions, predictions, 6)
+    curve, _ = windows.merge_windows(positions, predictions, 6)
     w = np.sin(np.pi * (np.arange(4) + 0.5) / 4)
     np.testing.assert_allclose(curve[[0, 1, 4, 5]], [0, 0, 1, 1])
     np.testing.assert_allclose(curve[2], w[0] / (w[0] + w[2]), rtol=1e-6)   # frame 2: 3rd of window 0, 1st of 1
@@ -152,7 +158,7 @@ def test_video_round_trip_equals_its_frames(held_out_window, tiny_workdir, tmp_p
     stored, _ = held_out_window
     frames = np.concatenate([stored["frames"][0], stored["frames"][1]])
     video = _write_video(tmp_path / "clip.avi", frames, fps=50)
-    clip = predict.read_video(video, frames.shape[1], "none", 0.25)
+    clip = readers.read_video(video, frames.shape[1], "none", 0.25)
     np.testing.assert_array_equal(clip.frames, frames)   # lossless codec: exactly the frames written
     assert clip.fps == 50
     predict.run(tiny_workdir, video, str(tmp_path / "from_video"), face="none")
@@ -168,7 +174,7 @@ def test_video_round_trip_equals_its_frames(held_out_window, tiny_workdir, tmp_p
 
 
 def test_lossy_video_with_a_face_is_cropped_by_dlib(tiny_workdir, tmp_path):
-    from meint_jax import synthetic
+    from meint_jax.data import synthetic
 
     cfg = synthetic.GeneratorConfig(num_subjects=1, clips_per_subject=1, frame_size=224, min_frames=20,
                                     max_frames=22, min_me_frames=8, max_me_frames=10, min_neutral=4)
@@ -180,7 +186,7 @@ def test_lossy_video_with_a_face_is_cropped_by_dlib(tiny_workdir, tmp_path):
     assert summary[0]["frames"] == len(faces)
     record = json.load(open(tmp_path / "out" / "face.json"))
     assert record["time_s"][-1] == pytest.approx((len(faces) - 1) / 30, abs=1e-4)
-    clip = predict.read_video(video, 32, "dlib", 0.25)
+    clip = readers.read_video(video, 32, "dlib", 0.25)
     # The crop holds the face, not the flat background: its frames vary as much as the face's do.
     assert clip.frames.std() > 0.5 * faces.std()
 
@@ -193,7 +199,7 @@ def test_tfds_input_plots_annotations_and_pseudo_target(tiny_builder, tiny_workd
     record = json.load(open(out / "s01_EP00.json"))
     assert record["onset"] < record["apex"] < record["offset"]
     assert record["frame_step"] >= 1 and record["window"] == 8
-    with pytest.raises(predict.PredictError, match="no clips"):
+    with pytest.raises(errors.UserError, match="no clips"):
         predict.run(tiny_workdir, "tfds:synthetic_me/tiny", str(tmp_path / "none"), data_dir=_data_dir(tiny_builder),
                     clip_ids=["nope"])
 
@@ -205,14 +211,15 @@ def test_resharded_restore_from_eight_devices(held_out_window, tiny_workdir, tmp
     script = f"""
 import jax, numpy as np, ml_collections, json
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
-from meint_jax import checkpoint, train
+from meint_jax.training import checkpoint
+from meint_jax.training import steps
 from meint_jax.models import create_model
 assert jax.device_count() == 8
 config = ml_collections.ConfigDict(json.load(open({os.path.join(tiny_workdir, 'config.json')!r})))
-model, tx = create_model(config.model), train.create_optimizer(config.train)
+model, tx = create_model(config.model), steps.create_optimizer(config.train)
 shape = (1, config.data.num_steps, config.data.image_size, config.data.image_size, 3)
 ckpt = checkpoint.Checkpointer({os.path.join(tiny_workdir, 'checkpoints')!r})
-state, _ = ckpt.restore(train.init_state(model, tx, shape, 0))
+state, _ = ckpt.restore(steps.init_state(model, tx, shape, 0))
 mesh = Mesh(np.array(jax.devices()), ("data",))
 def place(x):
     spec = P("data") if x.ndim and x.shape[0] % 8 == 0 else P()
@@ -226,7 +233,7 @@ out.close()
 """
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
     subprocess.run([sys.executable, "-c", script], check=True, cwd=REPO, env=env, capture_output=True)
-    estimator = predict.IntensityEstimator.from_checkpoint(resharded)
+    estimator = estimator_lib.IntensityEstimator.from_checkpoint(resharded)
     np.testing.assert_allclose(estimator.predict(stored["frames"][0]), expected[0], atol=1e-5)
 
 
@@ -261,7 +268,7 @@ def test_bad_input_names_the_file_and_writes_nothing(case, message, held_out_win
         path = str(tmp_path / "notes.txt")
         open(path, "w").write("hello")
         face = "none"
-    with pytest.raises(predict.PredictError, match=message) as error:
+    with pytest.raises(errors.UserError, match=message) as error:
         predict.run(tiny_workdir, path, str(tmp_path / "out"), face=face)
     if case != "missing path":
         assert os.path.basename(path.rstrip("/")) in str(error.value)
@@ -276,20 +283,20 @@ def test_checkpoint_of_another_architecture_is_refused(tiny_workdir, tmp_path):
     config = json.load(open(path))
     config["model"]["gru_features"] = 2 * config["model"]["gru_features"]
     json.dump(config, open(path, "w"))
-    with pytest.raises(predict.PredictError, match="another architecture|do not fit"):
-        predict.IntensityEstimator.from_checkpoint(copy)
+    with pytest.raises(errors.UserError, match="another architecture|do not fit"):
+        estimator_lib.IntensityEstimator.from_checkpoint(copy)
 
 
 def test_encoder_weights_are_not_a_prediction_checkpoint(tmp_path):
     import jax
 
-    from meint_jax import checkpoint
     from meint_jax.models.resnet import ResNet18
+    from meint_jax.training import checkpoint
 
     path = str(tmp_path / "encoder")
     checkpoint.save_tree(path, ResNet18().init(jax.random.PRNGKey(0), np.zeros((1, 32, 32, 3), np.float32)))
-    with pytest.raises(predict.PredictError, match="no meint-jax checkpoint|no training config"):
-        predict.IntensityEstimator.from_checkpoint(path)
+    with pytest.raises(errors.UserError, match="no meint-jax checkpoint|no training config"):
+        estimator_lib.IntensityEstimator.from_checkpoint(path)
 
 
 def test_command_line_error_is_one_line(tiny_workdir, tmp_path):
@@ -297,6 +304,6 @@ def test_command_line_error_is_one_line(tiny_workdir, tmp_path):
         [sys.executable, "-m", "meint_jax.predict", f"--checkpoint={tiny_workdir}", f"--input={tmp_path}",
          f"--output={tmp_path / 'out'}", "--face=none"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode != 0
-    assert result.stderr.strip().splitlines()[-1] == f"error: {tmp_path}: no numbered frame images " \
-        "(*.jpg, *.png, *.bmp named like img46.jpg)"
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"meint_jax.predict: error: {tmp_path}: no numbered frame images (*.jpg, *.png, *.bmp named like img46.jpg)")
     assert "Traceback" not in result.stderr

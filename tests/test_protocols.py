@@ -8,26 +8,28 @@ import pytest
 from scipy import stats
 
 from configs import synthetic as synthetic_config
-from meint_jax import protocols, train, validation
+from meint_jax.common import errors
+from meint_jax.evaluation import loso
+from meint_jax.training import loop
 
 SUBJECTS = ["s01", "s02", "s03", "s04", "s05"]
 
 
 def test_every_subject_is_held_out_once_and_never_trained_on():
-    folds = protocols.loso_folds(SUBJECTS)
+    folds = loso.loso_folds(SUBJECTS)
     assert [held_out for _, held_out in folds] == SUBJECTS
     for training, held_out in folds:
         assert held_out not in training and sorted(training + [held_out]) == SUBJECTS
 
 
 def test_fold_selection_by_code_index_and_range():
-    assert protocols.select_folds(SUBJECTS, None) == SUBJECTS
-    assert protocols.select_folds(SUBJECTS, "s04,0-1,s04") == ["s04", "s01", "s02"]
-    assert protocols.select_folds(SUBJECTS, "4") == ["s05"]
-    with pytest.raises(validation.ConfigError, match="fold 5 does not exist"):
-        protocols.select_folds(SUBJECTS, "5-7")
-    with pytest.raises(validation.ConfigError, match="neither a subject"):
-        protocols.select_folds(SUBJECTS, "s99")
+    assert loso.select_folds(SUBJECTS, None) == SUBJECTS
+    assert loso.select_folds(SUBJECTS, "s04,0-1,s04") == ["s04", "s01", "s02"]
+    assert loso.select_folds(SUBJECTS, "4") == ["s05"]
+    with pytest.raises(errors.ConfigError, match="fold 5 does not exist"):
+        loso.select_folds(SUBJECTS, "5-7")
+    with pytest.raises(errors.ConfigError, match="neither a subject"):
+        loso.select_folds(SUBJECTS, "s99")
 
 
 def _fold(rng, num_clips):
@@ -40,7 +42,7 @@ def _fold(rng, num_clips):
 def test_aggregation_pools_clips_over_folds():
     rng = np.random.default_rng(0)
     folds = {"s01": _fold(rng, 3), "s02": _fold(rng, 5), "s03": _fold(rng, 1)}
-    got = protocols.aggregate(folds)["trimmed"]["model"]
+    got = loso.aggregate(folds)["trimmed"]["model"]
     clips = np.concatenate([f["trimmed"]["model"]["per_clip"]["spearman"] for f in folds.values()])
     means = [f["trimmed"]["model"]["spearman"] for f in folds.values()]
     assert got["num_clips"] == 9 and got["spearman"]["clips"]["n"] == 9
@@ -61,7 +63,7 @@ def test_model_is_compared_with_the_prior_over_the_pooled_clips():
         fold["trimmed"]["position_prior"] = {**{k: float(np.mean(v)) for k, v in prior.items() if k != "clip_id"},
                                              "per_clip": prior}
         folds[subject] = fold
-    got = protocols.aggregate(folds)["trimmed"]["model"]["vs_prior"]
+    got = loso.aggregate(folds)["trimmed"]["model"]["vs_prior"]
     assert got["spearman"]["clips_better"] == 5 and got["spearman"]["clips_worse"] == 2
     assert got["kendall"] == {"clips_better": 7, "clips_worse": 0, "wilcoxon_p": pytest.approx(2 / 2 ** 7)}
 
@@ -73,11 +75,11 @@ def test_loso_split_over_two_invocations_aggregates_the_finished_folds(tiny_buil
     config.train.update(num_steps=1, warmup_steps=0, checkpoint_every=1, log_every=1)
     config.eval.update(protocol="loso", folds="0", untrimmed_windows=1, plot_clips=1)
     workdir = str(tmp_path / "loso")
-    first = train.train_and_evaluate(config, workdir)
+    first = loop.train_and_evaluate(config, workdir)
     assert first["folds_done"] == ["s01"] and first["folds_missing"] == ["s02", "s03", "s04"]
 
     config.eval.folds = "s01,s02"   # s01 is finished: only s02 trains
-    results = train.train_and_evaluate(config, workdir)
+    results = loop.train_and_evaluate(config, workdir)
     assert results == json.load(open(os.path.join(workdir, "results.json")))
     assert results["folds_done"] == ["s01", "s02"] and results["folds_missing"] == ["s03", "s04"]
     folds = {}
@@ -85,4 +87,4 @@ def test_loso_split_over_two_invocations_aggregates_the_finished_folds(tiny_buil
         folds[held_out] = json.load(open(os.path.join(workdir, f"fold_{held_out}", "metrics.json")))
         assert folds[held_out]["test_subjects"] == [held_out] and held_out not in folds[held_out]["train_subjects"]
     assert results["trimmed"]["model"]["num_clips"] == 6   # 3 clips per held-out subject
-    assert results == {**results, **protocols.aggregate(folds)}
+    assert results == {**results, **loso.aggregate(folds)}

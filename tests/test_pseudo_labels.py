@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from meint_jax import pseudo_labels
+from meint_jax.data import pseudo_labels
 
 
 def reference_triangle(positions, onset, apex, offset):

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from configs import synthetic as synthetic_config
-from meint_jax import train
 from meint_jax.models import create_model
+from meint_jax.training import loop, steps
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -27,7 +27,7 @@ def tiny_config(data_dir, **train_overrides):
 def test_train_and_evaluate_writes_metrics_plot_checkpoints_and_resumes(tiny_builder, tmp_path):
     data_dir = os.path.dirname(os.path.dirname(os.path.dirname(tiny_builder.data_dir)))
     workdir = str(tmp_path / "run")
-    summary = train.train_and_evaluate(tiny_config(data_dir), workdir)
+    summary = loop.train_and_evaluate(tiny_config(data_dir), workdir)
 
     on_disk = json.load(open(os.path.join(workdir, "metrics.json")))
     assert on_disk == json.loads(json.dumps(summary))
@@ -53,21 +53,22 @@ def test_train_and_evaluate_writes_metrics_plot_checkpoints_and_resumes(tiny_bui
     assert [e.step for e in events.Tensors("train/loss")] == [2, 4, 6]
 
     # A second call with more steps resumes from step 6 instead of starting over.
-    summary = train.train_and_evaluate(tiny_config(data_dir, num_steps=8), workdir)
+    summary = loop.train_and_evaluate(tiny_config(data_dir, num_steps=8), workdir)
     assert summary["train_steps"] == 8
     logged = [json.loads(line)["step"] for line in open(os.path.join(workdir, "train_log.jsonl"))]
     assert logged == [2, 4, 6, 8]
 
 
 def _final_state(workdir):
-    from meint_jax import checkpoint
     import ml_collections
 
+    from meint_jax.training import checkpoint
+
     config = ml_collections.ConfigDict(json.load(open(os.path.join(workdir, "config.json"))))
-    model, tx = create_model(config.model), train.create_optimizer(config.train)
+    model, tx = create_model(config.model), steps.create_optimizer(config.train)
     shape = (1, config.data.num_steps, config.data.image_size, config.data.image_size, 3)
     ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"))
-    state, _ = ckpt.restore(train.init_state(model, tx, shape, 0))
+    state, _ = ckpt.restore(steps.init_state(model, tx, shape, 0))
     ckpt.close()
     return state
 
@@ -108,7 +109,7 @@ def test_run_killed_with_sigkill_resumes_to_the_same_parameters(tiny_builder, tm
 
 
 def test_non_finite_loss_stops_naming_step_clips_and_last_checkpoint(tiny_builder, tmp_path, monkeypatch):
-    from meint_jax import input_pipeline
+    from meint_jax.data import input_pipeline
 
     real = input_pipeline.train_batches
     seen = []
@@ -123,8 +124,8 @@ def test_non_finite_loss_stops_naming_step_clips_and_last_checkpoint(tiny_builde
     monkeypatch.setattr(input_pipeline, "train_batches", poisoned)
     data_dir = os.path.dirname(os.path.dirname(os.path.dirname(tiny_builder.data_dir)))
     workdir = str(tmp_path / "run")
-    with pytest.raises(train.TrainingDiverged) as error:
-        train.train_and_evaluate(tiny_config(data_dir, num_steps=6, checkpoint_every=3), workdir)
+    with pytest.raises(loop.TrainingDiverged) as error:
+        loop.train_and_evaluate(tiny_config(data_dir, num_steps=6, checkpoint_every=3), workdir)
     message = str(error.value)
     assert "at step 4" in message and ", ".join(seen) in message
     assert os.path.join(workdir, "checkpoints", "3") in message
@@ -137,7 +138,8 @@ def test_sharded_step_equals_unsharded_on_eight_devices():
     script = """
 import jax, jax.numpy as jnp, numpy as np, optax
 from configs import synthetic
-from meint_jax import sharding, train
+from meint_jax.training import sharding
+from meint_jax.training import steps, loop
 from meint_jax.models import create_model
 assert jax.device_count() == 8
 config = synthetic.get_config("size=tiny")
@@ -147,8 +149,8 @@ model, tx = create_model(config.model), optax.sgd(0.1)
 rng = np.random.default_rng(0)
 batch = {"frames": rng.integers(0, 255, (8, 4, 32, 32, 3), dtype=np.uint8),
          "targets": rng.uniform(0, 1, (8, 4)).astype(np.float32)}
-state = train.init_state(model, tx, batch["frames"].shape, seed=0)
-step = lambda s, b: train.train_step(s, b, model=model, tx=tx, loss_config=config.loss)
+state = steps.init_state(model, tx, batch["frames"].shape, seed=0)
+step = lambda s, b: steps.train_step(s, b, model=model, tx=tx, loss_config=config.loss)
 one = jax.devices()[0]
 single, m1 = jax.jit(step)(jax.device_put(state, one), jax.device_put(batch, one))
 mesh = sharding.data_mesh()
@@ -176,12 +178,12 @@ def test_train_step_fits_a_fixed_batch():
     config.model.gru_features = 8
     config.train.update(learning_rate=1e-3, warmup_steps=0, schedule="constant")
     model = create_model(config.model)
-    tx = train.create_optimizer(config.train)
+    tx = steps.create_optimizer(config.train)
     rng = np.random.default_rng(0)
     batch = {"frames": rng.integers(0, 255, (2, 4, 32, 32, 3), dtype=np.uint8),
              "targets": np.array([[0, 1, 0.5, 0], [0, 0.3, 1, 0]], np.float32)}
-    state = train.init_state(model, tx, batch["frames"].shape, seed=0)
-    step = jax.jit(lambda s, b: train.train_step(s, b, model=model, tx=tx, loss_config=config.loss))
+    state = steps.init_state(model, tx, batch["frames"].shape, seed=0)
+    step = jax.jit(lambda s, b: steps.train_step(s, b, model=model, tx=tx, loss_config=config.loss))
     losses = []
     for _ in range(25):
         state, m = step(state, batch)
@@ -217,7 +219,7 @@ def test_bad_settings_give_one_line_errors(tmp_path, args, message):
     result = run_main(f"--workdir={tmp_path / 'w'}", *args)
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("meint_jax: error: ") and message in last, result.stderr[-2000:]
+    assert last.startswith("meint_jax.main: error: ") and message in last, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
 
 
@@ -227,5 +229,5 @@ def test_unwritable_workdir_is_reported(tmp_path):
     result = run_main("--config=configs/synthetic.py:size=tiny", f"--workdir={blocker / 'run'}")
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("meint_jax: error: workdir ") and "not writable" in last
+    assert last.startswith("meint_jax.main: error: workdir ") and "not writable" in last
     assert "Traceback" not in result.stderr

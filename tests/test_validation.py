@@ -5,8 +5,9 @@ import json
 import pytest
 
 from configs import synthetic as synthetic_config
-from meint_jax import validation
-from meint_jax.experiments import paper_tables
+from meint_jax import paper_tables
+from meint_jax.common import errors
+from meint_jax.training import config_checks
 
 
 def _saved(workdir, config):
@@ -21,7 +22,7 @@ def test_a_run_continues_with_more_steps_or_other_evaluation(tmp_path):
     config.train.num_steps *= 4
     config.eval.untrimmed_windows = 9
     config.data.data_dir = str(tmp_path)
-    validation.check_same_run(str(tmp_path), config)      # recorded fields unset here: not compared
+    config_checks.check_same_run(str(tmp_path), config)      # recorded fields unset here: not compared
 
 
 @pytest.mark.parametrize("key, value", [("model.frame_input", "frames"), ("train.learning_rate", 3e-4),
@@ -31,9 +32,9 @@ def test_a_run_does_not_continue_under_another_config(tmp_path, key, value):
     _saved(tmp_path, config)
     section, _, name = key.rpartition(".")
     (config[section] if section else config)[name] = value
-    with pytest.raises(validation.ConfigError, match=rf"{tmp_path} holds a run trained with another config "
+    with pytest.raises(errors.ConfigError, match=rf"{tmp_path} holds a run trained with another config "
                                                      rf"\({key}: .* there, .*{value}.* now\): use a new --workdir"):
-        validation.check_same_run(str(tmp_path), config)
+        config_checks.check_same_run(str(tmp_path), config)
 
 
 def test_a_saved_config_from_an_older_version_is_compared_on_the_keys_it_has(tmp_path):
@@ -41,7 +42,7 @@ def test_a_saved_config_from_an_older_version_is_compared_on_the_keys_it_has(tmp
     saved = json.loads(config.to_json_best_effort())
     del saved["model"]["frame_input"]
     (tmp_path / "config.json").write_text(json.dumps(saved))
-    validation.check_same_run(str(tmp_path), config)
+    config_checks.check_same_run(str(tmp_path), config)
 
 
 def test_paper_tables_refuse_a_finished_row_of_another_config(tmp_path):
@@ -49,5 +50,5 @@ def test_paper_tables_refuse_a_finished_row_of_another_config(tmp_path):
     row.mkdir()
     _saved(row, paper_tables.row_config("synthetic", "full", "triangular"))   # the full model, not framewise
     (row / "metrics.json").write_text("{}")
-    with pytest.raises(validation.ConfigError, match=r"model.temporal: 'bigru' there, 'none' now"):
+    with pytest.raises(errors.ConfigError, match=r"model.temporal: 'bigru' there, 'none' now"):
         paper_tables.run("synthetic", str(tmp_path), rows=["framewise"])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from jax import lax
 
-from meint_jax import xla_options
+from meint_jax.common import xla_options
 
 
 def ynnpack_opcodes(hlo: str) -> set[str]:

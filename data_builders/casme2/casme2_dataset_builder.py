@@ -5,7 +5,7 @@ from __future__ import annotations
 import tensorflow_datasets as tfds
 
 from data_builders import clip_builder
-from meint_jax import annotations
+from meint_jax.data import annotations
 
 SIZES = (128, 224, 256)
 

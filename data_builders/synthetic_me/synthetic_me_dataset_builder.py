@@ -11,7 +11,7 @@ import dataclasses
 import tensorflow_datasets as tfds
 
 from data_builders import schema
-from meint_jax import synthetic
+from meint_jax.data import synthetic
 
 
 @dataclasses.dataclass
@@ -57,15 +57,4 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     def _generate_examples(self):
         for clip in synthetic.generate(self.builder_config.generator):
-            yield clip.clip_id, {
-                "subject": clip.subject,
-                "clip_id": clip.clip_id,
-                "frames": clip.frames,
-                "frame_numbers": clip.frame_numbers,
-                "onset": clip.onset,
-                "apex": clip.apex,
-                "offset": clip.offset,
-                "emotion": clip.emotion,
-                "action_units": clip.action_units,
-                "true_intensity": clip.true_intensity,
-            }
+            yield clip.clip_id, clip.example()

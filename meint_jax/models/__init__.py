@@ -1,17 +1,12 @@
-"""Model factory: the only place a model is built from a config."""
+"""Models: a frame encoder, temporal models and heads, composed by `create_model(config.model)`.
 
-from __future__ import annotations
+- `resnet.py`: ResNet18 as torchvision writes it; `xla_cpu.py`: its convolution and
+  max-pool rewritten for XLA:CPU, injected by the factory on that backend.
+- `temporal.py`: BiGRU and the frame-wise baseline; `model.py`: the parts composed.
+- `pretrained.py`: torchvision/timm ResNet18 weights -> Flax parameters.
 
-import jax.numpy as jnp
-import ml_collections
+Pure functions of arrays and configs: imports jax/flax and `meint_jax.common`
+only (no TensorFlow, no data pipeline, no training loop).
+"""
 
-from meint_jax.models.temporal import IntensityModel
-
-DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
-
-
-def create_model(model_config: ml_collections.ConfigDict) -> IntensityModel:
-    return IntensityModel(temporal=model_config.temporal, gru_features=model_config.gru_features,
-                          dtype=DTYPES[model_config.dtype],
-                          # Checkpoints written before frame_input existed used frames.
-                          frame_input=model_config.get("frame_input", "frames"))
+from meint_jax.models.factory import DTYPES, create_model  # noqa: F401

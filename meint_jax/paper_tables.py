@@ -1,9 +1,9 @@
 """The paper's Tables 2/3 from one command, with the prior and the label-shape ablation.
 
-    python -m meint_jax.experiments.paper_tables --dataset=synthetic --workdir=DIR
-    python -m meint_jax.experiments.paper_tables --dataset=casme2 --workdir=DIR --manual_dir=/data/CASME2
+    python -m meint_jax.paper_tables --dataset=synthetic --workdir=DIR
+    python -m meint_jax.paper_tables --dataset=casme2 --workdir=DIR --manual_dir=/data/CASME2
 
-Each row is one run of `train.train_and_evaluate` in `DIR/<row>/` (LOSO on the
+Each row is one run of `training.loop.train_and_evaluate` in `DIR/<row>/` (LOSO on the
 real datasets, the quick hold-out on the synthetic one, unless --protocol says
 otherwise). A finished row is not rerun and an interrupted one resumes, so the
 command can be repeated until the table is complete; `DIR/table.md` and
@@ -12,32 +12,39 @@ command can be repeated until the table is complete; `DIR/table.md` and
 
 from __future__ import annotations
 
-if __name__ == "__main__":
-    from meint_jax import allocator
+from meint_jax.common import cli
 
-    allocator.preload_tcmalloc()  # First of all, before the heavy imports: it restarts this command on tcmalloc.
+cli.restart_on_tcmalloc(__name__)  # Before the heavy imports: the process is replaced.
 
-import importlib.util
+import importlib
 import json
 import os
-import sys
+from typing import NamedTuple
 
-from absl import app, flags, logging
+from absl import flags, logging
+
+from meint_jax.common import files
 
 FLAGS = flags.FLAGS
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-# (row name, config variant, pseudo-label shape, label in the table)
+
+class Row(NamedTuple):
+    name: str            # its folder under --workdir
+    variant: str         # configs/<dataset>.py:variant=...
+    label_shape: str     # config.data.pseudo_label
+    label: str           # in the table
+
+
 ROWS = (
-    ("framewise", "framewise", "triangular", "ResNet18 frame-wise baseline"),
-    ("full", "full", "triangular", "ResNet18 + BiGRU (full)"),
-    ("no_smooth", "no_smooth", "triangular", "w/o smoothness"),
-    ("no_rank", "no_rank", "triangular", "w/o apex ranking"),
-    ("gaussian", "full", "gaussian", "full, gaussian target"),
-    ("raised_cosine", "full", "raised_cosine", "full, raised-cosine target"),
-    ("trapezoid", "full", "trapezoid", "full, trapezoid target"),
+    Row("framewise", "framewise", "triangular", "ResNet18 frame-wise baseline"),
+    Row("full", "full", "triangular", "ResNet18 + BiGRU (full)"),
+    Row("no_smooth", "no_smooth", "triangular", "w/o smoothness"),
+    Row("no_rank", "no_rank", "triangular", "w/o apex ranking"),
+    Row("gaussian", "full", "gaussian", "full, gaussian target"),
+    Row("raised_cosine", "full", "raised_cosine", "full, raised-cosine target"),
+    Row("trapezoid", "full", "trapezoid", "full, trapezoid target"),
 )
-# The paper's Spearman / Kendall (DESIGN.md, Tables 2 and 3).
+# The paper's Spearman / Kendall (docs/design.md, "Paper 001's figures").
 PAPER = {
     "framewise": {"samm": (0.8130, 0.6697), "casme2": (0.9172, 0.7957)},
     "full": {"samm": (0.9789, 0.9222), "casme2": (0.9884, 0.9468)},
@@ -46,27 +53,24 @@ PAPER = {
 }
 DATASETS = ("synthetic", "casme2", "samm")
 
-flags.DEFINE_enum("dataset", None, DATASETS, "Which configs/<dataset>.py to run.")
-flags.DEFINE_string("workdir", None, "One subfolder per row, and table.md / table.json.")
-flags.DEFINE_string("size", None, "Synthetic only: 'tiny' for a smoke run (CI).")
-flags.DEFINE_enum("protocol", None, ["holdout", "loso"], "Default: loso on casme2/samm, holdout on synthetic.")
-flags.DEFINE_list("rows", None, f"A subset of rows: {', '.join(r[0] for r in ROWS)} (default: all).")
-flags.DEFINE_string("data_dir", None, "TFDS data_dir.")
-flags.DEFINE_string("manual_dir", None, "The licensed dataset's folder as distributed (casme2, samm).")
-flags.DEFINE_integer("num_steps", None, "Training steps per run (default: the config's).")
-flags.DEFINE_string("folds", None, "LOSO: the folds to run here (e.g. 0-12); others can run elsewhere.")
-flags.mark_flags_as_required(["dataset", "workdir"])
+
+
+def define_flags():
+    flags.DEFINE_enum("dataset", None, DATASETS, "Which configs/<dataset>.py to run.")
+    flags.DEFINE_string("workdir", None, "One subfolder per row, and table.md / table.json.")
+    flags.DEFINE_string("size", None, "Synthetic only: 'tiny' for a smoke run (CI).")
+    flags.DEFINE_enum("protocol", None, ["holdout", "loso"], "Default: loso on casme2/samm, holdout on synthetic.")
+    flags.DEFINE_list("rows", None, f"A subset of rows: {', '.join(r.name for r in ROWS)} (default: all).")
+    flags.DEFINE_string("data_dir", None, "TFDS data_dir.")
+    flags.DEFINE_string("manual_dir", None, "The licensed dataset's folder as distributed (casme2, samm).")
+    flags.DEFINE_integer("num_steps", None, "Training steps per run (default: the config's).")
+    flags.DEFINE_string("folds", None, "LOSO: the folds to run here (e.g. 0-12); others can run elsewhere.")
+    flags.mark_flags_as_required(["dataset", "workdir"])
 
 
 def load_config(dataset: str, arg: str | None):
-    """configs/<dataset>.py's get_config(arg), loaded from the repository like --config= does."""
-    path = os.path.join(REPO, "configs", f"{dataset}.py")
-    if REPO not in sys.path:
-        sys.path.insert(0, REPO)
-    spec = importlib.util.spec_from_file_location(f"configs.{dataset}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config(arg)
+    """configs/<dataset>.py's get_config(arg) (the installed `configs` package, as --config= reads it)."""
+    return importlib.import_module(f"configs.{dataset}").get_config(arg)
 
 
 def row_config(dataset: str, variant: str, shape: str, *, size=None, protocol=None, data_dir=None,
@@ -118,11 +122,11 @@ def make_table(dataset: str, results: dict[str, dict]) -> str:
             cells.append(f"{paper[name][0]:.4f} / {paper[name][1]:.4f}" if paper else "-")
         lines.append("| " + " | ".join(cells) + " |")
 
-    for name, _, _, label in ROWS:
-        if name in results:
-            line(label, results[name], "model", PAPER.get(name))
-            if name == "full":
-                line("position prior (no pixels)", results[name], "position_prior", None)
+    for row in ROWS:
+        if row.name in results:
+            line(row.label, results[row.name], "model", PAPER.get(row.name))
+            if row.name == "full":
+                line("position prior (no pixels)", results[row.name], "position_prior", None)
     note = ("Spearman / Kendall, per-clip means" + (" over all LOSO folds (± std over clips)"
             if any("folds_done" in r for r in results.values()) else " on the held-out subjects") + ". "
             "Each row is scored against its own pseudo-target; the label-shape rows compare fairly only "
@@ -131,51 +135,51 @@ def make_table(dataset: str, results: dict[str, dict]) -> str:
 
 
 def run(dataset: str, workdir: str, *, rows=None, **overrides) -> str:
-    from meint_jax import evaluation, train, validation
+    from meint_jax.evaluation import intensity
+    from meint_jax.training import config_checks, loop
 
-    wanted = [r for r in ROWS if not rows or r[0] in rows]
-    unknown = set(rows or ()) - {r[0] for r in ROWS}
+    wanted = [r for r in ROWS if not rows or r.name in rows]
+    unknown = set(rows or ()) - {r.name for r in ROWS}
     if unknown:
-        raise ValueError(f"unknown rows {sorted(unknown)}; choose from {[r[0] for r in ROWS]}")
+        raise ValueError(f"unknown rows {sorted(unknown)}; choose from {[r.name for r in ROWS]}")
     os.makedirs(workdir, exist_ok=True)
     results = {}
-    for name, variant, shape, label in wanted:
-        row_dir = os.path.join(workdir, name)
-        config = row_config(dataset, variant, shape, **overrides)
+    for row in wanted:
+        row_dir = os.path.join(workdir, row.name)
+        config = row_config(dataset, row.variant, row.label_shape, **overrides)
         done = os.path.join(row_dir, "results.json" if config.eval.protocol == "loso" else "metrics.json")
+        finished = None
         if os.path.exists(done):
-            validation.check_same_run(row_dir, config)
-        if os.path.exists(done) and not (config.eval.protocol == "loso" and json.load(open(done))["folds_missing"]):
-            logging.info("Row %r is done (%s).", name, done)
-            results[name] = json.load(open(done))
+            config_checks.check_same_run(row_dir, config)
+            with open(done) as f:
+                finished = json.load(f)
+        if finished is not None and not (config.eval.protocol == "loso" and finished["folds_missing"]):
+            logging.info("Row %r is done (%s).", row.name, done)
+            results[row.name] = finished
         else:
-            logging.info("Row %r: %s.", name, label)
-            results[name] = train.train_and_evaluate(config, row_dir)
+            logging.info("Row %r: %s.", row.name, row.label)
+            results[row.name] = loop.train_and_evaluate(config, row_dir)
         table = make_table(dataset, results)
-        with open(os.path.join(workdir, "table.md"), "w") as f:
-            f.write(table)
-        with open(os.path.join(workdir, "table.json"), "w") as f:
-            json.dump({n: evaluation.without_per_clip({p: r[p] for p in ("trimmed", "untrimmed") if p in r})
-                       for n, r in results.items()}, f, indent=1)
+        files.write_text(os.path.join(workdir, "table.md"), table)
+        files.write_text(os.path.join(workdir, "table.json"), json.dumps(
+            {n: intensity.without_per_clip({p: r[p] for p in ("trimmed", "untrimmed") if p in r})
+             for n, r in results.items()}, indent=1))
     return table
 
 
 def main(argv):
     del argv
-    from meint_jax import validation
-    from meint_jax import console
-
-    console.quiet_library_logs()
     if FLAGS.size and FLAGS.dataset != "synthetic":
-        raise SystemExit("paper_tables: error: --size applies to --dataset=synthetic only")
+        cli.fail("meint_jax.paper_tables", "--size applies to --dataset=synthetic only")
     try:
         table = run(FLAGS.dataset, FLAGS.workdir, rows=FLAGS.rows, size=FLAGS.size, protocol=FLAGS.protocol,
                     data_dir=FLAGS.data_dir, manual_dir=FLAGS.manual_dir, num_steps=FLAGS.num_steps,
                     folds=FLAGS.folds)
-    except (validation.ConfigError, ValueError) as e:
-        raise SystemExit(f"paper_tables: error: {e}") from None
+    except ValueError as e:   # an unknown row or config argument; `UserError`s are reported by cli.run
+        cli.fail("meint_jax.paper_tables", e)
     print(table)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    define_flags()
+    cli.run(main, "meint_jax.paper_tables")

@@ -2,7 +2,7 @@
 
 Reads datasets by name from a TFDS data_dir and never imports builder code.
 Frames are stored JPEG-encoded; only the T frames a window samples are
-decoded. Two kinds of window (DESIGN.md section 1, issue 2):
+decoded. Two kinds of window (docs/design.md, "Two protocols"):
 
 - `trimmed`: the paper's T positions spread evenly from onset to offset;
 - `untrimmed`: T positions from a start before the onset to an end after the
@@ -22,8 +22,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from meint_jax import frames as frames_lib
-from meint_jax import pseudo_labels
+from meint_jax.data import frames as frames_lib
+from meint_jax.data import pseudo_labels
 
 # The model and its training run on JAX; TensorFlow only feeds data.
 tf.config.set_visible_devices([], "GPU")

@@ -1,4 +1,4 @@
-"""Coding sheets of CASME II and SAMM -> validated clip records of one schema.
+"""Coding sheets of CASME II and SAMM -> validated clips of one schema.
 
 Both datasets ship an .xlsx sheet (one row per micro-expression) beside
 folders of frames. Copies differ: SAMM releases may put note rows above the
@@ -19,30 +19,18 @@ from typing import Callable
 
 from absl import logging
 
+from meint_jax.common.errors import UserError
+from meint_jax.data.clips import Clip
+
 FRAME_NUMBER = re.compile(r"(\d+)\.(?:jpe?g|png|bmp)$", re.IGNORECASE)
 
 CASME2_EMOTIONS = ("happiness", "disgust", "repression", "surprise", "fear", "sadness", "others")
 SAMM_EMOTIONS = ("anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise", "other")
 
 
-@dataclasses.dataclass(frozen=True)
-class ClipRecord:
-    """One micro-expression: where its frames are and what was annotated."""
-
-    subject: str
-    clip_id: str
-    frame_paths: tuple[str, ...]     # in frame-number order
-    frame_numbers: tuple[int, ...]
-    onset: int
-    apex: int
-    offset: int
-    emotion: str
-    action_units: str
-
-
 @dataclasses.dataclass
 class ParseResult:
-    clips: list[ClipRecord]
+    clips: list[Clip]           # frames on disk: `frame_paths`, not yet read
     skipped: list[dict]              # {"row", "subject", "clip", "reason"}
 
     def summary(self) -> dict:
@@ -56,7 +44,7 @@ def summarize(num_clips: int, skipped: list[dict]) -> dict:
             "skipped_by_reason": dict(sorted(reasons.items())), "skipped_rows": skipped}
 
 
-class AnnotationError(ValueError):
+class AnnotationError(UserError):
     """The sheet itself cannot be used (unreadable, or no header row)."""
 
 
@@ -162,7 +150,7 @@ def list_frames(folder: str) -> list[tuple[int, str]]:
     return sorted(frames)
 
 
-def _validate_row(values: dict, layout: SheetLayout, frames_root: str) -> ClipRecord | str:
+def _validate_row(values: dict, layout: SheetLayout, frames_root: str) -> Clip | str:
     """The row's clip record, or the reason it cannot be used."""
     if not values["subject"] or not values["filename"]:
         return "missing subject or filename"
@@ -187,8 +175,8 @@ def _validate_row(values: dict, layout: SheetLayout, frames_root: str) -> ClipRe
     absent = [n for n in (onset, apex, offset) if n not in numbers]
     if absent:
         return f"annotated frames not on disk: {absent} in {folder}"
-    return ClipRecord(subject=subject, clip_id=f"{subject}/{filename}",
-                      frame_paths=tuple(p for _, p in frames), frame_numbers=tuple(numbers),
+    return Clip(subject=subject, clip_id=f"{subject}/{filename}",
+                      frame_paths=tuple(p for _, p in frames), frame_numbers=numbers,
                       onset=onset, apex=apex, offset=offset, emotion=emotion,
                       action_units=str(values["action_units"] or "").strip())
 
@@ -204,7 +192,7 @@ def parse(sheet_path: str, frames_root: str, layout: SheetLayout) -> ParseResult
             continue
         values = {field: row[col] if col < len(row) else None for field, col in columns.items()}
         outcome = _validate_row(values, layout, frames_root)
-        if isinstance(outcome, ClipRecord):
+        if isinstance(outcome, Clip):
             result.clips.append(outcome)
         else:
             skipped = {"row": index + 1, "subject": str(values["subject"]), "clip": str(values["filename"]),

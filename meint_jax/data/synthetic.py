@@ -21,6 +21,8 @@ from typing import Iterator
 import numpy as np
 from scipy import ndimage
 
+from meint_jax.data.clips import Clip
+
 # Facial action units the generator can produce: name -> (anchor, direction).
 # Anchors are in face coordinates (u right, v down, face spans about [-1, 1]);
 # directions are unit-ish image-space motion vectors of the tissue.
@@ -94,22 +96,6 @@ class Identity:
     hairline: float
     texture: np.ndarray       # [S, S] low-frequency skin texture, zero mean
     texture_strength: float
-
-
-@dataclasses.dataclass(frozen=True)
-class Clip:
-    """One generated clip in the shared clip schema."""
-
-    subject: str
-    clip_id: str
-    frames: np.ndarray            # uint8 [N, H, W, 3]
-    frame_numbers: np.ndarray     # int32 [N]
-    onset: int                    # annotated, original frame numbers
-    apex: int
-    offset: int
-    emotion: str
-    action_units: str
-    true_intensity: np.ndarray    # float32 [N], peak 1
 
 
 def make_identity(rng: np.random.Generator) -> Identity:

@@ -1,4 +1,4 @@
-"""Held-out evaluation: the model and the position prior in both protocols.
+"""Intensity on held-out subjects: the model and the position prior in both protocols.
 
 `trimmed` is the paper's protocol (T positions from onset to offset);
 `untrimmed` windows reach into neutral frames, so only a model that reads the
@@ -10,29 +10,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from meint_jax import baselines, metrics, sharding
+from meint_jax.data import input_pipeline
+from meint_jax.evaluation import baselines, metrics
 
 PROTOCOLS = ("trimmed", "untrimmed")
 
 
-def window_spec(config, kind: str, jitter: bool):
-    from meint_jax import input_pipeline
-
+def window_spec(config, kind: str, jitter: bool) -> input_pipeline.WindowSpec:
     d = config.data
     return input_pipeline.WindowSpec(kind=kind, num_steps=d.num_steps,
                                      untrimmed_probability=d.untrimmed_probability,
                                      max_margin=d.max_margin, jitter=jitter)
 
 
-def predict_windows(predict_fn, state, windows: dict, batch_size: int, mesh) -> np.ndarray:
-    """Model predictions [N, T] for every window, in fixed-size (never recompiled) sharded batches."""
-    from meint_jax import input_pipeline
+def predict_windows(predict_batch, windows: dict, batch_size: int) -> np.ndarray:
+    """Model predictions [N, T] for every window, in fixed-size batches (one compiled shape).
 
-    rows = sharding.local_rows(batch_size)
+    `predict_batch` maps frames [batch_size, T, H, W, 3] to predictions [batch_size, T]
+    (the training loop's shards them over its device mesh).
+    """
     outputs = []
     for batch in input_pipeline.as_batches(windows, batch_size):
-        frames = sharding.shard_batch({"frames": batch["frames"][rows]}, mesh)["frames"]
-        pred = np.asarray(predict_fn(state, frames))
+        pred = predict_batch(batch["frames"])
         outputs.append(pred[batch["mask"] > 0])
     return np.concatenate(outputs)
 
@@ -50,11 +49,9 @@ def compare_with_prior(model_per_clip: dict, prior_per_clip: dict) -> dict:
             for name in ("spearman", "kendall", "true_spearman", "true_kendall") if name in model_per_clip}
 
 
-def evaluate(config, builder, predict_fn, state, train_subjects, test_subjects, mesh,
+def evaluate(config, builder, predict_batch, train_subjects, test_subjects,
              protocols=PROTOCOLS) -> tuple[dict, list]:
     """{protocol: {'model': ..., 'position_prior': ...}} on `test_subjects`, and plot panels."""
-    from meint_jax import input_pipeline
-
     results, panels = {}, []
     for protocol in protocols:
         spec = window_spec(config, protocol, jitter=False)
@@ -65,7 +62,7 @@ def evaluate(config, builder, predict_fn, state, train_subjects, test_subjects, 
                                                     decode=False, **common)
         prior = baselines.fit_position_prior(train_windows["targets"])
         test_windows = input_pipeline.eval_windows(builder, test_subjects, spec, seed=config.eval.seed, **common)
-        pred = predict_windows(predict_fn, state, test_windows, config.train.batch_size, mesh)
+        pred = predict_windows(predict_batch, test_windows, config.train.batch_size)
         prior_pred = baselines.predict_position_prior(prior, len(pred))
         first_window = np.unique(test_windows["clip_index"], return_index=True)[1]
         clip_ids = [test_windows["clip_id"][i].decode() for i in first_window]

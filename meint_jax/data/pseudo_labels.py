@@ -1,4 +1,4 @@
-"""Pseudo-intensity targets from onset/apex/offset (DESIGN.md section 1).
+"""Pseudo-intensity targets from onset/apex/offset (the method in docs/design.md).
 
 Each shape is a pure function of the normalised time `t` (0 at onset, 1 at
 offset) and the normalised apex `a`; it is 0 at and outside onset/offset and

@@ -1,4 +1,7 @@
-"""Checks on a run's config and workdir that fail early, in one line, saying what to fix."""
+"""Checks on a run's config and workdir that fail early, in one line, saying what to fix.
+
+Also `check_same_run`: a workdir is only resumed (or reused) under the config it was trained with.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,12 @@ import tempfile
 
 import ml_collections
 
-
-class ConfigError(ValueError):
-    """A setting or path the user gave cannot work; the message says which and why."""
+from meint_jax.common import xla_options
+from meint_jax.common.errors import ConfigError
+from meint_jax.data import pseudo_labels
+from meint_jax.models import DTYPES
+from meint_jax.models.factory import TEMPORAL_MODELS
+from meint_jax.models.model import FRAME_INPUTS
 
 
 def _check(condition: bool, message: str) -> None:
@@ -19,9 +25,6 @@ def _check(condition: bool, message: str) -> None:
 
 def check_config(config: ml_collections.ConfigDict) -> None:
     """Raises ConfigError naming the first field whose value cannot work."""
-    from meint_jax import pseudo_labels, xla_options  # Leaves only: no TensorFlow here.
-    from meint_jax.models import DTYPES
-
     d, m, t, e, lo = config.data, config.model, config.train, config.eval, config.loss
     _check(isinstance(d.image_size, int) and d.image_size >= 32,
            f"config.data.image_size={d.image_size!r}: use an integer of at least 32 (ResNet18 downsamples 32x)")
@@ -41,11 +44,11 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         path = os.path.expanduser(d.data_dir)
         _check(os.path.isdir(path), f"config.data.data_dir={d.data_dir!r} does not exist: create it, "
                "or leave data.data_dir unset to use ~/tensorflow_datasets")
-    _check(m.temporal in ("bigru", "none"),
+    _check(m.temporal in TEMPORAL_MODELS,
            f"config.model.temporal={m.temporal!r}: use 'bigru' (the paper's model) or 'none' (frame-wise)")
     _check(isinstance(m.gru_features, int) and m.gru_features > 0,
            f"config.model.gru_features={m.gru_features!r}: use a positive integer")
-    _check(m.frame_input in ("frames", "residual"),
+    _check(m.frame_input in FRAME_INPUTS,
            f"config.model.frame_input={m.frame_input!r}: use 'frames' (the paper) or 'residual'")
     _check(t.cpu_convolutions in xla_options.CPU_CONVOLUTIONS,
            f"config.train.cpu_convolutions={t.cpu_convolutions!r}: choose one of {xla_options.CPU_CONVOLUTIONS}")

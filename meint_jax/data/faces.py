@@ -14,13 +14,14 @@ import os
 
 import numpy as np
 
-from meint_jax import frames
+from meint_jax.common.errors import UserError
+from meint_jax.data import frames
 
 # 68-point indices (iBUG 300-W): brows 17-26, eyes 36-47, mouth 48-67.
 _FEATURE_POINTS = np.r_[17:27, 36:48, 48:68]
 
 
-class FaceNotFoundError(ValueError):
+class FaceNotFoundError(UserError):
     """No face in the frame; the message names the frame."""
 
 

@@ -3,9 +3,8 @@
 Reads torchvision's `resnet18-f37072fd.pth` (zip format) without running
 pickled code: `torch.load(weights_only=True)` when torch is installed, else a
 restricted unpickler that accepts only tensors and ordered dicts. Also reads
-timm's `.safetensors` and orbax checkpoints written by this module's CLI:
-
-    python -m meint_jax.pretrained --input=resnet18-f37072fd.pth --output=/path/resnet18_imagenet
+timm's `.safetensors`. `python -m meint_jax.convert_weights` saves the result
+as an orbax directory, which the training loop reads back (`training/checkpoint.py`).
 
 Names and layouts are mapped (OIHW -> HWIO; BatchNorm weight/bias/running
 stats -> scale/bias/mean/var; `fc` dropped) and merged into a freshly
@@ -24,8 +23,10 @@ import numpy as np
 from absl import logging
 from flax import traverse_util
 
+from meint_jax.common.errors import UserError
 
-class PretrainedError(ValueError):
+
+class PretrainedError(UserError):
     """The weights file cannot be used; the message names it and says why."""
 
 
@@ -173,34 +174,8 @@ def merge_encoder(variables: dict, converted: dict, source: str, prefix: tuple[s
 
 
 def load_encoder_weights(path: str) -> dict:
-    """{(collection, *path): array} from a .pth/.pt/.safetensors file or a converted orbax directory."""
-    if os.path.isdir(path):
-        from meint_jax import checkpoint
-
-        tree = checkpoint.load_tree(path)
-        return {k: np.asarray(v) for k, v in traverse_util.flatten_dict(tree).items()}
+    """{(collection, *path): array} from a torchvision-layout .pth/.pt/.safetensors file."""
     converted, unmapped = torchvision_to_flax(read_state_dict(path))
     for key in unmapped:
         logging.warning("pretrained %s: cannot map %s", path, key)
     return converted
-
-
-def main(argv):
-    del argv
-    from absl import flags
-
-    from meint_jax import checkpoint
-
-    converted = load_encoder_weights(flags.FLAGS.input)
-    checkpoint.save_tree(flags.FLAGS.output, traverse_util.unflatten_dict(converted))
-    print(f"wrote {len(converted)} tensors to {flags.FLAGS.output}; use "
-          f"--config.model.init_from={os.path.abspath(flags.FLAGS.output)}")
-
-
-if __name__ == "__main__":
-    from absl import app, flags
-
-    flags.DEFINE_string("input", None, "torchvision-layout ResNet18 weights (.pth or .safetensors).")
-    flags.DEFINE_string("output", None, "Directory for the converted orbax checkpoint.")
-    flags.mark_flags_as_required(["input", "output"])
-    app.run(main)

@@ -1,7 +1,8 @@
-"""Find a dataset's TFDS builder and build it on first use.
+"""Find a dataset's TFDS builder by its config name, and build it on first use.
 
-The one place that imports builder code (to register it); the input pipeline
-only reads what was built.
+The training loop's door to the builders: it lives here, beside them, so that
+`meint_jax.data` never imports builder code (the input pipeline only reads
+what was built).
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ import ml_collections
 import tensorflow_datasets as tfds
 from absl import logging
 
-from meint_jax.validation import ConfigError
+import data_builders
+from meint_jax.common.errors import ConfigError
 
 
 def get_builder(data_config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
     """The builder for `data_config.name`, built into `data_config.data_dir` if not yet."""
-    import data_builders  # Registers the project's builders.
-
     name = data_config.name
     if name.split("/")[0] not in data_builders.NAMES:
         raise ConfigError(f"config.data.name={name!r} is not a meint-jax dataset; choose one of "

@@ -14,8 +14,10 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
+from meint_jax.common.errors import UserError
 
-class FrameError(ValueError):
+
+class FrameError(UserError):
     """A frame file cannot be used; the message names the file."""
 
 

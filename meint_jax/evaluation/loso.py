@@ -1,4 +1,4 @@
-"""Leave-one-subject-out: folds, a subset of them per machine, and one results.json over all.
+"""Leave-one-subject-out, the field's protocol: folds, a subset of them per machine, one results.json over all.
 
 Each fold trains its own model in `WORKDIR/fold_<subject>/` (a complete run:
 checkpoints, metrics.json with per-clip scores, resumable). Folds can run on
@@ -17,7 +17,9 @@ import re
 import numpy as np
 from absl import logging
 
-from meint_jax import evaluation, validation
+from meint_jax.common import files
+from meint_jax.common.errors import ConfigError
+from meint_jax.evaluation import intensity
 
 FOLD_PREFIX = "fold_"
 
@@ -39,11 +41,11 @@ def select_folds(subjects: list[str], spec: str | None) -> list[str]:
             first, _, last = item.partition("-")
             for index in range(int(first), int(last or first) + 1):
                 if index >= len(subjects):
-                    raise validation.ConfigError(f"config.eval.folds={spec!r}: fold {index} does not exist "
+                    raise ConfigError(f"config.eval.folds={spec!r}: fold {index} does not exist "
                                                  f"({len(subjects)} subjects, folds 0-{len(subjects) - 1})")
                 chosen.append(subjects[index])
         else:
-            raise validation.ConfigError(f"config.eval.folds={spec!r}: {item!r} is neither a subject "
+            raise ConfigError(f"config.eval.folds={spec!r}: {item!r} is neither a subject "
                                          f"({', '.join(subjects)}) nor a fold index or range like 0-4")
     return list(dict.fromkeys(chosen))
 
@@ -90,7 +92,7 @@ def aggregate(fold_metrics: dict[str, dict]) -> dict:
                                          for v in m[protocol][predictor]["per_clip"][name]]
                                   for name in first[protocol][predictor]["per_clip"]}
                       for predictor in ("model", "position_prior")}
-            out[protocol]["model"]["vs_prior"] = evaluation.compare_with_prior(pooled["model"],
+            out[protocol]["model"]["vs_prior"] = intensity.compare_with_prior(pooled["model"],
                                                                                pooled["position_prior"])
     return out
 
@@ -103,16 +105,14 @@ def write_results(workdir: str, subjects: list[str] | None = None) -> dict:
         with open(path) as f:
             fold_metrics[held_out] = json.load(f)
     if not fold_metrics:
-        raise validation.ConfigError(f"{workdir}: no finished LOSO fold (fold_*/metrics.json) to aggregate")
+        raise ConfigError(f"{workdir}: no finished LOSO fold (fold_*/metrics.json) to aggregate")
     results = {
         "protocol": "loso",
         "folds_done": sorted(fold_metrics),
         "folds_missing": sorted(set(subjects or ()) - set(fold_metrics)),
         **aggregate(fold_metrics),
     }
-    with open(os.path.join(workdir, "results.json.tmp"), "w") as f:
-        json.dump(results, f, indent=2)
-    os.replace(os.path.join(workdir, "results.json.tmp"), os.path.join(workdir, "results.json"))
+    files.write_text(os.path.join(workdir, "results.json"), json.dumps(results, indent=2))
     if results["folds_missing"]:
         logging.warning("results.json covers %d folds; %d still to run: %s", len(fold_metrics),
                         len(results["folds_missing"]), ", ".join(results["folds_missing"]))

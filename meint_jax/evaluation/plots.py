@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def plot_curves(path: str, panels: list[dict], title: str) -> None:
-    """One row per clip, one column per protocol.
+    """One row per clip, one column per protocol; written as PNG whatever `path` ends with.
 
     Each panel has `positions`, `prediction`, `target`, optionally `prior`,
     `true_intensity`, and the clip's `onset`/`apex`/`offset`, `clip_id`, `protocol`.
@@ -36,7 +36,7 @@ def plot_curves(path: str, panels: list[dict], title: str) -> None:
     axes[0, -1].legend(fontsize=7, loc="upper right")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, format="png")
     plt.close(fig)
 
 

@@ -1,4 +1,4 @@
-"""Training losses on per-clip intensity trajectories [B, T] (DESIGN.md section 1)."""
+"""Training losses on per-clip intensity trajectories [B, T] (docs/design.md, "The loss")."""
 
 from __future__ import annotations
 

@@ -1,0 +1,72 @@
+"""What every command-line tool shares: the tcmalloc restart, quiet library logs, one-line errors.
+
+An entry module calls `restart_on_tcmalloc(__name__)` before its heavy imports
+(the process is replaced, so nothing imported before it is wasted), defines
+absl flags and a `main(argv)`, and ends with `cli.run(main, prog)`. A
+`UserError` (or an absl flag error) then ends the command with one line,
+`prog: error: message`, and exit status 1; anything else is a bug and keeps
+its traceback.
+"""
+
+from __future__ import annotations
+
+import logging as pylogging
+import sys
+from typing import Callable
+
+
+def restart_on_tcmalloc(module_name: str) -> None:
+    """When run as a command, re-runs it on tcmalloc if the machine has it (`allocator` says why)."""
+    if module_name == "__main__":
+        from meint_jax.common import allocator
+
+        allocator.preload_tcmalloc()
+
+
+class _QuietLibraries(pylogging.Filter):
+    """Drops the INFO lines of orbax, TFDS and JAX internals (one per file written), keeps warnings."""
+
+    NOISY = ("/orbax/", "/tensorflow_datasets/", "/jax/_src/")
+
+    def filter(self, record):
+        return record.levelno >= pylogging.WARNING or not any(p in record.pathname for p in self.NOISY)
+
+
+def quiet_library_logs() -> None:
+    from absl import logging
+
+    logging.get_absl_handler().addFilter(_QuietLibraries())
+
+
+def fail(prog: str, message) -> None:
+    """Ends the command with `prog: error: message` on one line."""
+    sys.exit(f"{prog}: error: {message}")
+
+
+def run(main: Callable[[list[str]], object], prog: str) -> None:
+    """absl's `app.run(main)` with flag errors and `UserError`s reported on one line."""
+    from absl import app, flags, logging
+
+    from meint_jax.common.errors import UserError
+
+    def parse_flags(argv):
+        try:
+            remaining = flags.FLAGS(argv)
+            if "config" in flags.FLAGS:
+                flags.FLAGS.config.to_dict()  # Config files load lazily: load now so their errors surface here.
+            return remaining
+        except (flags.Error, OSError) as e:
+            lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+            fail(prog, lines[-1] if lines else e)
+        except (AttributeError, KeyError) as e:
+            fail(prog, f"a --config.* override names a field the config does not have: {e}")
+
+    def guarded(argv):
+        quiet_library_logs()
+        try:
+            return main(argv)
+        except UserError as e:
+            logging.flush()
+            fail(prog, e)
+
+    app.run(guarded, flags_parser=parse_flags)

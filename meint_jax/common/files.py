@@ -1,0 +1,43 @@
+"""Atomic file writes: a reader, or a run killed half-way, sees the old file or the new one, never half.
+
+Each file is written beside its destination and renamed over it (`os.replace`
+is atomic on POSIX and Windows). Hand-written because the library that did
+this (`atomicwrites`) is archived and unmaintained.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Callable, Iterator
+
+
+def write_text(path: str, text: str) -> None:
+    """Writes `text` to `path` atomically."""
+    with atomic_files([path]) as (temporary,):
+        with open(temporary, "w") as f:
+            f.write(text)
+
+
+@contextlib.contextmanager
+def atomic_files(paths: list[str]) -> Iterator[list[str]]:
+    """Temporary paths to write; on success all are renamed onto `paths`, on error all are removed.
+
+    All or nothing for one file; for several, a crash between two renames can
+    leave some new and some old, but never a partial file.
+    """
+    temporaries = [f"{path}.tmp" for path in paths]
+    try:
+        yield temporaries
+        for temporary, path in zip(temporaries, paths):
+            os.replace(temporary, path)
+    finally:
+        for temporary in temporaries:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+
+
+def write_with(path: str, write: Callable[[str], None]) -> None:
+    """Calls `write(temporary_path)` and renames the result onto `path` (for writers that take a path)."""
+    with atomic_files([path]) as (temporary,):
+        write(temporary)

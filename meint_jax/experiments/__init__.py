@@ -1,1 +1,0 @@
-"""Commands that run several trainings and put their results side by side."""

@@ -1,0 +1,125 @@
+"""`IntensityEstimator`: a trained checkpoint that turns face frames into a per-frame intensity curve.
+
+    IntensityEstimator.from_checkpoint(workdir).predict(frames)   # uint8 [N, H, W, 3] -> float32 [N]
+
+The checkpoint carries its training config, so the model, the input size and
+the time scale of its windows come from it (`windows.py`). Needs no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import ml_collections
+import numpy as np
+from tqdm import tqdm
+
+from meint_jax.common import xla_options
+from meint_jax.common.errors import PredictError
+from meint_jax.data import frames as frames_lib
+from meint_jax.inference.windows import default_frame_step, merge_windows, window_positions
+from meint_jax.models import create_model
+from meint_jax.training import checkpoint
+
+
+def restore_for_inference(path: str, step: int | None = None) -> tuple[dict, dict, int]:
+    """(variables {'params', 'batch_stats'}, training config dict, step) on this host's first device.
+
+    Reads only what inference needs (never the optimiser state).
+    """
+    step_dir, config, restored_step = checkpoint.find_step(path, step)
+    model = create_model(ml_collections.ConfigDict(config["model"]))
+    d = config["data"]
+    shape = (1, d["num_steps"], d["image_size"], d["image_size"], 3)
+    abstract = jax.eval_shape(functools.partial(model.init, train=False), jax.random.PRNGKey(0),
+                              jax.ShapeDtypeStruct(shape, np.uint8))
+    variables = checkpoint.restore_variables(step_dir, {k: abstract[k] for k in ("params", "batch_stats")})
+    return variables, config, restored_step
+
+
+class IntensityEstimator:
+    """A trained model that turns face frames into a per-frame intensity curve."""
+
+    def __init__(self, variables: dict, config: dict, frame_step: int | None = None, batch_size: int = 8):
+        self.config = config
+        data = config["data"]
+        self.window = int(data["num_steps"])
+        self.image_size = int(data["image_size"])
+        self.frame_size = int(data.get("frame_size") or self.image_size)
+        if frame_step is None:
+            frame_step = default_frame_step(data.get("expression_frames"), self.window)
+        if frame_step < 1:
+            raise PredictError(f"frame_step={frame_step}: use a positive number of frames")
+        self.frame_step = int(frame_step)
+        self.batch_size = int(batch_size)
+        self._variables = variables
+        model = create_model(ml_collections.ConfigDict(config["model"]))
+        options = xla_options.step_options(step="predict")
+        self._forward = jax.jit(lambda v, x: model.apply(v, x, train=False)[0], compiler_options=options)
+        # Overlapping windows share frames; with frame_input="frames" they can share the encoder's work.
+        self.shares_frames = model.frames_encoded_alone
+        self._encode = jax.jit(lambda v, x: model.apply(v, x, method="encode"), compiler_options=options)
+        self._from_features = jax.jit(lambda v, f: model.apply(v, f, method="from_features"),
+                                      compiler_options=options)
+
+    @classmethod
+    def from_checkpoint(cls, path: str, step: int | None = None, **kwargs) -> IntensityEstimator:
+        """From a training workdir, its checkpoints/ folder or one step folder (default: latest step)."""
+        variables, config, _ = restore_for_inference(path, step)
+        return cls(variables, config, **kwargs)
+
+    def prepare(self, frames: np.ndarray) -> np.ndarray:
+        """Face-cropped uint8 frames [N, H, W, 3] -> the model's input size, resized as in training."""
+        frames = np.asarray(frames)
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            raise ValueError(f"frames must be uint8 [N, H, W, 3]; got {frames.dtype} {frames.shape}")
+        if frames.shape[1:3] != (self.frame_size, self.frame_size):
+            frames = frames_lib.resize_clip(frames, self.frame_size)
+        return frames_lib.area_resize(frames, self.image_size)
+
+    def predict_positions(self, frames: np.ndarray, positions: np.ndarray, progress: bool = False) -> np.ndarray:
+        """Model outputs [W, T] for windows of already prepared `frames` at `positions` [W, T].
+
+        Each frame the windows look at goes through the encoder once, however many
+        windows hold it (half the encoder's work for overlapping windows), unless
+        the model's encoder input depends on the window (`frame_input="residual"`).
+        """
+        if not self.shares_frames:
+            return self._batched(positions, lambda index: self._forward(self._variables, frames[index]), progress)
+        unique, where = np.unique(positions, return_inverse=True)
+        # Whole windows' worth of frames per call: [batch_size, window] as in a forward pass.
+        chunks = [unique[i:i + self.window] for i in range(0, len(unique), self.window)]
+        chunks[-1] = np.concatenate([chunks[-1], np.repeat(chunks[-1][-1:], self.window - len(chunks[-1]))])
+        features = self._batched(np.stack(chunks), lambda index: self._encode(self._variables, frames[index]),
+                                 progress)
+        features = features.reshape(-1, features.shape[-1])[where.reshape(positions.shape)]
+        return self._batched(features, lambda batch: self._from_features(self._variables, batch), False)
+
+    def _batched(self, inputs: np.ndarray, fn, progress: bool) -> np.ndarray:
+        """`fn` over `inputs` in batches of `batch_size` (the last one padded: one compiled shape)."""
+        outputs = []
+        for start in tqdm(range(0, len(inputs), self.batch_size), desc="predict", unit="batch",
+                          disable=not progress, leave=False):
+            part = inputs[start:start + self.batch_size]
+            pad = self.batch_size - len(part)
+            batch = np.concatenate([part, np.repeat(part[-1:], pad, axis=0)]) if pad else part
+            outputs.append(np.asarray(fn(batch))[:len(part)])
+        return np.concatenate(outputs)
+
+    def predict_curve(self, frames: np.ndarray, progress: bool | None = False) -> tuple[np.ndarray, np.ndarray, int]:
+        """(intensity [N], model-sampled [N] bool, number of windows) for face-cropped frames in time order.
+
+        `progress=None` shows a bar only when the windows fill more than one batch.
+        """
+        prepared = self.prepare(frames)
+        positions = window_positions(len(prepared), self.window, self.frame_step)
+        if progress is None:
+            progress = len(positions) > self.batch_size
+        predictions = self.predict_positions(prepared, positions, progress)
+        curve, sampled = merge_windows(positions, predictions, len(prepared))
+        return curve, sampled, len(positions)
+
+    def predict(self, frames: np.ndarray, progress: bool = False) -> np.ndarray:
+        """Intensity per frame, float32 [N], for face-cropped uint8 frames [N, H, W, 3] in time order."""
+        return self.predict_curve(frames, progress)[0]

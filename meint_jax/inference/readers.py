@@ -1,0 +1,123 @@
+"""Inputs to predict on: a folder of frames, a video file, or clips of a built TFDS dataset.
+
+Each becomes a `Clip` face-cropped at the training frame size: one dlib box per
+input, from its first frame, as the builders crop (`--face=none` for frames
+that are face crops already).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from meint_jax.common.errors import PredictError
+from meint_jax.data import frames as frames_lib
+from meint_jax.data.clips import Clip
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v")
+
+
+def _face_box(image: np.ndarray, source: str, margin: float) -> frames_lib.Box:
+    from meint_jax.data import faces
+
+    try:
+        return faces.image_box(image, margin)
+    except faces.FaceNotFoundError as e:
+        raise PredictError(f"{source}: {e}; crop the face yourself and pass --face=none") from e
+
+
+def read_folder(folder: str, size: int, face: str, margin: float, fps: float | None) -> Clip:
+    from meint_jax.data import annotations
+
+    folder = os.path.abspath(folder)
+    try:
+        listed = annotations.list_frames(folder)
+    except OSError as e:
+        raise PredictError(f"{folder}: cannot list the folder ({e.strerror})") from e
+    if not listed:
+        raise PredictError(f"{folder}: no numbered frame images (*.jpg, *.png, *.bmp named like img46.jpg)")
+    numbers, paths = zip(*listed)
+    box = None
+    if face == "dlib":
+        box = _face_box(_load_rgb(paths[0]), paths[0], margin)
+    try:
+        data = frames_lib.read_clip(paths, size, box)
+    except frames_lib.FrameError as e:
+        raise PredictError(str(e)) from e
+    return Clip(clip_id=os.path.basename(folder.rstrip("/")), frame_numbers=numbers, frames=data, fps=fps,
+                source=folder)
+
+
+def _load_rgb(path: str) -> np.ndarray:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except (OSError, SyntaxError, ValueError) as e:
+        raise PredictError(f"{path}: unreadable or corrupt image ({e})") from e
+
+
+def read_video(path: str, size: int, face: str, margin: float) -> Clip:
+    """Decodes with PyAV (FFmpeg), cropping and resizing each frame as it arrives."""
+    import av
+
+    path = os.path.abspath(path)
+    images, box = [], None
+    try:
+        with av.open(path) as container:
+            if not container.streams.video:
+                raise PredictError(f"{path}: no video stream")
+            stream = container.streams.video[0]
+            fps = float(stream.average_rate) if stream.average_rate else None
+            for frame in container.decode(stream):
+                rgb = frame.to_ndarray(format="rgb24")
+                if box is None and face == "dlib":
+                    box = _face_box(rgb, f"{path} (frame 0)", margin)
+                images.append(frames_lib.resize_clip(rgb[None], size, box)[0])
+    except (av.error.FFmpegError, UnicodeDecodeError) as e:
+        raise PredictError(f"{path}: cannot decode the video ({e})") from e
+    if not images:
+        raise PredictError(f"{path}: the video has no frames")
+    return Clip(clip_id=os.path.splitext(os.path.basename(path))[0], frame_numbers=np.arange(len(images)),
+                frames=np.stack(images), fps=fps, source=path)
+
+
+def read_tfds(spec: str, data_dir: str | None, clip_ids: Sequence[str] | None) -> Iterator[Clip]:
+    """Clips of a built TFDS dataset, `NAME/CONFIG[:SPLIT]`; their frames are already face-cropped."""
+    import tensorflow_datasets as tfds
+
+    name, _, split = spec.partition(":")
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except Exception as e:  # TFDS raises several types for unknown or unbuilt datasets.
+        raise PredictError(f"tfds:{name}: cannot open the dataset ({str(e).splitlines()[0]})") from e
+    if not builder.is_prepared():
+        raise PredictError(f"tfds:{name}: not built in {builder.data_dir}; train on it once or run `tfds build`")
+    wanted = set(clip_ids or ())
+    found = set()
+    for ex in tfds.as_numpy(builder.as_dataset(split=split or "train")):
+        clip_id = ex["clip_id"].decode()
+        if wanted and clip_id not in wanted:
+            continue
+        found.add(clip_id)
+        yield Clip(clip_id=clip_id, frame_numbers=ex["frame_numbers"], subject=ex["subject"].decode(),
+                   frames=ex["frames"], onset=int(ex["onset"]), apex=int(ex["apex"]), offset=int(ex["offset"]),
+                   true_intensity=ex.get("true_intensity"), source=f"tfds:{name}")
+    if wanted - found:
+        raise PredictError(f"tfds:{name}: no clips {sorted(wanted - found)} in split {split or 'train'}")
+
+
+def read_inputs(path: str, size: int, *, face: str = "dlib", margin: float = 0.25, fps: float | None = None,
+                data_dir: str | None = None, clip_ids: Sequence[str] | None = None) -> Iterable[Clip]:
+    if path.startswith("tfds:"):
+        return read_tfds(path[len("tfds:"):], data_dir, clip_ids)
+    if os.path.isdir(path):
+        return [read_folder(path, size, face, margin, fps)]
+    if not os.path.exists(path):
+        raise PredictError(f"{path}: no such file or folder")
+    if path.lower().endswith(VIDEO_EXTENSIONS):
+        return [read_video(path, size, face, margin)]
+    raise PredictError(f"{path}: not a folder of frames, a video ({', '.join(VIDEO_EXTENSIONS)}) or tfds:NAME")

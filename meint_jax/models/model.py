@@ -1,0 +1,77 @@
+"""The model as parts: a frame encoder, a temporal model and a head, each callable on its own.
+
+    frames [B, T, H, W, 3] --encode--> [B, T, D] --contextualize--> [B, T, D'] --heads--> intensity [B, T]
+
+`model.apply(variables, frames)` runs all three; `method="encode"`,
+`"contextualize"` and `"heads"` run one, so overlapping windows can share
+their frames' encoder features (inference) and a second head can share the
+encoder and the temporal model. Parts are built by `factory.create_model`.
+
+`frame_input="residual"` feeds the encoder each frame minus its window's mean
+frame: the face's identity, framing and lighting cancel and what changes over
+the window (the expression, blinks, drift) remains. Off in the paper's
+configs. A frame's features then depend on its whole window, so overlapping
+windows cannot share them (`frames_encoded_alone` says which case holds).
+
+The temporal model's parameters sit at the top of the tree (`GRUCell_0`,
+`GRUCell_1`), beside `encoder` and `head`, where checkpoints have always kept them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from meint_jax.models.resnet import normalize_frames
+
+FRAME_INPUTS = ("frames", "residual")
+
+
+class IntensityModel(nn.Module):
+    encoder: nn.Module          # per-frame features: ResNet18 named "encoder"
+    temporal: nn.Module         # BiGRU or FrameWise
+    head: nn.Module             # Dense(1) named "head"
+    frame_input: str = "frames"
+    dtype: Any = jnp.float32
+
+    preserve_adopted_names = True   # the parts keep the names the factory gave them
+
+    def setup(self):
+        if self.frame_input not in FRAME_INPUTS:
+            raise ValueError(f"unknown frame_input {self.frame_input!r}; use one of {FRAME_INPUTS}")
+        nn.share_scope(self, self.temporal)
+
+    def __call__(self, frames: jnp.ndarray, train: bool = False) -> tuple[jnp.ndarray, dict]:
+        """(intensity [B, T], {"features": temporal features, "encoder": stage outputs}) for uint8 clips."""
+        features, stages = self.encode(frames, train, with_stages=True)
+        context = self.contextualize(features)
+        return self.heads(context), {"features": context, "encoder": stages}
+
+    def encode(self, frames: jnp.ndarray, train: bool = False, with_stages: bool = False):
+        """Encoder features [B, T, D] of uint8 clips [B, T, H, W, 3] (and the stage outputs if asked)."""
+        batch, steps = frames.shape[:2]
+        x = normalize_frames(frames, self.dtype)
+        if self.frame_input == "residual":
+            x = x - x.mean(axis=1, keepdims=True)
+        features, stages = self.encoder(x.reshape((batch * steps,) + frames.shape[2:]), train)
+        features = features.reshape(batch, steps, -1)
+        return (features, stages) if with_stages else features
+
+    def contextualize(self, features: jnp.ndarray) -> jnp.ndarray:
+        """The temporal model over a window's per-frame features [B, T, D]."""
+        return self.temporal(features)
+
+    def heads(self, context: jnp.ndarray) -> jnp.ndarray:
+        """Intensity [B, T] (float32) from the temporal model's features."""
+        return self.head(context.astype(jnp.float32))[..., 0]
+
+    def from_features(self, features: jnp.ndarray) -> jnp.ndarray:
+        """Intensity [B, T] from encoder features computed before by `encode` (windows that share frames)."""
+        return self.heads(self.contextualize(features))
+
+    @property
+    def frames_encoded_alone(self) -> bool:
+        """Whether a frame's encoder features depend on that frame alone, so windows can share them."""
+        return self.frame_input == "frames"

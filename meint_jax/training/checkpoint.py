@@ -1,0 +1,142 @@
+"""Orbax checkpoints of the training state: the only module that imports orbax or knows its files.
+
+Saves are atomic (orbax writes to a temporary directory and renames it), so a
+run killed mid-save leaves the previous checkpoint intact and resumes from it.
+The config travels with every checkpoint, so a checkpoint alone says how to
+rebuild its model; inference reads a checkpoint's config and weights (never
+the optimiser state) with `find_step` and `restore_variables`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import jax
+import orbax.checkpoint as ocp
+
+from meint_jax.common.errors import UserError
+
+STATE, CONFIG = "state", "config"   # the items of every checkpoint
+
+
+class CheckpointError(UserError):
+    """A path is not a usable meint-jax checkpoint; the message names it and says why."""
+
+
+class Checkpointer:
+    """Keeps the latest `max_to_keep` checkpoints of a run under `directory`.
+
+    With `best_metric`, keeps instead the `max_to_keep` with the highest value of
+    that metric (saves must then pass `metrics`).
+    """
+
+    def __init__(self, directory: str, max_to_keep: int = 3, best_metric: str | None = None):
+        self.directory = os.path.abspath(directory)
+        self._best_metric = best_metric
+        options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
+        if best_metric:
+            options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True, best_mode="max",
+                                                   best_fn=lambda metrics: metrics[best_metric])
+        self._manager = ocp.CheckpointManager(self.directory, options=options, item_names=(STATE, CONFIG))
+
+    def latest_step(self) -> int | None:
+        return self._manager.latest_step()
+
+    def best(self) -> tuple[int, float] | None:
+        """(step, metric value) of the best checkpoint kept, for a `best_metric` checkpointer."""
+        self._manager.wait_until_finished()  # A pending save's metrics are not readable before.
+        step = self._manager.best_step()
+        if step is None:
+            return None
+        return step, float(self._manager.metrics(step)[self._best_metric])
+
+    def step_dir(self, step: int) -> str:
+        return os.path.join(self.directory, str(step))
+
+    def save(self, step: int, state: Any, config: dict, metrics: dict | None = None) -> None:
+        self._manager.save(step, args=ocp.args.Composite(
+            state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config)), metrics=metrics, force=True)
+
+    def restore(self, abstract_state: Any, step: int | None = None) -> tuple[Any, dict]:
+        """(state, config) at `step` (default: latest), laid out like `abstract_state`."""
+        step = self.latest_step() if step is None else step
+        restored = self._manager.restore(step, args=ocp.args.Composite(
+            state=ocp.args.StandardRestore(abstract_state), config=ocp.args.JsonRestore()))
+        return restored.state, restored.config
+
+    def close(self) -> None:
+        """Waits for pending asynchronous saves; call before the process exits."""
+        self._manager.wait_until_finished()
+        self._manager.close()
+
+
+def save_tree(path: str, tree: Any) -> None:
+    """Writes one pytree of arrays (e.g. converted pretrained weights) as an orbax checkpoint."""
+    checkpointer = ocp.StandardCheckpointer()
+    checkpointer.save(os.path.abspath(path), tree)
+    checkpointer.wait_until_finished()
+
+
+def load_tree(path: str) -> Any:
+    """Reads a pytree written by `save_tree`, as host arrays."""
+    return ocp.StandardCheckpointer().restore(os.path.abspath(path))
+
+
+def _checkpoint_dir(path: str) -> str:
+    """The CheckpointManager directory for a workdir, its checkpoints/ folder, or a step folder."""
+    path = os.path.abspath(os.path.expanduser(path))
+    if not os.path.isdir(path):
+        raise CheckpointError(f"{path}: no such checkpoint directory")
+    if os.path.isdir(os.path.join(path, "checkpoints")):
+        return os.path.join(path, "checkpoints")
+    return path
+
+
+def find_step(path: str, step: int | None = None) -> tuple[str, dict, int]:
+    """(step folder, training config dict, step) of a training workdir, its checkpoints/ folder or a
+    step folder (default: the latest step); the step is -1 for a step folder not named by its number."""
+    directory = _checkpoint_dir(path)
+    step_dir = directory
+    if not os.path.isdir(os.path.join(directory, STATE)):
+        steps = sorted(int(n) for n in os.listdir(directory) if n.isdigit()
+                       and os.path.isdir(os.path.join(directory, n, STATE)))
+        if not steps:
+            raise CheckpointError(f"{directory}: no meint-jax checkpoint here (expected a training workdir, its "
+                                  "checkpoints/ folder, or one step folder of it)")
+        if step is not None and step not in steps:
+            raise CheckpointError(f"{directory}: no checkpoint at step {step}; steps saved: {steps}")
+        step_dir = os.path.join(directory, str(step if step is not None else steps[-1]))
+    config_path = os.path.join(step_dir, CONFIG, "metadata")   # where orbax's JsonSave puts it
+    if not os.path.isfile(config_path):
+        raise CheckpointError(f"{step_dir}: the checkpoint has no training config, so it is not a meint-jax "
+                              "training checkpoint (an encoder converted by meint_jax.convert_weights is used "
+                              "through config.model.init_from, not for prediction)")
+    with open(config_path) as f:
+        config = json.load(f)
+    name = os.path.basename(step_dir)
+    return step_dir, config, int(name) if name.isdigit() else -1
+
+
+def restore_variables(step_dir: str, target: dict) -> dict:
+    """The items of `target` ({"params", "batch_stats"} of abstract arrays) from a step folder, on this
+    host's first device, whatever layout they were saved from."""
+    sharding = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    restore_args = jax.tree_util.tree_map(
+        lambda x: ocp.ArrayRestoreArgs(sharding=sharding, global_shape=x.shape, dtype=x.dtype), target)
+    try:
+        restored = ocp.PyTreeCheckpointer().restore(
+            os.path.join(step_dir, STATE),
+            args=ocp.args.PyTreeRestore(item=target, restore_args=restore_args, partial_restore=True))
+    except (ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(f"{step_dir}: the saved weights do not fit the model its config describes: "
+                              f"{str(e).splitlines()[0][:300]}") from e
+    got = dict(jax.tree_util.tree_leaves_with_path(restored))
+    for path, leaf in jax.tree_util.tree_leaves_with_path(target):
+        if path not in got:
+            raise CheckpointError(f"{step_dir}: the checkpoint lacks {jax.tree_util.keystr(path)}")
+        if tuple(got[path].shape) != tuple(leaf.shape):
+            raise CheckpointError(f"{step_dir}: {jax.tree_util.keystr(path)} has shape {tuple(got[path].shape)}, "
+                                  f"the model expects {tuple(leaf.shape)}: a checkpoint of another architecture")
+    return restored

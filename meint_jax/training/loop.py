@@ -1,0 +1,245 @@
+"""The training loop: `train_and_evaluate(config, workdir)`.
+
+Feeds batches to the jitted steps of `steps.py` over a device mesh, logs
+(`run_log.py`), checkpoints (the latest few and the best on validation
+subjects), stops on a non-finite loss, and at the end evaluates the model and
+the position prior on held-out subjects in both protocols, writing
+`metrics.json` and `curves.png`. `config.eval.protocol` chooses one
+subject-disjoint hold-out or leave-one-subject-out (`evaluation/loso.py`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+
+import jax
+import numpy as np
+from absl import logging
+from flax import traverse_util
+from tqdm import tqdm
+
+from data_builders import lookup
+from meint_jax.common import allocator, files
+from meint_jax.common.errors import ConfigError, UserError
+from meint_jax.data import input_pipeline
+from meint_jax.evaluation import intensity, loso, plots
+from meint_jax.models import create_model
+from meint_jax.training import checkpoint, config_checks, sharding
+from meint_jax.training.run_log import RunLog
+from meint_jax.training.steps import TrainState, create_optimizer, init_state, jit_steps
+
+
+class TrainingDiverged(UserError, FloatingPointError):
+    """The loss became NaN or infinite; the message names the step, the clips and the last good checkpoint."""
+
+
+def load_pretrained_encoder(state: TrainState, tx, init_from: str | None) -> TrainState:
+    """The state with the encoder's weights from `init_from` (for a run that starts, not resumes)."""
+    from meint_jax.models import pretrained
+
+    if not init_from:
+        logging.warning("config.model.init_from is unset: the encoder starts from random initialisation "
+                        "(the paper starts from ImageNet weights).")
+        return state
+    path = os.path.expanduser(init_from)
+    if os.path.isdir(path):   # written by `python -m meint_jax.convert_weights`
+        weights = {k: np.asarray(v) for k, v in traverse_util.flatten_dict(checkpoint.load_tree(path)).items()}
+    else:
+        weights = pretrained.load_encoder_weights(path)
+    variables = pretrained.merge_encoder({"params": state.params, "batch_stats": state.batch_stats}, weights, path)
+    return state.replace(params=variables["params"], batch_stats=variables["batch_stats"],
+                         opt_state=tx.init(variables["params"]))
+
+
+def _log_results(results: dict, log) -> None:
+    for protocol, by_predictor in results.items():
+        for predictor, r in by_predictor.items():
+            truth = f", vs truth {r['true_spearman']:.3f}/{r['true_kendall']:.3f}" if "true_spearman" in r else ""
+            paired = r.get("vs_prior", {}).get("spearman")
+            versus = (f"; better than the prior on {paired['clips_better']}/{r['num_clips']} clips, "
+                      f"Wilcoxon p={paired['wilcoxon_p']:.2g}") if paired else ""
+            log("%-9s %-14s Spearman/Kendall %.3f/%.3f%s (%d clips)%s", protocol, predictor,
+                r["spearman"], r["kendall"], truth, r["num_clips"], versus)
+
+
+def _record_dataset_facts(config, builder, train_subjects):
+    """A copy of `config` with what prediction on new video needs to know of the training data."""
+    config = copy.deepcopy(config)
+    stored = builder.info.features["frames"].shape[1]
+    if config.data.frame_size not in (None, stored):
+        raise ConfigError(f"config.data.frame_size={config.data.frame_size} but {builder.info.full_name} "
+                          f"stores {stored}px frames: leave data.frame_size unset")
+    config.data.frame_size = stored
+    if config.data.expression_frames is None:
+        config.data.expression_frames = input_pipeline.expression_frames(builder, train_subjects)
+    return config
+
+
+def _augmentation(data_config) -> input_pipeline.Augmentation:
+    return input_pipeline.Augmentation(flip=data_config.flip, min_crop=data_config.min_crop,
+                                       brightness=data_config.brightness, contrast=data_config.contrast)
+
+
+def batch_predictor(predict_fn, state: TrainState, mesh, batch_size: int):
+    """frames [batch_size, T, H, W, 3] (the global batch) -> predictions [batch_size, T], sharded over `mesh`."""
+    rows = sharding.local_rows(batch_size)
+    return lambda frames: np.asarray(predict_fn(state, sharding.shard_batch({"frames": frames[rows]}, mesh)["frames"]))
+
+
+def train_and_evaluate(config, workdir: str) -> dict:
+    """Trains and evaluates by `config.eval.protocol`; returns metrics.json's (or results.json's) content."""
+    config_checks.check_config(config)
+    workdir = config_checks.prepare_workdir(workdir)
+    if jax.default_backend() == "cpu" and allocator.current() == "glibc":
+        logging.warning("On glibc's malloc, XLA:CPU faults in fresh memory every step (0.5-0.9 s of kernel time "
+                        "per 8x16x112 train step). "
+                        "With tcmalloc installed (apt install libtcmalloc-minimal4) the command runs on it "
+                        "(meint_jax/common/allocator.py).")
+    builder = lookup.get_builder(config.data)
+    subjects = input_pipeline.list_subjects(builder)
+    if config.eval.protocol == "loso":
+        return loso.run_loso(config, workdir, builder, subjects, run_fold)
+    try:
+        train_subjects, test_subjects = input_pipeline.split_subjects(
+            subjects, config.eval.holdout_subjects, config.seed)
+    except ValueError as e:
+        raise ConfigError(str(e)) from e
+    return run_fold(config, workdir, builder, train_subjects, test_subjects)
+
+
+def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subjects: list[str]) -> dict:
+    """Trains on `train_subjects` (less any validation subjects), tests on `test_subjects`."""
+    os.makedirs(workdir, exist_ok=True)
+    validation_subjects = []
+    if config.eval.validation_subjects:
+        try:
+            train_subjects, validation_subjects = input_pipeline.split_subjects(
+                train_subjects, config.eval.validation_subjects, config.seed + 1)
+        except ValueError as e:
+            raise ConfigError(f"config.eval.validation_subjects: {e}") from e
+    logging.info("Subjects: %d train, %d validation, %d test (%s).", len(train_subjects), len(validation_subjects),
+                 len(test_subjects), ", ".join(test_subjects))
+    config = _record_dataset_facts(config, builder, train_subjects)
+    t = config.train
+    ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"), max_to_keep=t.keep_checkpoints)
+    if ckpt.latest_step() is not None:
+        config_checks.check_same_run(workdir, config)
+    if jax.process_index() == 0:
+        files.write_text(os.path.join(workdir, "config.json"), config.to_json_best_effort(indent=2))
+
+    mesh = sharding.data_mesh()
+    model = create_model(config.model)
+    tx = create_optimizer(config.train)
+    d = config.data
+    state = init_state(model, tx, (1, d.num_steps, d.image_size, d.image_size, 3), config.seed)
+    best_ckpt = None
+    if validation_subjects:
+        best_ckpt = checkpoint.Checkpointer(os.path.join(workdir, "best"), max_to_keep=1,
+                                            best_metric="validation_spearman")
+    if ckpt.latest_step() is not None:
+        state, _ = ckpt.restore(state)
+    else:
+        state = load_pretrained_encoder(state, tx, config.model.init_from)
+    state = sharding.replicate(state, mesh)
+    start_step = int(state.step)
+
+    step_fn, predict_fn = jit_steps(model, tx, config, out_sharding=sharding.replicated(mesh))
+    batches = input_pipeline.train_batches(
+        builder, train_subjects, intensity.window_spec(config, d.train_window, d.jitter), batch_size=t.batch_size,
+        image_size=d.image_size, label_shape=d.pseudo_label, augment=_augmentation(d), seed=config.seed,
+        start_step=start_step, process_index=jax.process_index(), process_count=jax.process_count())
+    run_log = RunLog(workdir, start_step)
+    if start_step:
+        run_log.text("resumed from %s", ckpt.step_dir(start_step))
+
+    def check_finite(step, finite, clip_ids):
+        if not bool(finite):
+            last = ckpt.latest_step()
+            message = (
+                f"the loss became NaN or infinite at step {step}, on clips {', '.join(c.decode() for c in clip_ids)}; "
+                f"stopped without applying that step. Last good checkpoint: "
+                f"{ckpt.step_dir(last) if last is not None else 'none (no checkpoint yet)'}. Rerunning resumes "
+                "from it; lower --config.train.learning_rate or check those clips.")
+            run_log.text("%s", message)
+            raise TrainingDiverged(message)
+
+    train_start = time.time()
+    progress = tqdm(range(start_step, t.num_steps), initial=start_step, total=t.num_steps, desc="train",
+                    unit="step", dynamic_ncols=True, disable=jax.process_index() != 0)
+    pending = None
+    try:
+        for step in progress:
+            batch = next(batches)
+            state, step_metrics = step_fn(state, sharding.shard_batch(
+                {"frames": batch["frames"], "targets": batch["targets"]}, mesh))
+            if pending is not None:  # Checked one step late, so the host never waits on the device here.
+                check_finite(*pending)
+            pending = (step + 1, step_metrics["finite"], batch["clip_id"])
+            done = step + 1 == t.num_steps
+            if (step + 1) % t.log_every == 0 or done:
+                check_finite(*pending)
+                values = {k: float(v) for k, v in jax.device_get(step_metrics).items() if k != "finite"}
+                progress.set_postfix(loss=f"{values['loss']:.4f}")
+                run_log.scalars(step + 1, values)
+            if (step + 1) % t.checkpoint_every == 0 or done:
+                check_finite(*pending)
+                ckpt.save(step + 1, state, config.to_dict())
+                if best_ckpt is not None:
+                    _validate(config, builder, batch_predictor(predict_fn, state, mesh, t.batch_size),
+                              train_subjects, validation_subjects, state, best_ckpt, run_log, step + 1)
+        if pending is not None:
+            check_finite(*pending)
+    finally:
+        progress.close()
+        ckpt.close()
+        if best_ckpt is not None:
+            best_ckpt.close()
+    train_seconds = time.time() - train_start
+
+    selected = "last"
+    if config.eval.select == "best" and best_ckpt is not None and best_ckpt.best() is not None:
+        best_step, _ = best_ckpt.best()
+        state, _ = best_ckpt.restore(state, best_step)
+        selected = f"best (step {best_step})"
+    results, panels = intensity.evaluate(config, builder, batch_predictor(predict_fn, state, mesh, t.batch_size),
+                                        train_subjects, test_subjects)
+    _log_results(results, run_log.text)
+    for protocol, by_predictor in intensity.without_per_clip(results).items():
+        for predictor, r in by_predictor.items():
+            run_log.scalars(int(state.step), {k: v for k, v in r.items() if isinstance(v, float)},
+                            prefix=f"test/{protocol}/{predictor}")
+    compilations = {"train_step": step_fn._cache_size(), "predict_step": predict_fn._cache_size()}
+    if max(compilations.values()) > 1:
+        run_log.text("warning: a step was compiled more than once (%s): some input changed shape or type",
+                     compilations)
+    run_log.close()
+    summary = {
+        "dataset": d.name, "variant": config.variant, "pseudo_label": d.pseudo_label,
+        "train_steps": int(state.step), "evaluated_checkpoint": selected, "compilations": compilations,
+        "train_seconds_this_run": round(train_seconds, 1), "train_subjects": train_subjects,
+        "validation_subjects": validation_subjects, "test_subjects": test_subjects, **results,
+    }
+    if jax.process_index() == 0:
+        files.write_text(os.path.join(workdir, "metrics.json"), json.dumps(summary, indent=2))
+        files.write_with(os.path.join(workdir, "curves.png"), lambda path: plots.plot_curves(
+            path, panels, f"{d.name} ({config.variant}), held-out subjects, step {int(state.step)}"))
+        logging.info("Wrote %s and %s.", os.path.join(workdir, "metrics.json"), os.path.join(workdir, "curves.png"))
+    return summary
+
+
+def _validate(config, builder, predict_batch, train_subjects, validation_subjects, state, best_ckpt, run_log,
+              step: int) -> None:
+    """Scores the model on the validation subjects and keeps the checkpoint if it is the best so far."""
+    protocol = config.eval.validation_protocol
+    results, _ = intensity.evaluate(config, builder, predict_batch, train_subjects, validation_subjects,
+                                    protocols=(protocol,))
+    score = results[protocol]["model"]["spearman"]
+    run_log.scalars(step, {"spearman": score, "kendall": results[protocol]["model"]["kendall"]},
+                    prefix=f"validation/{protocol}")
+    best_ckpt.save(step, state, config.to_dict(), metrics={"validation_spearman": score})
+    best = best_ckpt.best()
+    run_log.text("step %d: validation %s Spearman %.3f (best %.3f at step %d)", step, protocol, score,
+                 best[1] if best else score, best[0] if best else step)

@@ -1,0 +1,122 @@
+"""The package layout's rules (docs/design.md, "Imports"), checked on the source and in a process without TensorFlow."""
+
+import ast
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Lower layers never import higher ones; `data` and `models` know nothing of each other.
+LAYERS = {
+    "meint_jax.common": 0, "meint_jax.data": 1, "meint_jax.models": 1, "data_builders": 2,
+    "meint_jax.evaluation": 3, "meint_jax.training": 4, "meint_jax.inference": 5,
+}
+ENTRY_POINTS = ("meint_jax.main", "meint_jax.predict", "meint_jax.convert_weights", "meint_jax.paper_tables")
+
+
+def _package(module: str) -> str | None:
+    for package in LAYERS:
+        if module == package or module.startswith(package + "."):
+            return package
+    return None
+
+
+def _project_imports(path: str) -> set[str]:
+    """Every meint_jax / data_builders module a file imports, at module level or inside functions."""
+    found = set()
+    for node in ast.walk(ast.parse(open(path).read(), path)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {m for m in found if m.split(".")[0] in ("meint_jax", "data_builders")}
+
+
+def _modules():
+    for top in ("meint_jax", "data_builders"):
+        for folder, _, names in os.walk(os.path.join(REPO, top)):
+            for name in names:
+                if name.endswith(".py"):
+                    path = os.path.join(folder, name)
+                    module = os.path.relpath(path, REPO)[:-3].replace(os.sep, ".").removesuffix(".__init__")
+                    yield module, path
+
+
+def test_packages_import_only_the_layers_below_them():
+    wrong = []
+    for module, path in _modules():
+        own = _package(module)
+        for target in _project_imports(path):
+            other = _package(target)
+            if target in ENTRY_POINTS and module not in ENTRY_POINTS:
+                wrong.append(f"{module} imports the entry point {target}")
+            elif own and other and other != own and LAYERS[other] >= LAYERS[own]:
+                wrong.append(f"{module} ({own}) imports {target} ({other})")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("module, forbidden", [
+    ("meint_jax.inference", "meint_jax.training.loop"),
+    ("meint_jax.models", "meint_jax.data"),
+    ("meint_jax.training.steps", "meint_jax.data.input_pipeline"),
+    ("meint_jax.training.losses", "meint_jax.data"),
+    ("meint_jax.evaluation.metrics", "meint_jax.data"),
+    ("meint_jax.data.pseudo_labels", "meint_jax.data.input_pipeline"),
+])
+def test_leaves_know_no_pipeline_and_inference_no_loop(module, forbidden):
+    for name, path in _modules():
+        if name == module or name.startswith(module + "."):
+            assert not any(t == forbidden or t.startswith(forbidden + ".") for t in _project_imports(path)), name
+
+
+def test_the_layer_rule_catches_an_upward_import(tmp_path):
+    """The check above can fail: a data module importing the training loop is reported."""
+    path = tmp_path / "bad.py"
+    path.write_text("def f():\n    from meint_jax.training import loop\n")
+    assert _project_imports(str(path)) == {"meint_jax.training", "meint_jax.training.loop"}
+    assert LAYERS[_package("meint_jax.training.loop")] > LAYERS[_package("meint_jax.data.frames")]
+
+
+WITHOUT_TENSORFLOW = """
+import sys
+sys.modules["tensorflow"] = None           # `import tensorflow` now raises ImportError, as on a host without it
+sys.modules["tensorflow_datasets"] = None
+import numpy as np, jax, ml_collections, json
+from configs import synthetic
+from meint_jax.inference.estimator import IntensityEstimator
+from meint_jax.models import create_model
+from meint_jax.training import steps
+
+config = synthetic.get_config("size=tiny")
+model, tx = create_model(config.model), steps.create_optimizer(config.train)
+frames = np.random.default_rng(0).integers(0, 255, (4, 8, 32, 32, 3), dtype=np.uint8)
+state = steps.init_state(model, tx, frames.shape, seed=0)
+train_step, _ = steps.jit_steps(model, tx, config, donate=False)
+state, metrics = train_step(state, {"frames": frames, "targets": np.zeros((4, 8), np.float32)})
+assert bool(metrics["finite"])
+curve = IntensityEstimator.from_checkpoint(sys.argv[1]).predict(frames[0].repeat(3, axis=0))
+assert curve.shape == (24,) and np.isfinite(curve).all()
+print("tensorflow" in sys.modules and sys.modules["tensorflow"] is not None)
+"""
+
+
+def test_a_host_without_tensorflow_trains_a_step_and_predicts(tiny_workdir):
+    env = dict(os.environ, MEINT_JAX_ALLOCATOR="system", JAX_PLATFORMS="cpu")
+    result = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, tiny_workdir], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "False"
+
+
+def test_predict_help_works_without_tensorflow():
+    code = ("import sys, runpy; sys.modules['tensorflow'] = None; sys.modules['tensorflow_datasets'] = None; "
+            "sys.argv = ['meint_jax.predict', '--help']; runpy.run_module('meint_jax.predict', run_name='__main__')")
+    env = dict(os.environ, MEINT_JAX_ALLOCATOR="system")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "--checkpoint" in result.stdout + result.stderr
