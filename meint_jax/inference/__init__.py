@@ -5,6 +5,7 @@
 - `readers.py`: frames folders, videos (PyAV), built TFDS clips (TensorFlow only there).
 - `writers.py`: CSV, JSON and PNG per input, all or none.
 
-Imports `common`, `data` (readers), `models`, `evaluation.plots` and
-`training.checkpoint`; never the training loop.
+Imports `common`, `data` (frames, faces, annotations, pseudo-labels: no TensorFlow),
+`models`, `evaluation.plots` and `training.checkpoint`; never the training loop.
+TensorFlow only for `tfds:` inputs, imported there.
 """
