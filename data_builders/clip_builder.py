@@ -14,6 +14,7 @@ import collections
 import concurrent.futures
 import dataclasses
 import glob
+import hashlib
 import json
 import multiprocessing
 import os
@@ -23,11 +24,26 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from data_builders import schema
-from meint_jax.common import files
+from meint_jax.common import files, processes
 from meint_jax.data import annotations, faces, frames
 from meint_jax.data.clips import Clip
 
 CROPS = ("none", "dlib")
+
+
+def source_fingerprint(manual_dir: str) -> str:
+    """A hash of what a build read from `manual_dir`: every file's relative path and size, and the
+    coding sheets' bytes, so a corrected or replaced copy is told from the one a dataset was built from."""
+    digest = hashlib.sha256()
+    for folder, subfolders, names in os.walk(manual_dir):
+        subfolders.sort()
+        for name in sorted(names):
+            path = os.path.join(folder, name)
+            digest.update(f"{os.path.relpath(path, manual_dir)}\0{os.path.getsize(path)}\n".encode())
+            if name.lower().endswith(".xlsx"):
+                with open(path, "rb") as f:
+                    digest.update(hashlib.sha256(f.read()).digest())
+    return digest.hexdigest()
 
 
 @dataclasses.dataclass
@@ -60,8 +76,13 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
         )
 
     def _manual_file(self, manual_dir, patterns, kind: str) -> str:
+        """The one file or folder of `kind` that the first matching pattern finds; two are refused."""
         for pattern in patterns:
             found = sorted(glob.glob(os.path.join(str(manual_dir), pattern)))
+            if len(found) > 1:
+                raise annotations.AnnotationError(
+                    f"{manual_dir}: {len(found)} candidates for the {kind} "
+                    f"({', '.join(map(os.path.basename, found))}): keep the one to build from and move the others out")
             if found:
                 return found[0]
         raise FileNotFoundError(
@@ -71,10 +92,14 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
         manual_dir = dl_manager.manual_dir
         sheet = self._manual_file(manual_dir, self.SHEET_GLOBS, "coding sheet")
         frames_root = self._manual_file(manual_dir, self.builder_config.frame_roots, "frames folder")
+        logging.info("%s: coding sheet %s, frames in %s", self.name, sheet, frames_root)
         parsed = annotations.parse(sheet, frames_root, self.LAYOUT)
-        return {"train": self._generate_examples(parsed)}
+        sources = {"manual_dir": os.path.abspath(str(manual_dir)), "sheet": os.path.abspath(sheet),
+                   "frames_root": os.path.abspath(frames_root),
+                   "source_fingerprint": source_fingerprint(str(manual_dir))}
+        return {"train": self._generate_examples(parsed, sources)}
 
-    def _generate_examples(self, parsed: annotations.ParseResult):
+    def _generate_examples(self, parsed: annotations.ParseResult, sources: dict):
         size, crop = self.builder_config.frame_size, self.builder_config.crop
         if crop not in CROPS:
             raise ValueError(f"builder config {self.builder_config.name}: crop={crop!r}, use one of {CROPS}")
@@ -83,7 +108,8 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
         workers = max(1, min(os.cpu_count() or 1, 8))
         # forkserver: workers start clean instead of forking a process that runs TensorFlow threads.
         context = multiprocessing.get_context("forkserver")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
+                                                    initializer=processes.die_with_parent) as pool:
             in_flight = collections.deque()
             clips = iter(parsed.clips)
             while True:
@@ -105,7 +131,7 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
                     continue
                 written += 1
                 yield f"{clip.clip_id}@{clip.onset}", clip.example(clip_frames)
-        summary = annotations.summarize(written, skipped)
+        summary = {**sources, **annotations.summarize(written, skipped)}
         logging.info("%s: %d clips written, %d skipped %s", self.name, summary["clips"], summary["skipped"],
                      summary["skipped_by_reason"])
         files.write_text(os.path.join(self.data_dir, "build_summary.json"), json.dumps(summary, indent=2))

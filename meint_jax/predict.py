@@ -17,6 +17,8 @@ from typing import Sequence
 
 from absl import flags, logging
 
+from meint_jax.common import files
+from meint_jax.common.errors import PredictError
 from meint_jax.inference import readers, writers
 from meint_jax.inference.estimator import IntensityEstimator, restore_for_inference
 
@@ -24,18 +26,26 @@ from meint_jax.inference.estimator import IntensityEstimator, restore_for_infere
 def run(checkpoint: str, input_path: str, output: str, *, step: int | None = None, face: str = "dlib",
         margin: float = 0.25, fps: float | None = None, frame_step: int | None = None, batch_size: int = 8,
         data_dir: str | None = None, clip_ids: Sequence[str] | None = None) -> list[dict]:
-    """The command's work: every input clip -> curve files in `output`; returns a summary per clip."""
+    """The command's work: every input clip -> curve files in `output`; returns a summary per clip.
+
+    Every setting and the output folder are checked before anything is decoded.
+    """
+    if fps is not None and not fps > 0:
+        raise PredictError(f"--fps={fps}: use the recording's frame rate, a positive number")
+    output = files.writable_folder(output, "--output")
     variables, config, restored_step = restore_for_inference(checkpoint, step)
     estimator = IntensityEstimator(variables, config, frame_step=frame_step, batch_size=batch_size)
     clips = readers.read_inputs(input_path, estimator.frame_size, face=face, margin=margin, fps=fps,
                                 data_dir=data_dir, clip_ids=clip_ids)
-    os.makedirs(output, exist_ok=True)
     settings = {"checkpoint": os.path.abspath(checkpoint), "checkpoint_step": restored_step,
                 "window": estimator.window, "frame_step": estimator.frame_step}
     summaries = []
     for clip in clips:
         start = time.perf_counter()
-        curve, sampled, num_windows = estimator.predict_curve(clip.frames, progress=None)
+        try:
+            curve, sampled, num_windows = estimator.predict_curve(clip.frames, progress=None)
+        except PredictError as e:
+            raise PredictError(f"{clip.source}: {e}") from e
         seconds = time.perf_counter() - start
         written = writers.write_curve(output, clip, curve, sampled, settings, config["data"]["pseudo_label"])
         summaries.append({"name": clip.clip_id, "frames": len(curve), "windows": num_windows,

@@ -229,5 +229,5 @@ def test_unwritable_workdir_is_reported(tmp_path):
     result = run_main("--config=configs/synthetic.py:size=tiny", f"--workdir={blocker / 'run'}")
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("meint_jax.main: error: workdir ") and "not writable" in last
+    assert last.startswith("meint_jax.main: error: --workdir ") and "not writable" in last
     assert "Traceback" not in result.stderr

@@ -24,11 +24,17 @@ def restart_on_tcmalloc(module_name: str) -> None:
 
 
 class _QuietLibraries(pylogging.Filter):
-    """Drops the INFO lines of orbax, TFDS and JAX internals (one per file written), keeps warnings."""
+    """Drops the INFO lines of orbax, TFDS and JAX internals (one per file written), keeps warnings.
+
+    Also drops the tracebacks orbax's worker threads log when a save fails: the
+    same error reaches the caller, which reports it in one line.
+    """
 
     NOISY = ("/orbax/", "/tensorflow_datasets/", "/jax/_src/")
 
     def filter(self, record):
+        if "/orbax/" in record.pathname and record.exc_info:
+            return False
         return record.levelno >= pylogging.WARNING or not any(p in record.pathname for p in self.NOISY)
 
 

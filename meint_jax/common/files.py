@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from typing import Callable, Iterator
+
+from meint_jax.common.errors import ConfigError
 
 
 def write_text(path: str, text: str) -> None:
@@ -41,3 +44,18 @@ def write_with(path: str, write: Callable[[str], None]) -> None:
     """Calls `write(temporary_path)` and renames the result onto `path` (for writers that take a path)."""
     with atomic_files([path]) as (temporary,):
         write(temporary)
+
+
+def writable_folder(path: str, name: str) -> str:
+    """Creates the folder `path` if needed and proves it writable, before any work that would write there;
+    returns its absolute path. `name` is what the user called it (a flag), for the error."""
+    if not path:
+        raise ConfigError(f"{name} is required")
+    folder = os.path.abspath(os.path.expanduser(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise ConfigError(f"{name} {folder} is not writable ({e.strerror}): choose another {name}") from e
+    return folder

@@ -20,9 +20,8 @@ from typing import Callable
 from absl import logging
 
 from meint_jax.common.errors import UserError
+from meint_jax.data import frames as frames_lib
 from meint_jax.data.clips import Clip
-
-FRAME_NUMBER = re.compile(r"(\d+)\.(?:jpe?g|png|bmp)$", re.IGNORECASE)
 
 CASME2_EMOTIONS = ("happiness", "disgust", "repression", "surprise", "fear", "sadness", "others")
 SAMM_EMOTIONS = ("anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise", "other")
@@ -105,8 +104,17 @@ def read_rows(path: str) -> list[tuple]:
         workbook.close()
 
 
+# Columns a sheet may lack: intensity needs neither (a missing emotion reads as the layout's "others").
+OPTIONAL_COLUMNS = ("action_units", "emotion")
+
+
 def find_header(rows: list[tuple], layout: SheetLayout, path: str) -> tuple[int, dict[str, int]]:
-    """(row index, field -> column index) of the first row holding every required column."""
+    """(row index, field -> column index) of the first row holding every required column.
+
+    Without one, the error names the columns missing from the row that comes closest.
+    """
+    required = [field for field in layout.columns if field not in OPTIONAL_COLUMNS]
+    closest = (0, None, [])
     for index, row in enumerate(rows):
         cells = [_normalise(c) for c in row]
         found = {}
@@ -114,10 +122,17 @@ def find_header(rows: list[tuple], layout: SheetLayout, path: str) -> tuple[int,
             matches = [i for i, c in enumerate(cells) if c in spellings]
             if matches:
                 found[field] = matches[0]
-        if len(found) == len(layout.columns):
+        present = [field for field in required if field in found]
+        if len(present) == len(required):
             return index, found
-    wanted = ", ".join(s[0] for s in layout.columns.values())
-    raise AnnotationError(f"{path}: no header row with the {layout.name} columns ({wanted})")
+        if len(present) > closest[0]:
+            closest = (len(present), index, [f for f in required if f not in found])
+    if closest[1] is None:
+        wanted = ", ".join(layout.columns[f][0] for f in required)
+        raise AnnotationError(f"{path}: no header row with the {layout.name} columns ({wanted})")
+    missing = ", ".join(repr(layout.columns[f][0]) for f in closest[2])
+    raise AnnotationError(f"{path}: no header row with the {layout.name} columns: row {closest[1] + 1} lacks "
+                          f"{missing} (spelled without spaces or case); rename that column in a copy of the sheet")
 
 
 def subject_code(value, digits: int) -> str:
@@ -140,16 +155,6 @@ def frame_number(value) -> int | None:
     return int(text) if re.fullmatch(r"\d+", text) else None
 
 
-def list_frames(folder: str) -> list[tuple[int, str]]:
-    """(frame number, path) of the image files in `folder`, by number (img9 before img10)."""
-    frames = []
-    for name in os.listdir(folder):
-        match = FRAME_NUMBER.search(name)
-        if match:
-            frames.append((int(match.group(1)), os.path.join(folder, name)))
-    return sorted(frames)
-
-
 def _validate_row(values: dict, layout: SheetLayout, frames_root: str) -> Clip | str:
     """The row's clip record, or the reason it cannot be used."""
     if not values["subject"] or not values["filename"]:
@@ -170,7 +175,10 @@ def _validate_row(values: dict, layout: SheetLayout, frames_root: str) -> Clip |
     folder = layout.clip_dir(frames_root, subject, filename)
     if not os.path.isdir(folder):
         return f"clip folder missing: {folder}"
-    frames = list_frames(folder)
+    try:
+        frames = frames_lib.list_frames(folder)
+    except frames_lib.FrameError as e:
+        return f"ambiguous frame numbering: {e}"
     numbers = [n for n, _ in frames]
     absent = [n for n in (onset, apex, offset) if n not in numbers]
     if absent:
@@ -185,14 +193,24 @@ def parse(sheet_path: str, frames_root: str, layout: SheetLayout) -> ParseResult
     """Every row of the sheet as a clip record, or as a skipped row with its reason."""
     rows = read_rows(sheet_path)
     header, columns = find_header(rows, layout, sheet_path)
+    for field in OPTIONAL_COLUMNS:
+        if field not in columns:
+            logging.warning("%s: no %r column; every clip gets %s", os.path.basename(sheet_path),
+                            layout.columns[field][0], "emotion 'others'" if field == "emotion" else "no AUs")
     result = ParseResult(clips=[], skipped=[])
+    first_row = {}   # (clip id, onset) -> the sheet row that gave that clip
     for index in range(header + 1, len(rows)):
         row = rows[index]
         if all(c is None or str(c).strip() == "" for c in row):
             continue
         values = {field: row[col] if col < len(row) else None for field, col in columns.items()}
+        values.setdefault("emotion", "others")
+        values.setdefault("action_units", "")
         outcome = _validate_row(values, layout, frames_root)
+        if isinstance(outcome, Clip) and (outcome.clip_id, outcome.onset) in first_row:
+            outcome = f"duplicate row: the same clip and onset as row {first_row[outcome.clip_id, outcome.onset]}"
         if isinstance(outcome, Clip):
+            first_row[outcome.clip_id, outcome.onset] = index + 1
             result.clips.append(outcome)
         else:
             skipped = {"row": index + 1, "subject": str(values["subject"]), "clip": str(values["filename"]),

@@ -77,10 +77,7 @@ def image_box(rgb: np.ndarray, margin: float = 0.25) -> frames.Box:
 
 def clip_box(onset_frame_path: str, margin: float = 0.25) -> frames.Box:
     """The crop box of a clip, from its onset frame."""
-    from PIL import Image
-
-    with Image.open(onset_frame_path) as image:
-        rgb = np.asarray(image.convert("RGB"))
+    rgb = np.asarray(frames.open_rgb(onset_frame_path))
     try:
         return image_box(rgb, margin)
     except FaceNotFoundError as e:

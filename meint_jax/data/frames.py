@@ -1,4 +1,4 @@
-"""Read a clip's frame files into one uint8 array, cropped and resized alike.
+"""List a clip's frame files in order and read them into one uint8 array, cropped and resized alike.
 
 Used by the dataset builders and by prediction on a user's own frames, so a
 model sees the same preprocessing in both. One crop box per clip: per-frame
@@ -7,8 +7,11 @@ boxes jitter and drown the motion being measured.
 
 from __future__ import annotations
 
+import collections
 import functools
 import math
+import os
+import re
 from typing import Sequence
 
 import numpy as np
@@ -23,18 +26,67 @@ class FrameError(UserError):
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom in pixels
 
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+def list_frames(folder: str) -> list[tuple[int, str]]:
+    """(frame number, path) of the images in `folder`, in frame order (img9 before img10).
+
+    Every name is read as text and runs of digits; the frame number is the one
+    run that changes from file to file (`img46.jpg` -> 46, `006_05562.jpg` ->
+    5562, `0088_cam2.jpg` -> 88). A folder whose names do not share one such
+    pattern, where more than one number changes, or where two images share a
+    frame number (`img40.png` beside `img40.jpg`) is refused with `FrameError`:
+    any order chosen for it would be a guess.
+    """
+    names = sorted(n for n in os.listdir(folder) if os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS)
+    if not names:
+        return []
+    parsed = {}
+    for name in names:
+        parts = re.split(r"(\d+)", os.path.splitext(name)[0])
+        parsed[name] = (tuple(parts[0::2]), [int(d) for d in parts[1::2]])
+    patterns = collections.defaultdict(list)
+    for name, (text, digits) in parsed.items():
+        patterns[(text, len(digits))].append(name)
+    if len(patterns) > 1:
+        examples = ", ".join(group[0] for group in patterns.values())
+        raise FrameError(f"{folder}: image names follow {len(patterns)} patterns ({examples}): "
+                         "cannot tell the frames' order; keep only the frames in this folder")
+    (_, count), = patterns
+    if count == 0:
+        raise FrameError(f"{folder}: image names carry no frame number (e.g. {names[0]})")
+    digits = [parsed[name][1] for name in names]
+    changing = [i for i in range(count) if len({d[i] for d in digits}) > 1]
+    if len(changing) > 1:
+        raise FrameError(f"{folder}: more than one number changes between image names ({names[0]}, {names[-1]}): "
+                         "cannot tell which is the frame number")
+    position = changing[0] if changing else count - 1
+    numbers = [d[position] for d in digits]
+    repeated = [n for n, c in collections.Counter(numbers).items() if c > 1]
+    if repeated:
+        same = [name for name, n in zip(names, numbers) if n == repeated[0]]
+        raise FrameError(f"{folder}: {len(same)} images for frame {repeated[0]} ({', '.join(same)}): keep one")
+    return sorted((n, os.path.join(folder, name)) for n, name in zip(numbers, names))
+
+
+def open_rgb(path: str) -> Image.Image:
+    """One frame file as an RGB image, decoded whole; `FrameError` names a file that cannot be."""
+    try:
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+            image.load()
+            return image
+    except (OSError, SyntaxError, ValueError) as e:
+        raise FrameError(f"{path}: unreadable or corrupt image ({e})") from e
+
 
 def read_clip(paths: Sequence[str], size: int, box: Box | None = None) -> np.ndarray:
     """uint8 [N, size, size, 3]: each frame cropped to `box` (or whole) and resized."""
     out = np.empty((len(paths), size, size, 3), np.uint8)
     first_shape = None
     for i, path in enumerate(paths):
-        try:
-            with Image.open(path) as image:
-                image = image.convert("RGB")
-                image.load()
-        except (OSError, SyntaxError, ValueError) as e:
-            raise FrameError(f"{path}: unreadable or corrupt image ({e})") from e
+        image = open_rgb(path)
         if first_shape is None:
             first_shape = image.size
         elif image.size != first_shape:

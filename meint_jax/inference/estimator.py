@@ -22,6 +22,8 @@ from meint_jax.inference.windows import default_frame_step, merge_windows, windo
 from meint_jax.models import create_model
 from meint_jax.training import checkpoint
 
+MIN_FRAMES = 2   # the shortest input a curve is predicted for
+
 
 def restore_for_inference(path: str, step: int | None = None) -> tuple[dict, dict, int]:
     """(variables {'params', 'batch_stats'}, training config dict, step) on this host's first device.
@@ -51,6 +53,8 @@ class IntensityEstimator:
             frame_step = default_frame_step(data.get("expression_frames"), self.window)
         if frame_step < 1:
             raise PredictError(f"frame_step={frame_step}: use a positive number of frames")
+        if batch_size < 1:
+            raise PredictError(f"batch_size={batch_size}: use a positive number of windows per forward pass")
         self.frame_step = int(frame_step)
         self.batch_size = int(batch_size)
         self._variables = variables
@@ -112,6 +116,9 @@ class IntensityEstimator:
 
         `progress=None` shows a bar only when the windows fill more than one batch.
         """
+        if len(frames) < MIN_FRAMES:
+            raise PredictError(f"{len(frames)} frame(s): a curve needs at least {MIN_FRAMES} (a window of one repeated "
+                               "frame carries no motion, and the residual input is zero)")
         prepared = self.prepare(frames)
         positions = window_positions(len(prepared), self.window, self.frame_step)
         if progress is None:

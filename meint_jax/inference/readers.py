@@ -11,6 +11,7 @@ import os
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
+from absl import logging
 
 from meint_jax.common.errors import PredictError
 from meint_jax.data import frames as frames_lib
@@ -29,11 +30,9 @@ def _face_box(image: np.ndarray, source: str, margin: float) -> frames_lib.Box:
 
 
 def read_folder(folder: str, size: int, face: str, margin: float, fps: float | None) -> Clip:
-    from meint_jax.data import annotations
-
     folder = os.path.abspath(folder)
     try:
-        listed = annotations.list_frames(folder)
+        listed = frames_lib.list_frames(folder)
     except OSError as e:
         raise PredictError(f"{folder}: cannot list the folder ({e.strerror})") from e
     if not listed:
@@ -41,23 +40,24 @@ def read_folder(folder: str, size: int, face: str, margin: float, fps: float | N
     numbers, paths = zip(*listed)
     box = None
     if face == "dlib":
-        box = _face_box(_load_rgb(paths[0]), paths[0], margin)
-    try:
-        data = frames_lib.read_clip(paths, size, box)
-    except frames_lib.FrameError as e:
-        raise PredictError(str(e)) from e
+        box = _face_box(np.asarray(frames_lib.open_rgb(paths[0])), paths[0], margin)
+    data = frames_lib.read_clip(paths, size, box)
     return Clip(clip_id=os.path.basename(folder.rstrip("/")), frame_numbers=numbers, frames=data, fps=fps,
                 source=folder)
 
 
-def _load_rgb(path: str) -> np.ndarray:
-    from PIL import Image
+TRUNCATED = 0.95   # fewer decoded frames than this share of the announced count: a truncated file
 
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
-    except (OSError, SyntaxError, ValueError) as e:
-        raise PredictError(f"{path}: unreadable or corrupt image ({e})") from e
+
+def _announced_frames(container, stream, fps: float | None) -> int | None:
+    """The frame count a video's header announces: its stream's count, else duration x rate (mkv, webm)."""
+    if stream.frames:
+        return int(stream.frames)
+    if stream.duration and stream.time_base and fps:
+        return int(round(float(stream.duration * stream.time_base) * fps))
+    if container.duration and fps:
+        return int(round(container.duration / 1e6 * fps))   # microseconds
+    return None
 
 
 def read_video(path: str, size: int, face: str, margin: float) -> Clip:
@@ -71,16 +71,25 @@ def read_video(path: str, size: int, face: str, margin: float) -> Clip:
             if not container.streams.video:
                 raise PredictError(f"{path}: no video stream")
             stream = container.streams.video[0]
-            fps = float(stream.average_rate) if stream.average_rate else None
-            for frame in container.decode(stream):
-                rgb = frame.to_ndarray(format="rgb24")
-                if box is None and face == "dlib":
-                    box = _face_box(rgb, f"{path} (frame 0)", margin)
-                images.append(frames_lib.resize_clip(rgb[None], size, box)[0])
+            fps = float(stream.average_rate) if stream.average_rate and stream.average_rate > 0 else None
+            announced = _announced_frames(container, stream, fps)
+            try:
+                for frame in container.decode(stream):
+                    rgb = frame.to_ndarray(format="rgb24")
+                    if box is None and face == "dlib":
+                        box = _face_box(rgb, f"{path} (frame 0)", margin)
+                    images.append(frames_lib.resize_clip(rgb[None], size, box)[0])
+            except av.error.FFmpegError as e:
+                if not images:
+                    raise
+                logging.warning("%s: decoding stopped after %d frames (%s)", path, len(images), e)
     except (av.error.FFmpegError, UnicodeDecodeError) as e:
         raise PredictError(f"{path}: cannot decode the video ({e})") from e
     if not images:
         raise PredictError(f"{path}: the video has no frames")
+    if announced and len(images) < TRUNCATED * announced:
+        raise PredictError(f"{path}: decoded {len(images)} of the {announced} frames its container announces: the "
+                           "file is truncated or damaged (copy it again, or re-encode what is left with ffmpeg)")
     return Clip(clip_id=os.path.splitext(os.path.basename(path))[0], frame_numbers=np.arange(len(images)),
                 frames=np.stack(images), fps=fps, source=path)
 
@@ -91,7 +100,7 @@ def read_tfds(spec: str, data_dir: str | None, clip_ids: Sequence[str] | None) -
 
     name, _, split = spec.partition(":")
     try:
-        builder = tfds.builder(name, data_dir=data_dir)
+        builder = tfds.builder(name, data_dir=data_dir and os.path.expanduser(data_dir))
     except Exception as e:  # TFDS raises several types for unknown or unbuilt datasets.
         raise PredictError(f"tfds:{name}: cannot open the dataset ({str(e).splitlines()[0]})") from e
     if not builder.is_prepared():

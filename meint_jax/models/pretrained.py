@@ -15,8 +15,10 @@ a file of another architecture is refused.
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import pickle
+import re
 import zipfile
 
 import numpy as np
@@ -37,11 +39,18 @@ _STORAGE_DTYPES = {
 }
 
 
-def _rebuild_tensor(storage, offset, size, stride, requires_grad=False, hooks=None, metadata=None):
+def _rebuild_tensor(storage, offset, size, stride, requires_grad=False, hooks=None, metadata=None, *, path=""):
+    """The tensor a pickle describes, viewed in its storage only after checking that it lies inside it."""
     del requires_grad, hooks, metadata
+    size, stride = tuple(int(n) for n in size), tuple(int(n) for n in stride)
+    if len(size) != len(stride) or offset < 0 or min(size + stride, default=0) < 0:
+        raise PretrainedError(f"{path}: a tensor with shape {size}, strides {stride}, offset {offset}: not a tensor")
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else offset - 1
+    if last >= len(storage):
+        raise PretrainedError(f"{path}: a tensor of shape {size} reaches element {last} of a storage of "
+                              f"{len(storage)}: the file is damaged or crafted")
     item = storage.dtype.itemsize
-    view = np.lib.stride_tricks.as_strided(storage[offset:], shape=tuple(size),
-                                           strides=tuple(s * item for s in stride))
+    view = np.lib.stride_tricks.as_strided(storage[offset:], shape=size, strides=tuple(s * item for s in stride))
     return view.copy()
 
 
@@ -56,7 +65,7 @@ class _TensorsOnlyUnpickler(pickle.Unpickler):
         if (module, name) == ("collections", "OrderedDict"):
             return collections.OrderedDict
         if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
-            return _rebuild_tensor
+            return functools.partial(_rebuild_tensor, path=self._path)
         if module == "torch" and name in _STORAGE_DTYPES:
             return _STORAGE_DTYPES[name]
         raise PretrainedError(f"{self._path}: refusing to load, its pickle calls {module}.{name} "
@@ -81,7 +90,14 @@ def _read_torch_zip_without_torch(path: str) -> dict:
 
 def _read_torch(path: str) -> dict:
     if not zipfile.is_zipfile(path):
-        raise PretrainedError(f"{path}: not a zip-format torch checkpoint (re-save it with torch>=1.6)")
+        with open(path, "rb") as f:
+            head = f.read(4)
+        if head.startswith(b"PK"):
+            raise PretrainedError(f"{path}: a truncated or damaged zip file: copy or download it again")
+        if head[:1] == b"\x80":   # a pickle: torch's format before 1.6
+            raise PretrainedError(f"{path}: a torch checkpoint in the format before torch 1.6: re-save it with "
+                                  "torch.save(torch.load(path), new_path) on a machine you trust")
+        raise PretrainedError(f"{path}: not a torch checkpoint (.pth/.pt) nor .safetensors")
     try:
         import torch
     except ImportError:
@@ -89,8 +105,12 @@ def _read_torch(path: str) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise PretrainedError(f"{path}: refusing to load, it holds pickled code, not only tensors "
-                              f"({str(e).splitlines()[0]})") from e
+        # torch's message goes on to advise weights_only=False, i.e. running the code: keep only what it found.
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(e))
+        raise PretrainedError(f"{path}: refusing to load, its pickle calls "
+                              f"{found.group(1) if found else 'code'} (a weights file holds only tensors)") from e
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
+        raise PretrainedError(f"{path}: a damaged torch checkpoint ({str(e).splitlines()[0][:200]})") from e
     return {k: v.numpy() if hasattr(v, "numpy") else v for k, v in state.items()}
 
 
@@ -101,9 +121,17 @@ def read_state_dict(path: str) -> dict[str, np.ndarray]:
     if path.endswith(".safetensors"):
         from safetensors.numpy import load_file
 
-        state = load_file(path)
+        try:
+            state = load_file(path)
+        except Exception as e:  # safetensors raises its own error types and OSError for a bad file.
+            raise PretrainedError(f"{path}: not a readable .safetensors file ({str(e).splitlines()[0][:200]})") from e
     else:
-        state = _read_torch(path)
+        try:
+            state = _read_torch(path)
+        except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, KeyError, ValueError, TypeError) as e:
+            if isinstance(e, PretrainedError):
+                raise
+            raise PretrainedError(f"{path}: a damaged torch checkpoint ({str(e).splitlines()[0][:200]})") from e
     for wrapper in ("state_dict", "model"):  # training checkpoints nest the weights
         if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
             state = state[wrapper]
@@ -179,3 +207,20 @@ def load_encoder_weights(path: str) -> dict:
     for key in unmapped:
         logging.warning("pretrained %s: cannot map %s", path, key)
     return converted
+
+
+def check_is_resnet18(converted: dict, source: str) -> None:
+    """Refuses converted weights that are not a whole torchvision ResNet18 (another depth, another network,
+    other input channels): every encoder tensor present with its shape, nothing else."""
+    import jax
+    import jax.numpy as jnp
+
+    from meint_jax.models.resnet import ResNet18
+
+    shapes = jax.eval_shape(ResNet18().init, jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3)))
+    variables = {collection: {"encoder": tree} for collection, tree in shapes.items()}
+    merged = traverse_util.flatten_dict(merge_encoder(variables, converted, source))
+    missing = [k for k, v in merged.items() if isinstance(v, jax.ShapeDtypeStruct)]
+    if missing:
+        raise PretrainedError(f"{source}: not a whole ResNet18: {len(missing)} of its tensors are missing, "
+                              f"e.g. {'/'.join(missing[0][2:])}")

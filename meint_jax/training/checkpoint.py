@@ -9,12 +9,16 @@ the optimiser state) with `find_step` and `restore_variables`.
 
 from __future__ import annotations
 
+import errno
+import glob
 import json
 import os
+import shutil
 from typing import Any
 
 import jax
 import orbax.checkpoint as ocp
+from absl import logging
 
 from meint_jax.common.errors import UserError
 
@@ -23,6 +27,18 @@ STATE, CONFIG = "state", "config"   # the items of every checkpoint
 
 class CheckpointError(UserError):
     """A path is not a usable meint-jax checkpoint; the message names it and says why."""
+
+
+# Saves run in the caller's thread: a failure (a full disk) is one exception where it happens, instead of
+# tracebacks from orbax's background threads; a save of the 8x16x224 state takes about a second here.
+ASYNC_SAVES = False
+
+# What reading a checkpoint with a deleted or truncated file raises (tensorstore's errors are ValueErrors).
+DAMAGED = (ValueError, OSError, KeyError)
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
 
 
 class Checkpointer:
@@ -35,10 +51,12 @@ class Checkpointer:
     def __init__(self, directory: str, max_to_keep: int = 3, best_metric: str | None = None):
         self.directory = os.path.abspath(directory)
         self._best_metric = best_metric
-        options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
+        options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
+                                               enable_async_checkpointing=ASYNC_SAVES)
         if best_metric:
             options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True, best_mode="max",
-                                                   best_fn=lambda metrics: metrics[best_metric])
+                                                   best_fn=lambda metrics: metrics[best_metric],
+                                                   enable_async_checkpointing=ASYNC_SAVES)
         self._manager = ocp.CheckpointManager(self.directory, options=options, item_names=(STATE, CONFIG))
 
     def latest_step(self) -> int | None:
@@ -56,15 +74,64 @@ class Checkpointer:
         return os.path.join(self.directory, str(step))
 
     def save(self, step: int, state: Any, config: dict, metrics: dict | None = None) -> None:
-        self._manager.save(step, args=ocp.args.Composite(
-            state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config)), metrics=metrics, force=True)
+        """Saves `state` and `config` as step `step`; a failed save leaves the last good checkpoint as it was."""
+        last = self.latest_step()
+        try:
+            self._manager.save(step, args=ocp.args.Composite(
+                state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config)), metrics=metrics, force=True)
+        except DAMAGED as e:
+            for partial in glob.glob(f"{self.step_dir(step)}.orbax-checkpoint-tmp*"):
+                shutil.rmtree(partial, ignore_errors=True)   # what the failed save wrote, to give the space back
+            full = getattr(e, "errno", None) == errno.ENOSPC or "No space left on device" in str(e)
+            kept = f"the last good checkpoint, {self.step_dir(last)}, is kept" if last is not None else "none saved yet"
+            raise CheckpointError(f"{self.directory}: " + ("the disk is full" if full else _first_line(e))
+                                  + f" while saving step {step}; {kept}: free some space and rerun the same "
+                                  "command to resume") from e
+
+    def saved_config(self) -> dict | None:
+        """The config saved with the newest checkpoint whose config reads (None without checkpoints)."""
+        for step in sorted(self._manager.all_steps(), reverse=True):
+            try:
+                return self._manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore())).config
+            except DAMAGED as e:
+                self._set_aside(step, e)
+        return None
 
     def restore(self, abstract_state: Any, step: int | None = None) -> tuple[Any, dict]:
-        """(state, config) at `step` (default: latest), laid out like `abstract_state`."""
-        step = self.latest_step() if step is None else step
+        """(state, config) at `step`, laid out like `abstract_state`; by default the newest intact checkpoint.
+
+        A newer checkpoint that cannot be read (a file deleted or truncated) is
+        named in a warning and moved aside to `<step>.damaged`, and the run
+        resumes from the one before. `abstract_state` must come from the
+        checkpoint's own config (`saved_config`), or a changed model would look
+        like damage.
+        """
+        if step is not None:
+            try:
+                return self._restore(abstract_state, step)
+            except DAMAGED as e:
+                raise CheckpointError(f"{self.step_dir(step)}: a damaged checkpoint ({_first_line(e)})") from e
+        for step in sorted(self._manager.all_steps(), reverse=True):
+            try:
+                return self._restore(abstract_state, step)
+            except DAMAGED as e:
+                self._set_aside(step, e)
+        raise CheckpointError(f"{self.directory}: no intact checkpoint left (the damaged ones are set aside as "
+                              "*.damaged): delete the folder to start over")
+
+    def _restore(self, abstract_state: Any, step: int) -> tuple[Any, dict]:
         restored = self._manager.restore(step, args=ocp.args.Composite(
             state=ocp.args.StandardRestore(abstract_state), config=ocp.args.JsonRestore()))
         return restored.state, restored.config
+
+    def _set_aside(self, step: int, error: Exception) -> None:
+        """Moves a damaged step out of the manager's sight (renamed, not deleted: nothing is lost)."""
+        aside = f"{self.step_dir(step)}.damaged"
+        logging.warning("%s is damaged (%s): set aside as %s; using the checkpoint before it",
+                        self.step_dir(step), _first_line(error), aside)
+        shutil.rmtree(aside, ignore_errors=True)
+        os.rename(self.step_dir(step), aside)
+        self._manager.reload()
 
     def close(self) -> None:
         """Waits for pending asynchronous saves; call before the process exits."""
@@ -113,8 +180,12 @@ def find_step(path: str, step: int | None = None) -> tuple[str, dict, int]:
         raise CheckpointError(f"{step_dir}: the checkpoint has no training config, so it is not a meint-jax "
                               "training checkpoint (an encoder converted by meint_jax.convert_weights is used "
                               "through config.model.init_from, not for prediction)")
-    with open(config_path) as f:
-        config = json.load(f)
+    try:
+        with open(config_path) as f:
+            config = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{config_path}: a damaged checkpoint config ({e}); an earlier step can be chosen "
+                              "with --step") from e
     name = os.path.basename(step_dir)
     return step_dir, config, int(name) if name.isdigit() else -1
 
@@ -129,9 +200,9 @@ def restore_variables(step_dir: str, target: dict) -> dict:
         restored = ocp.PyTreeCheckpointer().restore(
             os.path.join(step_dir, STATE),
             args=ocp.args.PyTreeRestore(item=target, restore_args=restore_args, partial_restore=True))
-    except (ValueError, KeyError, TypeError) as e:
-        raise CheckpointError(f"{step_dir}: the saved weights do not fit the model its config describes: "
-                              f"{str(e).splitlines()[0][:300]}") from e
+    except (TypeError, *DAMAGED) as e:
+        raise CheckpointError(f"{step_dir}: the saved weights cannot be read, or do not fit the model its config "
+                              f"describes ({_first_line(e)}); an earlier step can be chosen with --step") from e
     got = dict(jax.tree_util.tree_leaves_with_path(restored))
     for path, leaf in jax.tree_util.tree_leaves_with_path(target):
         if path not in got:

@@ -5,12 +5,12 @@ Also `check_same_run`: a workdir is only resumed (or reused) under the config it
 
 from __future__ import annotations
 
+import json
 import os
-import tempfile
 
 import ml_collections
 
-from meint_jax.common import xla_options
+from meint_jax.common import files, xla_options
 from meint_jax.common.errors import ConfigError
 from meint_jax.data import pseudo_labels
 from meint_jax.models import DTYPES
@@ -96,14 +96,7 @@ def check_config(config: ml_collections.ConfigDict) -> None:
 def prepare_workdir(workdir: str) -> str:
     """Creates `workdir` if needed and proves it writable; returns its absolute path."""
     _check(bool(workdir), "--workdir is required: a directory for checkpoints, metrics and plots")
-    path = os.path.abspath(os.path.expanduser(workdir))
-    try:
-        os.makedirs(path, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path):
-            pass
-    except OSError as e:
-        raise ConfigError(f"workdir {path} is not writable ({e.strerror}): choose another --workdir") from e
-    return path
+    return files.writable_folder(workdir, "--workdir")
 
 
 # What a resumed run may change: how long it trains, how often it logs and saves,
@@ -125,18 +118,24 @@ def _flatten(tree: dict, prefix: str = "") -> dict:
     return flat
 
 
-def check_same_run(workdir: str, config: ml_collections.ConfigDict) -> None:
+def check_same_run(workdir: str, config: ml_collections.ConfigDict, saved: dict | None = None) -> None:
     """Refuses to continue (or reuse) the run in `workdir` under a config it was not trained with.
 
+    `saved` is the config the run was trained with (the loop reads it from the
+    checkpoint it resumes); without it, `workdir/config.json`, if there is one.
     Keys the saved config lacks (written by an older version) are not compared.
     """
-    import json
-
-    path = os.path.join(workdir, "config.json")
-    if not os.path.exists(path):
-        return
-    with open(path) as f:
-        saved = _flatten(json.load(f))
+    if saved is None:
+        path = os.path.join(workdir, "config.json")
+        if not os.path.exists(path):
+            return
+        try:
+            with open(path) as f:
+                saved = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: not a readable config ({e}); delete it (the checkpoints keep their "
+                              "own copy) or use a new --workdir") from e
+    saved = _flatten(saved)
     wanted = _flatten(json.loads(config.to_json_best_effort()))
     changed = [key for key in sorted(set(saved) & set(wanted))
                if saved[key] != wanted[key] and not key.startswith(RESUMABLE_CHANGES)

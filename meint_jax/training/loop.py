@@ -125,8 +125,9 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
     config = _record_dataset_facts(config, builder, train_subjects)
     t = config.train
     ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"), max_to_keep=t.keep_checkpoints)
-    if ckpt.latest_step() is not None:
-        config_checks.check_same_run(workdir, config)
+    saved = ckpt.saved_config()   # the config the checkpoint was saved with, whatever config.json says
+    if saved is not None:
+        config_checks.check_same_run(workdir, config, saved)
     if jax.process_index() == 0:
         files.write_text(os.path.join(workdir, "config.json"), config.to_json_best_effort(indent=2))
 
@@ -139,7 +140,7 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
     if validation_subjects:
         best_ckpt = checkpoint.Checkpointer(os.path.join(workdir, "best"), max_to_keep=1,
                                             best_metric="validation_spearman")
-    if ckpt.latest_step() is not None:
+    if saved is not None:
         state, _ = ckpt.restore(state)
     else:
         state = load_pretrained_encoder(state, tx, config.model.init_from)

@@ -1,0 +1,497 @@
+"""Faults a user can cause, each answered by one clear line, a counted skip, or correct behaviour.
+
+One test per class of fault: the fixture that causes it, the command or API a user
+calls, and the line or count that must come back (never a traceback, never a
+silently wrong result).
+"""
+
+import collections
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+import data_builders  # noqa: F401  Registers the builders.
+from meint_jax.common import errors
+from meint_jax.data import annotations, frames
+from tests.fixtures import write_jpeg, write_sheet
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SIZE = 32
+CASME2_HEADER = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"]
+
+
+def _touch(folder, names):
+    os.makedirs(folder, exist_ok=True)
+    for name in names:
+        open(os.path.join(folder, name), "wb").close()
+    return str(folder)
+
+
+# --- Frame numbering ---------------------------------------------------------------------------------------
+
+
+def test_the_frame_number_is_the_number_that_changes_between_names(tmp_path):
+    camera = _touch(tmp_path / "cam", [f"{n:04d}_cam2.jpg" for n in range(88, 93)])
+    assert [n for n, _ in frames.list_frames(camera)] == [88, 89, 90, 91, 92]
+    unpadded = _touch(tmp_path / "unpadded", [f"{n}_cam2.jpg" for n in range(88, 117)] + ["notes.txt"])
+    listed = frames.list_frames(unpadded)
+    assert [n for n, _ in listed] == list(range(88, 117))
+    assert os.path.basename(listed[0][1]) == "88_cam2.jpg"
+    samm = _touch(tmp_path / "samm", ["006_05562.jpg", "006_05563.jpg"])
+    assert [n for n, _ in frames.list_frames(samm)] == [5562, 5563]
+
+
+@pytest.mark.parametrize("names, message", [
+    (["img40.png", "img40.jpg", "img41.jpg"], "2 images for frame 40"),
+    (["a1_b1.jpg", "a2_b2.jpg"], "more than one number changes"),
+    (["img1.jpg", "img2.jpg", "cover.jpg"], "follow 2 patterns"),
+])
+def test_a_folder_whose_order_would_be_a_guess_is_refused(tmp_path, names, message):
+    folder = _touch(tmp_path / "clip", names)
+    with pytest.raises(frames.FrameError, match=message) as error:
+        frames.list_frames(folder)
+    assert str(error.value).startswith(folder)
+
+
+def test_predict_refuses_an_ambiguous_folder_naming_it(tiny_workdir, tmp_path):
+    from meint_jax import predict
+
+    folder = tmp_path / "frames"
+    rng = np.random.default_rng(0)
+    for name in ("img1.jpg", "img2.jpg", "img2.png", "img3.jpg"):
+        write_jpeg(str(folder / name), rng)
+    with pytest.raises(errors.UserError, match=f"{folder}: 2 images for frame 2"):
+        predict.run(tiny_workdir, str(folder), str(tmp_path / "out"), face="none")
+
+
+# --- Builds: sheets, rows, sources -----------------------------------------------------------------------
+
+
+def _casme2_copy(manual, rng, clips, sheet_rows, header=CASME2_HEADER):
+    for subject, clip, names in clips:
+        for name in names:
+            write_jpeg(str(manual / "Cropped" / f"sub{subject}" / clip / name), rng)
+    write_sheet(manual / "CASME2-coding-20140508.xlsx", [header, *sheet_rows])
+    return manual
+
+
+def _build(name, manual, data_dir):
+    builder = tfds.builder(name, data_dir=str(data_dir))
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(manual)))
+    return builder
+
+
+@pytest.fixture
+def small_casme2(monkeypatch):
+    from data_builders.casme2 import casme2_dataset_builder as casme2
+
+    config = [c for c in casme2.Builder.BUILDER_CONFIGS if c.name == "cropped_128"][0]
+    monkeypatch.setattr(config, "frame_size", SIZE)
+
+
+def test_a_build_counts_duplicate_rows_and_ambiguous_folders_and_records_its_source(small_casme2, tmp_path):
+    header = CASME2_HEADER[:-1]   # no emotion column: intensity does not need one
+    manual = _casme2_copy(tmp_path / "manual", np.random.default_rng(0), [
+        ("01", "EP01", [f"reg_img{n}.jpg" for n in range(1, 8)]),
+        ("02", "EP02", ["reg_img1.jpg", "reg_img2.jpg", "reg_img2.png", "reg_img3.jpg", "reg_img4.jpg"]),
+    ], [[1, "EP01", 2, 4, 6, "12"], [1, "EP01", 2, 4, 6, "12"], [2, "EP02", 1, 2, 4, "4"]], header=header)
+    builder = _build("casme2/cropped_128", manual, tmp_path / "tfds")
+    (clip,) = list(tfds.as_numpy(builder.as_dataset(split="train")))
+    assert builder.info.features["emotion"].int2str(clip["emotion"]) == "others"
+    summary = json.load(open(os.path.join(builder.data_dir, "build_summary.json")))
+    assert summary["clips"] == 1
+    assert summary["skipped_by_reason"] == {"ambiguous frame numbering": 1, "duplicate row": 1}
+    assert "the same clip and onset as row 2" in summary["skipped_rows"][0]["reason"]
+    assert summary["sheet"] == str(manual / "CASME2-coding-20140508.xlsx")
+    assert len(summary["source_fingerprint"]) == 64
+
+
+def test_two_candidate_sheets_or_a_renamed_column_are_named(small_casme2, tmp_path):
+    from data_builders.samm import samm_dataset_builder as samm  # noqa: F401
+
+    manual = tmp_path / "samm"
+    write_jpeg(str(manual / "SAMM" / "006" / "006_1_2" / "006_00001.jpg"), np.random.default_rng(0))
+    for version in ("v1", "v2"):
+        write_sheet(manual / f"SAMM_Micro_FACS_Codes_{version}.xlsx", [["Subject"]])
+    with pytest.raises(annotations.AnnotationError, match=r"2 candidates for the coding sheet \(SAMM_Micro_FACS"):
+        _build("samm/whole_128", manual, tmp_path / "tfds")
+    renamed = [c if c != "OnsetFrame" else "Onset" for c in CASME2_HEADER]
+    manual = _casme2_copy(tmp_path / "casme2", np.random.default_rng(0), [("01", "EP01", ["reg_img1.jpg"])],
+                          [[1, "EP01", 1, 1, 1, "12", "happiness"]], header=renamed)
+    with pytest.raises(annotations.AnnotationError, match=r"row 1 lacks 'onsetframe'") as error:
+        _build("casme2/cropped_128", manual, tmp_path / "tfds")
+    assert "apexframe" not in str(error.value)
+
+
+def _data_config(name, data_dir, manual_dir):
+    import ml_collections
+
+    return ml_collections.ConfigDict({"name": name, "data_dir": data_dir, "manual_dir": manual_dir})
+
+
+def test_a_build_from_a_changed_manual_dir_is_refused_and_a_tilde_is_the_home(small_casme2, tmp_path,
+                                                                                monkeypatch):
+    from data_builders import lookup
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    manual = _casme2_copy(tmp_path / "manual", np.random.default_rng(0),
+                          [("01", "EP01", [f"reg_img{n}.jpg" for n in range(1, 8)])],
+                          [[1, "EP01", 2, 4, 6, "12", "happiness"]])
+    config = _data_config("casme2/cropped_128", "~/tfds", str(manual))
+    builder = lookup.get_builder(config)
+    assert builder.data_dir.startswith(str(tmp_path / "home" / "tfds"))
+    assert not os.path.exists("~")
+    assert lookup.get_builder(config).data_dir == builder.data_dir          # unchanged copy: reused
+    write_jpeg(str(manual / "Cropped" / "sub01" / "EP01" / "reg_img8.jpg"), np.random.default_rng(1))
+    with pytest.raises(errors.ConfigError, match="was built from another state of") as error:
+        lookup.get_builder(config)
+    assert f"delete {builder.data_dir}" in str(error.value)
+
+
+def test_a_corrupt_onset_frame_skips_its_clip_in_a_dlib_build(tmp_path, monkeypatch):
+    from data_builders.samm import samm_dataset_builder as samm
+    from meint_jax.data import synthetic
+
+    config = [c for c in samm.Builder.BUILDER_CONFIGS if c.name == "dlib_128"][0]
+    monkeypatch.setattr(config, "frame_size", SIZE)
+    from PIL import Image
+
+    face = next(synthetic.generate(synthetic.GeneratorConfig(
+        num_subjects=1, clips_per_subject=1, frame_size=224, min_frames=20, max_frames=22, min_me_frames=8,
+        max_me_frames=10, min_neutral=4))).frames
+    manual = tmp_path / "manual"
+    for subject, first in (("006", 100), ("007", 200)):
+        folder = manual / "SAMM" / subject / f"{subject}_1_2"
+        folder.mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(face[i]).save(folder / f"{subject}_{first + i:05d}.jpg", quality=95)
+    (manual / "SAMM" / "007" / "007_1_2" / "007_00200.jpg").write_bytes(b"\xff\xd8 truncated")   # its onset
+    write_sheet(manual / "SAMM_Micro_FACS_Codes_v2.xlsx", [
+        ["Subject", "Filename", "Onset Frame", "Apex Frame", "Offset Frame", "Action Units", "Estimated Emotion"],
+        [6, "006_1_2", 100, 102, 104, "12", "Happiness"], [7, "007_1_2", 200, 202, 204, "4", "Anger"]])
+    builder = _build("samm/dlib_128", manual, tmp_path / "tfds")
+    summary = json.load(open(os.path.join(builder.data_dir, "build_summary.json")))
+    assert summary["clips"] == 1 and summary["skipped_by_reason"] == {"unreadable frame": 1}
+    assert "007_00200.jpg: unreadable or corrupt image" in summary["skipped_rows"][0]["reason"]
+
+
+# --- Runs and checkpoints --------------------------------------------------------------------------------
+
+
+def _tiny_config(tiny_builder):
+    from configs import synthetic as synthetic_config
+
+    config = synthetic_config.get_config("size=tiny")
+    config.data.data_dir = os.path.dirname(os.path.dirname(os.path.dirname(tiny_builder.data_dir)))
+    config.train.update(num_steps=4, checkpoint_every=4)
+    return config
+
+
+def test_the_resume_guard_reads_the_checkpoint_not_config_json(tiny_workdir, tiny_builder, tmp_path):
+    from meint_jax.training import config_checks, loop
+
+    workdir = tmp_path / "run"
+    shutil.copytree(tiny_workdir, workdir)
+    os.remove(workdir / "config.json")
+    config = _tiny_config(tiny_builder)
+    config.train.learning_rate = 0.5
+    with pytest.raises(errors.ConfigError, match="train.learning_rate: 0.001 there, 0.5 now"):
+        loop.train_and_evaluate(config, str(workdir))
+    (workdir / "config.json").write_text('{"data": {"name": "synth')
+    with pytest.raises(errors.ConfigError, match=r"config.json: not a readable config"):
+        config_checks.check_same_run(str(workdir), config)
+
+
+def test_a_damaged_latest_checkpoint_is_set_aside_and_the_one_before_restored(tmp_path):
+    from meint_jax.training import checkpoint
+
+    ckpt = checkpoint.Checkpointer(str(tmp_path / "ck"))
+    for step in (1, 2):
+        ckpt.save(step, {"w": np.full(8, float(step)), "step": np.array(step)}, {"step": step})
+    ckpt.close()
+    with open(tmp_path / "ck" / "2" / "state" / "_METADATA", "r+b") as f:
+        f.truncate(10)
+    ckpt = checkpoint.Checkpointer(str(tmp_path / "ck"))
+    with pytest.raises(checkpoint.CheckpointError, match=r"ck/2: a damaged checkpoint"):
+        ckpt.restore({"w": np.zeros(8), "step": np.array(0)}, step=2)
+    state, config = ckpt.restore({"w": np.zeros(8), "step": np.array(0)})
+    assert int(state["step"]) == 1 and config == {"step": 1}
+    assert sorted(os.listdir(tmp_path / "ck")) == ["1", "2.damaged"]
+    assert ckpt.latest_step() == 1
+
+
+def test_predict_names_a_damaged_checkpoint_and_the_way_around_it(tiny_workdir, tmp_path):
+    from meint_jax.inference import estimator
+
+    workdir = tmp_path / "run"
+    shutil.copytree(tiny_workdir, workdir)
+    for root, _, names in os.walk(workdir / "checkpoints" / "4" / "state"):
+        for name in names:
+            if os.path.basename(root) == "d":
+                with open(os.path.join(root, name), "r+b") as f:
+                    f.truncate(5)
+    with pytest.raises(errors.UserError, match=r"checkpoints/4: the saved weights cannot be read.*--step"):
+        estimator.IntensityEstimator.from_checkpoint(str(workdir))
+
+
+def test_a_full_disk_during_a_save_is_one_line_and_keeps_the_last_checkpoint(tmp_path):
+    from meint_jax.training import checkpoint
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        ckpt = checkpoint.Checkpointer(str(disk / "ck"))
+        ckpt.save(1, {"w": np.zeros(100, np.float32)}, {})
+        with pytest.raises(checkpoint.CheckpointError, match=r"the disk is full while saving step 2; the last good "
+                                                             r"checkpoint, .*ck/1, is kept") as error:
+            ckpt.save(2, {"w": np.ones(1_000_000, np.float32)}, {})
+        assert len(str(error.value).splitlines()) == 1
+        assert os.listdir(disk / "ck") == ["1"]            # the partial save is gone, its space given back
+        ckpt.close()
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+# --- Prediction inputs -----------------------------------------------------------------------------------
+
+
+def test_prediction_refuses_settings_that_cannot_work_before_any_decoding(tiny_workdir, tmp_path):
+    from meint_jax import predict
+    from meint_jax.inference import estimator
+
+    missing_input = str(tmp_path / "absent.mp4")
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    with pytest.raises(errors.ConfigError, match="--output .*a_file/out is not writable"):
+        predict.run(tiny_workdir, missing_input, str(blocked / "out"))
+    for fps in (0.0, -30.0):
+        with pytest.raises(errors.PredictError, match=f"--fps={fps}: use the recording's frame rate"):
+            predict.run(tiny_workdir, missing_input, str(tmp_path / "out"), fps=fps)
+    with pytest.raises(errors.PredictError, match="batch_size=0"):
+        predict.run(tiny_workdir, missing_input, str(tmp_path / "out"), batch_size=0)
+    model = estimator.IntensityEstimator.from_checkpoint(tiny_workdir)
+    one_frame = np.zeros((1, 32, 32, 3), np.uint8)
+    with pytest.raises(errors.PredictError, match="1 frame\\(s\\): a curve needs at least 2"):
+        model.predict(one_frame)
+
+
+def _write_video(path, frames, fps=30, **options):
+    import av
+
+    with av.open(str(path), "w", options=options) as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    return str(path)
+
+
+@pytest.mark.parametrize("name, options", [("index_first.mp4", {"movflags": "faststart"}), ("cut.mkv", {})])
+def test_a_truncated_video_is_reported_not_predicted_in_part(tmp_path, name, options):
+    from meint_jax.inference import readers
+
+    rng = np.random.default_rng(0)
+    video = _write_video(tmp_path / name, rng.integers(0, 255, (90, 64, 64, 3), dtype=np.uint8), **options)
+    whole = readers.read_video(video, 32, "none", 0.25)
+    assert len(whole.frames) == 90
+    data = open(video, "rb").read()
+    open(video, "wb").write(data[:int(len(data) * 0.6)])
+    with pytest.raises(errors.PredictError, match=r"decoded \d+ of the 90 frames its container announces"):
+        readers.read_video(video, 32, "none", 0.25)
+
+
+# --- Weight files ----------------------------------------------------------------------------------------
+
+
+def _crafted_pth(path, size, storage_elements=10):
+    """A torch zip checkpoint holding one float tensor of `size` over a storage of `storage_elements`."""
+    torch = pytest.importorskip("torch")
+    marker = object()
+
+    class Rebuild:
+        def __reduce__(self):
+            return torch._utils._rebuild_tensor_v2, (marker, 0, size, (1,) * len(size), False,
+                                                      collections.OrderedDict())
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("storage", torch.FloatStorage, "0", "cpu", storage_elements) if obj is marker else None
+
+    import io
+
+    buffer = io.BytesIO()
+    Pickler(buffer, protocol=2).dump(collections.OrderedDict(w=Rebuild()))
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", buffer.getvalue())
+        archive.writestr("archive/data/0", np.arange(storage_elements, dtype=np.float32).tobytes())
+    return str(path)
+
+
+def test_the_torchless_reader_refuses_a_tensor_reaching_past_its_storage(tmp_path):
+    from meint_jax.models import pretrained
+
+    fine = pretrained._read_torch_zip_without_torch(_crafted_pth(tmp_path / "fine.pth", (10,)))
+    np.testing.assert_array_equal(fine["w"], np.arange(10, dtype=np.float32))
+    with pytest.raises(pretrained.PretrainedError, match=r"reaches element 999999 of a storage of 10"):
+        pretrained._read_torch_zip_without_torch(_crafted_pth(tmp_path / "crafted.pth", (1_000_000,)))
+
+
+def test_conversion_refuses_every_file_that_is_not_a_resnet18(tmp_path):
+    torch = pytest.importorskip("torch")
+    from meint_jax import convert_weights
+    from meint_jax.models import pretrained
+    from meint_jax.testing import torch_reference
+
+    state = torch_reference.ResNet18().state_dict()
+    cases = {}
+    deeper = dict(state, **{"layer1.2.conv1.weight": torch.zeros(64, 64, 3, 3)})   # a ResNet34's extra block
+    grey = dict(state, **{"conv1.weight": torch.zeros(64, 1, 7, 7)})
+    for name, weights in (("resnet34.pth", deeper), ("grey.pth", grey), ("resnet18.pth", state)):
+        torch.save(weights, tmp_path / name)
+        cases[name] = str(tmp_path / name)
+    data = open(cases["resnet18.pth"], "rb").read()
+    (tmp_path / "truncated.pth").write_bytes(data[: len(data) // 2])
+    (tmp_path / "random.pth").write_bytes(np.random.default_rng(0).bytes(1000))
+    (tmp_path / "bad.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}")
+
+    class Payload:
+        def __reduce__(self):
+            return os.system, ("true",)
+
+    torch.save({"conv1.weight": Payload()}, tmp_path / "payload.pth")
+    expected = {
+        "resnet34.pth": "not a torchvision ResNet18 .* 1 unexpected, e.g. layer1_2/conv1",
+        "grey.pth": r"not a torchvision ResNet18 \(1 tensors of the wrong shape",
+        "truncated.pth": "a truncated or damaged zip file",
+        "random.pth": "not a torch checkpoint",
+        "bad.safetensors": "not a readable .safetensors file",
+        "payload.pth": "refusing to load, its pickle calls",
+    }
+    for name, message in expected.items():
+        with pytest.raises(pretrained.PretrainedError, match=message) as error:
+            convert_weights.convert(str(tmp_path / name), str(tmp_path / "out"))
+        assert "weights_only" not in str(error.value) and not os.path.exists(tmp_path / "out")
+    import jax
+
+    from meint_jax.models.resnet import ResNet18
+
+    whole = jax.eval_shape(ResNet18().init, jax.random.PRNGKey(0), np.zeros((1, 64, 64, 3), np.float32))
+    converted = convert_weights.convert(cases["resnet18.pth"], str(tmp_path / "out"))
+    assert converted == len(jax.tree_util.tree_leaves(whole))
+
+
+def test_the_conversion_command_reports_a_refusal_on_one_line(tmp_path):
+    (tmp_path / "random.pth").write_bytes(b"not weights at all")
+    result = subprocess.run([sys.executable, "-m", "meint_jax.convert_weights", f"--input={tmp_path / 'random.pth'}",
+                             f"--output={tmp_path / 'out'}"], cwd=REPO, capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, MEINT_JAX_ALLOCATOR="system"))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"meint_jax.convert_weights: error: {tmp_path / 'random.pth'}: not a torch checkpoint (.pth/.pt) "
+        "nor .safetensors")
+
+
+def test_a_config_named_by_absolute_path_loads_from_any_directory(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "meint_jax.main", f"--config={REPO}/configs/synthetic.py:size=tiny",
+                             f"--workdir={tmp_path / 'run'}", "--config.train.num_steps=0"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, MEINT_JAX_ALLOCATOR="system"))
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "meint_jax.main: error: config.train.num_steps=0: use a positive integer")
+
+
+
+KILLED_BUILD = """
+import sys
+import ml_collections
+from data_builders import lookup
+from data_builders.casme2 import casme2_dataset_builder as casme2
+
+if __name__ == "__main__":
+    [c for c in casme2.Builder.BUILDER_CONFIGS if c.name == "cropped_128"][0].frame_size = 32
+    lookup.get_builder(ml_collections.ConfigDict({"name": "casme2/cropped_128", "data_dir": sys.argv[1],
+                                                  "manual_dir": sys.argv[2]}))
+"""
+
+
+def _descendants(pid):
+    children = {}
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found, queue = [], [pid]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and PR_SET_PDEATHSIG are Linux's")
+def test_a_killed_build_leaves_no_workers_and_the_next_build_clears_its_leftovers(small_casme2, tmp_path,
+                                                                                  monkeypatch):
+    import signal
+    import time
+
+    from PIL import Image
+
+    from data_builders import lookup
+
+    manual = tmp_path / "manual"
+    first = manual / "Cropped" / "sub01" / "EP00" / "reg_img1.jpg"
+    first.parent.mkdir(parents=True)
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (400, 400, 3), dtype=np.uint8)).save(first)
+    rows = []
+    for clip in range(60):   # 2400 large frames: decoding takes the workers several seconds
+        folder = manual / "Cropped" / "sub01" / f"EP{clip:02d}"
+        folder.mkdir(exist_ok=True)
+        for n in range(1, 41):
+            if not (folder / f"reg_img{n}.jpg").exists():
+                os.link(first, folder / f"reg_img{n}.jpg")
+        rows.append([1, f"EP{clip:02d}", 2, 10, 30, "12", "happiness"])
+    write_sheet(manual / "CASME2-coding-20140508.xlsx", [CASME2_HEADER, *rows])
+    script = tmp_path / "build.py"
+    script.write_text(KILLED_BUILD)
+    data_dir = tmp_path / "tfds"
+    process = subprocess.Popen([sys.executable, str(script), str(data_dir), str(manual)], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, workers = time.time() + 240, []
+    while time.time() < deadline and process.poll() is None and len(workers) < 2:
+        workers = _descendants(process.pid)   # the forkserver and its workers
+        time.sleep(0.2)
+    assert process.poll() is None and len(workers) >= 2, "the build ended before its workers were seen"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.time() + 15
+    while time.time() < deadline and any(os.path.exists(f"/proc/{pid}") for pid in workers):
+        time.sleep(0.2)
+    alive = [pid for pid in workers if os.path.exists(f"/proc/{pid}")
+             and open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert not alive, f"workers {alive} outlived the killed build"
+
+    leftovers = list((data_dir / "casme2" / "cropped_128").glob("incomplete.*"))
+    assert leftovers                                          # what TFDS leaves when a build is killed
+    monkeypatch.setattr(lookup, "ABANDONED_AFTER_S", 0.0)
+    small = _casme2_copy(tmp_path / "small", np.random.default_rng(0),
+                         [("01", "EP01", [f"reg_img{n}.jpg" for n in range(1, 8)])],
+                         [[1, "EP01", 2, 4, 6, "12", "happiness"]])
+    builder = lookup.get_builder(_data_config("casme2/cropped_128", str(data_dir), str(small)))
+    assert builder.info.splits["train"].num_examples == 1
+    assert not list((data_dir / "casme2" / "cropped_128").glob("incomplete.*"))
