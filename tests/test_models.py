@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from meint_jax.models import create_model
+from meint_jax.models.factory import create_encoder
 from meint_jax.models.resnet import ResNet18, normalize_frames
 
 # torchvision.models.resnet18() has 11,689,512 parameters; its fc layer (512*1000 + 1000) is dropped here.
@@ -145,7 +146,7 @@ def test_small_map_conv_matches_the_convolution_and_its_gradients(spatial, paddi
 def test_resnet18_at_64px_has_no_swapped_convolution():
     # At 64 px the last stage's maps are 2x2, smaller than its 3x3 kernels; XLA would swap the operands
     # of those convolutions (batch as features: dim_labels f01b) and run them in a generic loop.
-    model = ResNet18()
+    model = create_encoder(jnp.float32, backend="cpu")     # the factory's CPU encoder
     x = jnp.zeros((2, 64, 64, 3))
     variables = model.init(jax.random.PRNGKey(0), x)
     hlo = jax.jit(lambda v, x: model.apply(v, x)[0]).lower(variables, x).compile().as_text()
@@ -199,7 +200,7 @@ def test_strided_input_gradient_matches_the_convolutions_vjp(size, kernel, strid
 def test_resnet18_gradient_has_no_input_dilated_convolution():
     # XLA writes a strided convolution's input gradient with the output gradient dilated by the stride,
     # which XLA:CPU runs as a generic loop (1.0 s of thread time per 8x16x224 step).
-    model = ResNet18(stage_sizes=(1, 1, 1, 1))
+    model = create_encoder(jnp.float32, backend="cpu").clone(stage_sizes=(1, 1, 1, 1), name=None)
     x = jnp.zeros((2, 32, 32, 3))
     variables = model.init(jax.random.PRNGKey(0), x)
     loss = lambda p, x: jnp.sum(model.apply({**variables, "params": p}, x, train=True,
@@ -262,8 +263,6 @@ def test_parameters_keep_the_tree_that_saved_checkpoints_have():
 
 def test_the_cpu_rewrites_compute_what_the_plain_resnet18_computes():
     """The factory's CPU encoder (xla_cpu's convolution and max-pool) against the plain one, values and gradients."""
-    from meint_jax.models.factory import create_encoder
-
     cpu, plain = create_encoder(jnp.float32, backend="cpu"), create_encoder(jnp.float32, backend="gpu")
     assert cpu.conv is not plain.conv and cpu.max_pool is not plain.max_pool
     x = jax.random.normal(jax.random.PRNGKey(1), (2, 48, 48, 3))

@@ -36,6 +36,16 @@ class TrainingDiverged(UserError, FloatingPointError):
     """The loss became NaN or infinite; the message names the step, the clips and the last good checkpoint."""
 
 
+def encoder_weights(path: str) -> dict:
+    """{(collection, *path): array} of ResNet18 weights from a torchvision-layout file, or from a directory
+    written by `python -m meint_jax.convert_weights`."""
+    from meint_jax.models import pretrained
+
+    if os.path.isdir(path):
+        return {k: np.asarray(v) for k, v in traverse_util.flatten_dict(checkpoint.load_tree(path)).items()}
+    return pretrained.load_encoder_weights(path)
+
+
 def load_pretrained_encoder(state: TrainState, tx, init_from: str | None) -> TrainState:
     """The state with the encoder's weights from `init_from` (for a run that starts, not resumes)."""
     from meint_jax.models import pretrained
@@ -45,11 +55,8 @@ def load_pretrained_encoder(state: TrainState, tx, init_from: str | None) -> Tra
                         "(the paper starts from ImageNet weights).")
         return state
     path = os.path.expanduser(init_from)
-    if os.path.isdir(path):   # written by `python -m meint_jax.convert_weights`
-        weights = {k: np.asarray(v) for k, v in traverse_util.flatten_dict(checkpoint.load_tree(path)).items()}
-    else:
-        weights = pretrained.load_encoder_weights(path)
-    variables = pretrained.merge_encoder({"params": state.params, "batch_stats": state.batch_stats}, weights, path)
+    variables = pretrained.merge_encoder({"params": state.params, "batch_stats": state.batch_stats},
+                                         encoder_weights(path), path)
     return state.replace(params=variables["params"], batch_stats=variables["batch_stats"],
                          opt_state=tx.init(variables["params"]))
 
