@@ -108,8 +108,8 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
         workers = max(1, min(os.cpu_count() or 1, 8))
         # forkserver: workers start clean instead of forking a process that runs TensorFlow threads.
         context = multiprocessing.get_context("forkserver")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
-                                                    initializer=processes.die_with_parent) as pool:
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=processes.exit_with,
+                                                    initargs=(os.getpid(),)) as pool:
             in_flight = collections.deque()
             clips = iter(parsed.clips)
             while True:

@@ -23,6 +23,7 @@ FLAGS = flags.FLAGS
 
 def convert(input_path: str, output: str) -> int:
     """Writes the converted encoder weights of `input_path` to `output`; returns how many tensors."""
+    input_path, output = os.path.expanduser(input_path), os.path.expanduser(output)
     converted = pretrained.load_encoder_weights(input_path)
     pretrained.check_is_resnet18(converted, input_path)
     checkpoint.save_tree(output, traverse_util.unflatten_dict(converted))

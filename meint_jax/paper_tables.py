@@ -142,7 +142,7 @@ def run(dataset: str, workdir: str, *, rows=None, **overrides) -> str:
     unknown = set(rows or ()) - {r.name for r in ROWS}
     if unknown:
         raise ValueError(f"unknown rows {sorted(unknown)}; choose from {[r.name for r in ROWS]}")
-    os.makedirs(workdir, exist_ok=True)
+    workdir = files.writable_folder(workdir, "--workdir")
     results = {}
     for row in wanted:
         row_dir = os.path.join(workdir, row.name)

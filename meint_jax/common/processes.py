@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-import signal
-import sys
+import os
+import threading
+import time
 
-PR_SET_PDEATHSIG = 1   # linux/prctl.h
+POLL_S = 0.5
 
 
-def die_with_parent() -> None:
-    """A pool's `initializer`: on Linux the kernel kills this worker when its parent dies.
+def exit_with(pid: int) -> None:
+    """A pool's `initializer` (with `initargs=(os.getpid(),)`): this worker exits soon after process `pid` does.
 
-    Without it, the decoding workers of a build whose command was killed (SIGKILL
-    leaves no chance to clean up) keep running for up to a minute. Elsewhere a no-op.
+    A pool's workers otherwise outlive a command killed by SIGKILL, which has no
+    chance to stop them: with the forkserver start method they hold their own
+    task pipe open, and the forkserver waits for them. A daemon thread checks
+    that `pid` is alive every half second.
     """
-    if sys.platform.startswith("linux"):
-        import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    def watch():
+        while True:
+            time.sleep(POLL_S)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:   # alive, owned by someone else: cannot happen for our parent
+                pass
+
+    threading.Thread(target=watch, name=f"exit-with-{pid}", daemon=True).start()

@@ -121,8 +121,10 @@ def read_tfds(spec: str, data_dir: str | None, clip_ids: Sequence[str] | None) -
 
 def read_inputs(path: str, size: int, *, face: str = "dlib", margin: float = 0.25, fps: float | None = None,
                 data_dir: str | None = None, clip_ids: Sequence[str] | None = None) -> Iterable[Clip]:
+    """The clips of a folder of frames, a video file, or `tfds:NAME/CONFIG[:SPLIT]`."""
     if path.startswith("tfds:"):
         return read_tfds(path[len("tfds:"):], data_dir, clip_ids)
+    path = os.path.expanduser(path)   # `--input=~/x`: the shell leaves a tilde after `=` alone
     if os.path.isdir(path):
         return [read_folder(path, size, face, margin, fps)]
     if not os.path.exists(path):

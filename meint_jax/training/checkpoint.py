@@ -130,7 +130,10 @@ class Checkpointer:
         logging.warning("%s is damaged (%s): set aside as %s; using the checkpoint before it",
                         self.step_dir(step), _first_line(error), aside)
         shutil.rmtree(aside, ignore_errors=True)
-        os.rename(self.step_dir(step), aside)
+        try:
+            os.rename(self.step_dir(step), aside)
+        except FileNotFoundError:   # another process of a multi-host run set it aside first
+            pass
         self._manager.reload()
 
     def close(self) -> None:
