@@ -31,18 +31,19 @@ from meint_jax.data.clips import Clip
 CROPS = ("none", "dlib")
 
 
-def source_fingerprint(manual_dir: str) -> str:
-    """A hash of what a build read from `manual_dir`: every file's relative path and size, and the
-    coding sheets' bytes, so a corrected or replaced copy is told from the one a dataset was built from."""
+def source_fingerprint(manual_dir: str, sheet: str, frames_root: str) -> str:
+    """A hash of what a build reads: the coding sheet's bytes, and every file under the frames folder by path
+    (relative to `manual_dir`, so a moved copy matches) and size. Hidden files and Excel's `~$` lock files
+    do not count. `OSError` for a file that cannot be examined (a dangling link)."""
     digest = hashlib.sha256()
-    for folder, subfolders, names in os.walk(manual_dir):
+    with open(sheet, "rb") as f:
+        digest.update(hashlib.sha256(f.read()).digest())
+    for folder, subfolders, names in os.walk(frames_root, followlinks=True):
         subfolders.sort()
         for name in sorted(names):
-            path = os.path.join(folder, name)
-            digest.update(f"{os.path.relpath(path, manual_dir)}\0{os.path.getsize(path)}\n".encode())
-            if name.lower().endswith(".xlsx"):
-                with open(path, "rb") as f:
-                    digest.update(hashlib.sha256(f.read()).digest())
+            if not name.startswith((".", "~$")):
+                path = os.path.join(folder, name)
+                digest.update(f"{os.path.relpath(path, manual_dir)}\0{os.path.getsize(path)}\n".encode())
     return digest.hexdigest()
 
 
@@ -96,7 +97,7 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
         parsed = annotations.parse(sheet, frames_root, self.LAYOUT)
         sources = {"manual_dir": os.path.abspath(str(manual_dir)), "sheet": os.path.abspath(sheet),
                    "frames_root": os.path.abspath(frames_root),
-                   "source_fingerprint": source_fingerprint(str(manual_dir))}
+                   "source_fingerprint": source_fingerprint(str(manual_dir), sheet, frames_root)}
         return {"train": self._generate_examples(parsed, sources)}
 
     def _generate_examples(self, parsed: annotations.ParseResult, sources: dict):

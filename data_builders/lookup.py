@@ -19,7 +19,7 @@ from absl import logging
 
 import data_builders
 from data_builders import clip_builder
-from meint_jax.common.errors import ConfigError
+from meint_jax.common.errors import ConfigError, first_line
 
 
 def get_builder(data_config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
@@ -32,7 +32,7 @@ def get_builder(data_config: ml_collections.ConfigDict) -> tfds.core.DatasetBuil
     try:
         builder = tfds.builder(name, data_dir=data_dir)
     except ValueError as e:
-        reason = str(e).strip().splitlines()[0]
+        reason = first_line(e, limit=500)
         raise ConfigError(f"config.data.name={name!r}: {reason}") from e
     manual_dir = data_config.manual_dir and os.path.expanduser(data_config.manual_dir)
     if builder.is_prepared():
@@ -55,14 +55,27 @@ def get_builder(data_config: ml_collections.ConfigDict) -> tfds.core.DatasetBuil
 
 
 def _check_built_from(builder: tfds.core.DatasetBuilder, manual_dir: str) -> None:
-    """Refuses a build whose source folder has changed since (files added, removed, resized; a new sheet)."""
+    """Refuses a build whose sources have changed since: the coding sheet, or the frames (added, removed,
+    resized). The summary's paths are taken relative to its manual_dir, so a copy moved elsewhere matches."""
     summary_path = os.path.join(builder.data_dir, "build_summary.json")
     if not os.path.exists(summary_path):
         return
-    with open(summary_path) as f:
-        built_from = json.load(f).get("source_fingerprint")
-    if built_from and built_from != clip_builder.source_fingerprint(manual_dir):
-        raise ConfigError(f"{builder.data_dir} was built from another state of {manual_dir} (its files or coding "
+    try:
+        with open(summary_path) as f:
+            summary = json.load(f)
+        built_from = summary.get("source_fingerprint")
+        if not built_from:
+            return
+        sheet, frames_root = (os.path.join(manual_dir, os.path.relpath(summary[key], summary["manual_dir"]))
+                              for key in ("sheet", "frames_root"))
+        now = clip_builder.source_fingerprint(manual_dir, sheet, frames_root)
+    except (json.JSONDecodeError, KeyError) as e:
+        raise ConfigError(f"{summary_path}: damaged ({first_line(e)}): delete {builder.data_dir} to rebuild") from e
+    except OSError as e:
+        raise ConfigError(f"{manual_dir}: the files {builder.data_dir} was built from cannot be examined "
+                          f"({first_line(e)}): restore them, or delete {builder.data_dir} to rebuild") from e
+    if built_from != now:
+        raise ConfigError(f"{builder.data_dir} was built from another state of {manual_dir} (its frames or coding "
                           f"sheet changed since): delete {builder.data_dir} to rebuild from the folder as it is now")
 
 

@@ -22,7 +22,8 @@ FLAGS = flags.FLAGS
 
 
 def convert(input_path: str, output: str) -> int:
-    """Writes the converted encoder weights of `input_path` to `output`; returns how many tensors."""
+    """Writes the converted encoder weights of `input_path` to `output` (`~` expanded); returns how many
+    tensors."""
     input_path, output = os.path.expanduser(input_path), os.path.expanduser(output)
     converted = pretrained.load_encoder_weights(input_path)
     pretrained.check_is_resnet18(converted, input_path)
@@ -33,7 +34,8 @@ def convert(input_path: str, output: str) -> int:
 def main(argv):
     del argv
     count = convert(FLAGS.input, FLAGS.output)
-    print(f"wrote {count} tensors to {FLAGS.output}; use --config.model.init_from={os.path.abspath(FLAGS.output)}")
+    output = os.path.abspath(os.path.expanduser(FLAGS.output))
+    print(f"wrote {count} tensors to {output}; use --config.model.init_from={output}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from typing import NamedTuple
 from absl import flags, logging
 
 from meint_jax.common import files
+from meint_jax.common.errors import ConfigError
 
 FLAGS = flags.FLAGS
 
@@ -141,12 +142,15 @@ def run(dataset: str, workdir: str, *, rows=None, **overrides) -> str:
     wanted = [r for r in ROWS if not rows or r.name in rows]
     unknown = set(rows or ()) - {r.name for r in ROWS}
     if unknown:
-        raise ValueError(f"unknown rows {sorted(unknown)}; choose from {[r.name for r in ROWS]}")
+        raise ConfigError(f"--rows: unknown rows {sorted(unknown)}; choose from {[r.name for r in ROWS]}")
     workdir = files.writable_folder(workdir, "--workdir")
     results = {}
     for row in wanted:
         row_dir = os.path.join(workdir, row.name)
-        config = row_config(dataset, row.variant, row.label_shape, **overrides)
+        try:
+            config = row_config(dataset, row.variant, row.label_shape, **overrides)
+        except ValueError as e:   # configs/<dataset>.py refuses an unknown size or variant
+            raise ConfigError(str(e)) from e
         done = os.path.join(row_dir, "results.json" if config.eval.protocol == "loso" else "metrics.json")
         finished = None
         if os.path.exists(done):
@@ -170,14 +174,9 @@ def run(dataset: str, workdir: str, *, rows=None, **overrides) -> str:
 def main(argv):
     del argv
     if FLAGS.size and FLAGS.dataset != "synthetic":
-        cli.fail("meint_jax.paper_tables", "--size applies to --dataset=synthetic only")
-    try:
-        table = run(FLAGS.dataset, FLAGS.workdir, rows=FLAGS.rows, size=FLAGS.size, protocol=FLAGS.protocol,
-                    data_dir=FLAGS.data_dir, manual_dir=FLAGS.manual_dir, num_steps=FLAGS.num_steps,
-                    folds=FLAGS.folds)
-    except ValueError as e:   # an unknown row or config argument; `UserError`s are reported by cli.run
-        cli.fail("meint_jax.paper_tables", e)
-    print(table)
+        raise ConfigError("--size applies to --dataset=synthetic only")
+    print(run(FLAGS.dataset, FLAGS.workdir, rows=FLAGS.rows, size=FLAGS.size, protocol=FLAGS.protocol,
+              data_dir=FLAGS.data_dir, manual_dir=FLAGS.manual_dir, num_steps=FLAGS.num_steps, folds=FLAGS.folds))
 
 
 if __name__ == "__main__":

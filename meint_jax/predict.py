@@ -52,6 +52,8 @@ def run(checkpoint: str, input_path: str, output: str, *, step: int | None = Non
                           "seconds": seconds, "files": written})
         logging.info("%s: %d frames, %d windows, %.1f frames/s -> %s", clip.clip_id, len(curve), num_windows,
                      len(curve) / seconds, written[0].rsplit(".", 1)[0] + ".{csv,json,png}")
+    if not summaries:
+        raise PredictError(f"{input_path}: no clips to predict")
     total_frames = sum(s["frames"] for s in summaries)
     total_seconds = sum(s["seconds"] for s in summaries)
     print(f"Predicted {len(summaries)} input(s), {total_frames} frames at {total_frames / total_seconds:.1f} "

@@ -11,7 +11,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Lower layers never import higher ones; `data` and `models` know nothing of each other.
 LAYERS = {
-    "meint_jax.common": 0, "meint_jax.data": 1, "meint_jax.models": 1, "data_builders": 2,
+    "meint_jax.common": 0, "meint_jax.data": 1, "meint_jax.models": 1, "meint_jax.testing": 1, "data_builders": 2,
     "meint_jax.evaluation": 3, "meint_jax.training": 4, "meint_jax.inference": 5,
 }
 ENTRY_POINTS = ("meint_jax.main", "meint_jax.predict", "meint_jax.convert_weights", "meint_jax.paper_tables")
@@ -46,9 +46,11 @@ def _modules():
                     yield module, path
 
 
-def test_packages_import_only_the_layers_below_them():
+def layer_violations(modules) -> list[str]:
+    """Every import of `modules` ((name, path) pairs) that points to an entry point or to the same or a
+    higher layer of another package."""
     wrong = []
-    for module, path in _modules():
+    for module, path in modules:
         own = _package(module)
         for target in _project_imports(path):
             other = _package(target)
@@ -56,6 +58,14 @@ def test_packages_import_only_the_layers_below_them():
                 wrong.append(f"{module} imports the entry point {target}")
             elif own and other and other != own and LAYERS[other] >= LAYERS[own]:
                 wrong.append(f"{module} ({own}) imports {target} ({other})")
+    return wrong
+
+
+def test_packages_import_only_the_layers_below_them():
+    modules = list(_modules())
+    assert all(_package(m) or m in ENTRY_POINTS or m == "meint_jax" for m, _ in modules), \
+        [m for m, _ in modules if not (_package(m) or m in ENTRY_POINTS or m == "meint_jax")]
+    wrong = layer_violations(modules)
     assert not wrong, "\n".join(wrong)
 
 
@@ -74,11 +84,16 @@ def test_leaves_know_no_pipeline_and_inference_no_loop(module, forbidden):
 
 
 def test_the_layer_rule_catches_an_upward_import(tmp_path):
-    """The check above can fail: a data module importing the training loop is reported."""
+    """The check above can fail: a data module importing the training loop (inside a function) is reported,
+    and so is any module importing an entry point."""
     path = tmp_path / "bad.py"
-    path.write_text("def f():\n    from meint_jax.training import loop\n")
-    assert _project_imports(str(path)) == {"meint_jax.training", "meint_jax.training.loop"}
-    assert LAYERS[_package("meint_jax.training.loop")] > LAYERS[_package("meint_jax.data.frames")]
+    path.write_text("def f():\n    from meint_jax.training import loop\n    from meint_jax import predict\n")
+    assert sorted(layer_violations([("meint_jax.data.bad", str(path))])) == [
+        "meint_jax.data.bad (meint_jax.data) imports meint_jax.training (meint_jax.training)",
+        "meint_jax.data.bad (meint_jax.data) imports meint_jax.training.loop (meint_jax.training)",
+        "meint_jax.data.bad imports the entry point meint_jax.predict"]
+    assert layer_violations([("meint_jax.inference.ok", str(path))]) == [
+        "meint_jax.inference.ok imports the entry point meint_jax.predict"]
 
 
 WITHOUT_TENSORFLOW = """

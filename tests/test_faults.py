@@ -150,6 +150,12 @@ def test_a_build_from_a_changed_manual_dir_is_refused_and_a_tilde_is_the_home(sm
     assert builder.data_dir.startswith(str(tmp_path / "home" / "tfds"))
     assert not os.path.exists("~")
     assert lookup.get_builder(config).data_dir == builder.data_dir          # unchanged copy: reused
+    (manual / ".DS_Store").write_text("finder")
+    (manual / "Cropped" / "sub01" / "EP01" / ".DS_Store").write_text("finder")
+    (manual / "~$CASME2-coding-20140508.xlsx").write_text("excel's lock file")
+    moved = tmp_path / "moved"
+    shutil.copytree(manual, moved)
+    assert lookup.get_builder(_data_config("casme2/cropped_128", "~/tfds", str(moved))).data_dir == builder.data_dir
     write_jpeg(str(manual / "Cropped" / "sub01" / "EP01" / "reg_img8.jpg"), np.random.default_rng(1))
     with pytest.raises(errors.ConfigError, match="was built from another state of") as error:
         lookup.get_builder(config)
@@ -205,6 +211,7 @@ def test_the_resume_guard_reads_the_checkpoint_not_config_json(tiny_workdir, tin
     config.train.learning_rate = 0.5
     with pytest.raises(errors.ConfigError, match="train.learning_rate: 0.001 there, 0.5 now"):
         loop.train_and_evaluate(config, str(workdir))
+    assert os.listdir(workdir / "checkpoints") == ["4"]          # refused, not mistaken for damage
     (workdir / "config.json").write_text('{"data": {"name": "synth')
     with pytest.raises(errors.ConfigError, match=r"config.json: not a readable config"):
         config_checks.check_same_run(str(workdir), config)
@@ -220,12 +227,33 @@ def test_a_damaged_latest_checkpoint_is_set_aside_and_the_one_before_restored(tm
     with open(tmp_path / "ck" / "2" / "state" / "_METADATA", "r+b") as f:
         f.truncate(10)
     ckpt = checkpoint.Checkpointer(str(tmp_path / "ck"))
-    with pytest.raises(checkpoint.CheckpointError, match=r"ck/2: a damaged checkpoint"):
+    with pytest.raises(checkpoint.CheckpointError, match=r"ck/2: cannot be restored \(Unterminated string"):
         ckpt.restore({"w": np.zeros(8), "step": np.array(0)}, step=2)
     state, config = ckpt.restore({"w": np.zeros(8), "step": np.array(0)})
     assert int(state["step"]) == 1 and config == {"step": 1}
     assert sorted(os.listdir(tmp_path / "ck")) == ["1", "2.damaged"]
     assert ckpt.latest_step() == 1
+    with open(tmp_path / "ck" / "1" / "config" / "metadata", "w") as f:
+        f.write('{"step": ')                                    # the last one too: no silent restart
+    with pytest.raises(checkpoint.CheckpointError, match="no intact checkpoint left"):
+        ckpt.saved_config()
+    assert sorted(os.listdir(tmp_path / "ck")) == ["1.damaged", "2.damaged"]
+
+
+def test_a_read_error_that_is_not_damage_renames_nothing(tmp_path, monkeypatch):
+    """A passing I/O error (or a state that no longer fits) stops the run and leaves every checkpoint in place."""
+    from meint_jax.training import checkpoint
+
+    ckpt = checkpoint.Checkpointer(str(tmp_path / "ck"))
+    ckpt.save(1, {"w": np.zeros(8)}, {})
+
+    def unavailable(*args, **kwargs):
+        raise ValueError("UNAVAILABLE: Error reading local file: Stale file handle")
+
+    monkeypatch.setattr(ckpt._manager, "restore", unavailable)
+    with pytest.raises(checkpoint.CheckpointError, match="ck/1: cannot be read .*nothing was changed"):
+        ckpt.restore({"w": np.zeros(8)})
+    assert os.listdir(tmp_path / "ck") == ["1"]
 
 
 def test_predict_names_a_damaged_checkpoint_and_the_way_around_it(tiny_workdir, tmp_path):
@@ -240,6 +268,24 @@ def test_predict_names_a_damaged_checkpoint_and_the_way_around_it(tiny_workdir, 
                     f.truncate(5)
     with pytest.raises(errors.UserError, match=r"checkpoints/4: the saved weights cannot be read.*--step"):
         estimator.IntensityEstimator.from_checkpoint(str(workdir))
+
+
+def test_a_save_failing_for_a_full_disk_says_so_wherever_the_run_is(tmp_path, monkeypatch):
+    """The mapping, without root: orbax's save raising ENOSPC becomes the one line."""
+    from meint_jax.training import checkpoint
+
+    ckpt = checkpoint.Checkpointer(str(tmp_path / "ck"))
+    ckpt.save(1, {"w": np.zeros(8)}, {})
+
+    def full(*args, **kwargs):
+        os.makedirs(tmp_path / "ck" / "2.orbax-checkpoint-tmp-1", exist_ok=True)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ckpt._manager, "save", full)
+    with pytest.raises(checkpoint.CheckpointError, match=r"the disk is full while saving step 2; the last good "
+                                                         r"checkpoint, .*ck/1, is kept: free some space"):
+        ckpt.save(2, {"w": np.ones(8)}, {})
+    assert os.listdir(tmp_path / "ck") == ["1"]
 
 
 def test_a_full_disk_during_a_save_is_one_line_and_keeps_the_last_checkpoint(tmp_path):
@@ -297,18 +343,25 @@ def _write_video(path, frames, fps=30, **options):
     return str(path)
 
 
-@pytest.mark.parametrize("name, options", [("index_first.mp4", {"movflags": "faststart"}), ("cut.mkv", {})])
-def test_a_truncated_video_is_reported_not_predicted_in_part(tmp_path, name, options):
+def test_a_truncated_video_is_refused_or_its_output_says_so(tiny_workdir, tmp_path):
+    """mp4 states its frame count (index first): refused; mkv only implies it by duration: a recorded warning."""
+    from meint_jax import predict
     from meint_jax.inference import readers
 
-    rng = np.random.default_rng(0)
-    video = _write_video(tmp_path / name, rng.integers(0, 255, (90, 64, 64, 3), dtype=np.uint8), **options)
-    whole = readers.read_video(video, 32, "none", 0.25)
-    assert len(whole.frames) == 90
-    data = open(video, "rb").read()
-    open(video, "wb").write(data[:int(len(data) * 0.6)])
+    frames = np.random.default_rng(0).integers(0, 255, (90, 64, 64, 3), dtype=np.uint8)
+    mp4 = _write_video(tmp_path / "index_first.mp4", frames, movflags="faststart")
+    mkv = _write_video(tmp_path / "cut.mkv", frames)
+    for video in (mp4, mkv):
+        whole = readers.read_video(video, 32, "none", 0.25)
+        assert len(whole.frames) == 90 and whole.warnings == ()
+        data = open(video, "rb").read()
+        open(video, "wb").write(data[:int(len(data) * 0.6)])
     with pytest.raises(errors.PredictError, match=r"decoded \d+ of the 90 frames its container announces"):
-        readers.read_video(video, 32, "none", 0.25)
+        readers.read_video(mp4, 32, "none", 0.25)
+    predict.run(tiny_workdir, mkv, str(tmp_path / "out"), face="none")
+    record = json.load(open(tmp_path / "out" / "cut.json"))
+    assert len(record["warnings"]) == 1 and "where its duration suggests 90" in record["warnings"][0]
+    assert len(record["intensity"]) < 90
 
 
 # --- Weight files ----------------------------------------------------------------------------------------
@@ -405,8 +458,8 @@ def test_the_conversion_command_reports_a_refusal_on_one_line(tmp_path):
 def test_a_config_named_by_absolute_path_loads_from_any_directory(tmp_path):
     result = subprocess.run([sys.executable, "-m", "meint_jax.main", f"--config={REPO}/configs/synthetic.py:size=tiny",
                              f"--workdir={tmp_path / 'run'}", "--config.train.num_steps=0"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=300,
-                            env=dict(os.environ, MEINT_JAX_ALLOCATOR="system"))
+                            capture_output=True, text=True, timeout=300,   # this checkout's meint_jax
+                            env=dict(os.environ, MEINT_JAX_ALLOCATOR="system", PYTHONPATH=REPO))
     assert result.returncode == 1, result.stderr[-2000:]
     assert result.stderr.strip().splitlines()[-1].startswith(
         "meint_jax.main: error: config.train.num_steps=0: use a positive integer")
@@ -444,7 +497,7 @@ def _descendants(pid):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and PR_SET_PDEATHSIG are Linux's")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the process tree from /proc")
 def test_a_killed_build_leaves_no_workers_and_the_next_build_clears_its_leftovers(small_casme2, tmp_path,
                                                                                   monkeypatch):
     import signal
@@ -496,3 +549,11 @@ def test_a_killed_build_leaves_no_workers_and_the_next_build_clears_its_leftover
     builder = lookup.get_builder(_data_config("casme2/cropped_128", str(data_dir), str(small)))
     assert builder.info.splits["train"].num_examples == 1
     assert not list((data_dir / "casme2" / "cropped_128").glob("incomplete.*"))
+
+
+def test_init_from_a_folder_that_is_not_converted_weights_is_named(tiny_workdir):
+    from meint_jax.models import pretrained
+    from meint_jax.training import loop
+
+    with pytest.raises(pretrained.PretrainedError, match="not a directory written by `python -m meint_jax.conv"):
+        loop.encoder_weights(tiny_workdir)

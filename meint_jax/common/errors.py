@@ -15,3 +15,9 @@ class ConfigError(UserError):
 
 class PredictError(UserError):
     """An input or checkpoint cannot be used for prediction; the message names the file and the problem."""
+
+
+def first_line(error: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (libraries' messages run to pages), or its type's name."""
+    text = str(error).strip()
+    return text.splitlines()[0][:limit] if text else type(error).__name__

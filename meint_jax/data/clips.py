@@ -13,7 +13,7 @@ import dataclasses
 import numpy as np
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)   # arrays inside: compared by identity
 class Clip:
     clip_id: str                          # unique in its dataset, e.g. "006/006_1_2"; names prediction outputs
     frame_numbers: np.ndarray             # int32 [N], as numbered in the source, increasing
@@ -28,6 +28,7 @@ class Clip:
     true_intensity: np.ndarray | None = None   # float32 [N]: the synthetic sets only
     fps: float | None = None
     source: str = ""                      # the file, folder or dataset it came from
+    warnings: tuple[str, ...] = ()        # what reading it found wrong but usable; prediction outputs record them
 
     def __post_init__(self):
         object.__setattr__(self, "frame_numbers", np.asarray(self.frame_numbers, np.int32))

@@ -37,7 +37,8 @@ def list_frames(folder: str) -> list[tuple[int, str]]:
     5562, `0088_cam2.jpg` -> 88). A folder whose names do not share one such
     pattern, where more than one number changes, or where two images share a
     frame number (`img40.png` beside `img40.jpg`) is refused with `FrameError`:
-    any order chosen for it would be a guess.
+    any order chosen for it would be a guess. A folder of one image takes its
+    last number (nothing changes to tell which).
     """
     names = sorted(n for n in os.listdir(folder) if os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS)
     if not names:

@@ -14,6 +14,7 @@ import json
 import os
 import re
 
+import jax
 import numpy as np
 from absl import logging
 
@@ -112,7 +113,8 @@ def write_results(workdir: str, subjects: list[str] | None = None) -> dict:
         "folds_missing": sorted(set(subjects or ()) - set(fold_metrics)),
         **aggregate(fold_metrics),
     }
-    files.write_text(os.path.join(workdir, "results.json"), json.dumps(results, indent=2))
+    if jax.process_index() == 0:
+        files.write_text(os.path.join(workdir, "results.json"), json.dumps(results, indent=2))
     if results["folds_missing"]:
         logging.warning("results.json covers %d folds; %d still to run: %s", len(fold_metrics),
                         len(results["folds_missing"]), ", ".join(results["folds_missing"]))

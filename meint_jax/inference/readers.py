@@ -13,7 +13,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 from absl import logging
 
-from meint_jax.common.errors import PredictError
+from meint_jax.common.errors import PredictError, first_line
 from meint_jax.data import frames as frames_lib
 from meint_jax.data.clips import Clip
 
@@ -49,15 +49,16 @@ def read_folder(folder: str, size: int, face: str, margin: float, fps: float | N
 TRUNCATED = 0.95   # fewer decoded frames than this share of the announced count: a truncated file
 
 
-def _announced_frames(container, stream, fps: float | None) -> int | None:
-    """The frame count a video's header announces: its stream's count, else duration x rate (mkv, webm)."""
+def _announced_frames(container, stream, fps: float | None) -> tuple[int | None, bool]:
+    """(frame count a video's header announces, whether the header states it) : the stream's count, else an
+    estimate from duration x rate (mkv, webm), which variable rates or a longer audio track can overstate."""
     if stream.frames:
-        return int(stream.frames)
+        return int(stream.frames), True
     if stream.duration and stream.time_base and fps:
-        return int(round(float(stream.duration * stream.time_base) * fps))
+        return int(round(float(stream.duration * stream.time_base) * fps)), False
     if container.duration and fps:
-        return int(round(container.duration / 1e6 * fps))   # microseconds
-    return None
+        return int(round(container.duration / 1e6 * fps)), False   # microseconds
+    return None, False
 
 
 def read_video(path: str, size: int, face: str, margin: float) -> Clip:
@@ -72,7 +73,7 @@ def read_video(path: str, size: int, face: str, margin: float) -> Clip:
                 raise PredictError(f"{path}: no video stream")
             stream = container.streams.video[0]
             fps = float(stream.average_rate) if stream.average_rate and stream.average_rate > 0 else None
-            announced = _announced_frames(container, stream, fps)
+            announced, stated = _announced_frames(container, stream, fps)
             try:
                 for frame in container.decode(stream):
                     rgb = frame.to_ndarray(format="rgb24")
@@ -87,11 +88,16 @@ def read_video(path: str, size: int, face: str, margin: float) -> Clip:
         raise PredictError(f"{path}: cannot decode the video ({e})") from e
     if not images:
         raise PredictError(f"{path}: the video has no frames")
+    warnings = ()
     if announced and len(images) < TRUNCATED * announced:
-        raise PredictError(f"{path}: decoded {len(images)} of the {announced} frames its container announces: the "
-                           "file is truncated or damaged (copy it again, or re-encode what is left with ffmpeg)")
+        if stated:
+            raise PredictError(f"{path}: decoded {len(images)} of the {announced} frames its container announces: "
+                               "the file is truncated or damaged (copy it again, or re-encode what is left)")
+        warnings = (f"decoded {len(images)} frames where its duration suggests {announced}: the file may be "
+                    "truncated",)
+        logging.warning("%s: %s", path, warnings[0])
     return Clip(clip_id=os.path.splitext(os.path.basename(path))[0], frame_numbers=np.arange(len(images)),
-                frames=np.stack(images), fps=fps, source=path)
+                frames=np.stack(images), fps=fps, source=path, warnings=warnings)
 
 
 def read_tfds(spec: str, data_dir: str | None, clip_ids: Sequence[str] | None) -> Iterator[Clip]:
@@ -102,7 +108,7 @@ def read_tfds(spec: str, data_dir: str | None, clip_ids: Sequence[str] | None) -
     try:
         builder = tfds.builder(name, data_dir=data_dir and os.path.expanduser(data_dir))
     except Exception as e:  # TFDS raises several types for unknown or unbuilt datasets.
-        raise PredictError(f"tfds:{name}: cannot open the dataset ({str(e).splitlines()[0]})") from e
+        raise PredictError(f"tfds:{name}: cannot open the dataset ({first_line(e)})") from e
     if not builder.is_prepared():
         raise PredictError(f"tfds:{name}: not built in {builder.data_dir}; train on it once or run `tfds build`")
     wanted = set(clip_ids or ())

@@ -30,6 +30,7 @@ def write_curve(output: str, clip: Clip, curve: np.ndarray, sampled: np.ndarray,
         "frame_number": clip.frame_numbers.tolist(),
         "time_s": None if times is None else np.round(times, 6).tolist(),
         "intensity": np.round(curve, 6).tolist(), "model_sampled": sampled.tolist(),
+        "warnings": list(clip.warnings),
     }
     rows = ["frame_number,time_s,intensity,model_sampled"]
     for i, number in enumerate(clip.frame_numbers):

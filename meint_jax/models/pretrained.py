@@ -25,7 +25,7 @@ import numpy as np
 from absl import logging
 from flax import traverse_util
 
-from meint_jax.common.errors import UserError
+from meint_jax.common.errors import UserError, first_line
 
 
 class PretrainedError(UserError):
@@ -110,7 +110,7 @@ def _read_torch(path: str) -> dict:
         raise PretrainedError(f"{path}: refusing to load, its pickle calls "
                               f"{found.group(1) if found else 'code'} (a weights file holds only tensors)") from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
-        raise PretrainedError(f"{path}: a damaged torch checkpoint ({str(e).splitlines()[0][:200]})") from e
+        raise PretrainedError(f"{path}: a damaged torch checkpoint ({first_line(e)})") from e
     return {k: v.numpy() if hasattr(v, "numpy") else v for k, v in state.items()}
 
 
@@ -124,14 +124,14 @@ def read_state_dict(path: str) -> dict[str, np.ndarray]:
         try:
             state = load_file(path)
         except Exception as e:  # safetensors raises its own error types and OSError for a bad file.
-            raise PretrainedError(f"{path}: not a readable .safetensors file ({str(e).splitlines()[0][:200]})") from e
+            raise PretrainedError(f"{path}: not a readable .safetensors file ({first_line(e)})") from e
     else:
         try:
             state = _read_torch(path)
         except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, KeyError, ValueError, TypeError) as e:
             if isinstance(e, PretrainedError):
                 raise
-            raise PretrainedError(f"{path}: a damaged torch checkpoint ({str(e).splitlines()[0][:200]})") from e
+            raise PretrainedError(f"{path}: a damaged torch checkpoint ({first_line(e)})") from e
     for wrapper in ("state_dict", "model"):  # training checkpoints nest the weights
         if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
             state = state[wrapper]

@@ -20,7 +20,7 @@ import jax
 import orbax.checkpoint as ocp
 from absl import logging
 
-from meint_jax.common.errors import UserError
+from meint_jax.common.errors import UserError, first_line
 
 STATE, CONFIG = "state", "config"   # the items of every checkpoint
 
@@ -33,12 +33,17 @@ class CheckpointError(UserError):
 # tracebacks from orbax's background threads; a save of the 8x16x224 state takes about a second here.
 ASYNC_SAVES = False
 
-# What reading a checkpoint with a deleted or truncated file raises (tensorstore's errors are ValueErrors).
-DAMAGED = (ValueError, OSError, KeyError)
+# What reading a checkpoint can raise (tensorstore's errors are ValueErrors), and, among those, the marks of
+# files deleted, truncated or corrupted: tensorstore's status codes, and JSON that no longer parses.
+READ_ERRORS = (ValueError, OSError, KeyError)
+DAMAGE_CODES = ("NOT_FOUND", "OUT_OF_RANGE", "DATA_LOSS")
 
 
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+def is_damage(error: Exception) -> bool:
+    """Whether a read error says the checkpoint's files are damaged (not a passing I/O error, not a model
+    that no longer fits): only then is a step set aside."""
+    return (isinstance(error, (json.JSONDecodeError, FileNotFoundError))
+            or any(code in str(error) for code in DAMAGE_CODES))
 
 
 class Checkpointer:
@@ -79,61 +84,81 @@ class Checkpointer:
         try:
             self._manager.save(step, args=ocp.args.Composite(
                 state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config)), metrics=metrics, force=True)
-        except DAMAGED as e:
+        except READ_ERRORS as e:
             for partial in glob.glob(f"{self.step_dir(step)}.orbax-checkpoint-tmp*"):
                 shutil.rmtree(partial, ignore_errors=True)   # what the failed save wrote, to give the space back
             full = getattr(e, "errno", None) == errno.ENOSPC or "No space left on device" in str(e)
             kept = f"the last good checkpoint, {self.step_dir(last)}, is kept" if last is not None else "none saved yet"
-            raise CheckpointError(f"{self.directory}: " + ("the disk is full" if full else _first_line(e))
-                                  + f" while saving step {step}; {kept}: free some space and rerun the same "
-                                  "command to resume") from e
+            raise CheckpointError(f"{self.directory}: " + ("the disk is full" if full else first_line(e))
+                                  + f" while saving step {step}; {kept}"
+                                  + (": free some space and rerun the same command to resume" if full else "")) from e
 
     def saved_config(self) -> dict | None:
-        """The config saved with the newest checkpoint whose config reads (None without checkpoints)."""
-        for step in sorted(self._manager.all_steps(), reverse=True):
+        """The config saved with the newest checkpoint whose config reads; None when there is no checkpoint.
+
+        A step whose config file is damaged is set aside (`restore` says how); when
+        every step was, the run must not quietly start over: CheckpointError.
+        """
+        steps = sorted(self._manager.all_steps(), reverse=True)
+        for step in steps:
             try:
                 return self._manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore())).config
-            except DAMAGED as e:
-                self._set_aside(step, e)
+            except READ_ERRORS as e:
+                self._set_aside_or_raise(step, e)
+        if steps:
+            raise self._none_left()
         return None
 
     def restore(self, abstract_state: Any, step: int | None = None) -> tuple[Any, dict]:
         """(state, config) at `step`, laid out like `abstract_state`; by default the newest intact checkpoint.
 
-        A newer checkpoint that cannot be read (a file deleted or truncated) is
-        named in a warning and moved aside to `<step>.damaged`, and the run
-        resumes from the one before. `abstract_state` must come from the
-        checkpoint's own config (`saved_config`), or a changed model would look
-        like damage.
+        A newer checkpoint whose files are damaged (deleted, truncated: `is_damage`)
+        is named in a warning and set aside as `<step>.damaged`, and the one before
+        is restored. Any other read error (a passing I/O error, a state that does
+        not fit) stops with CheckpointError and renames nothing. `abstract_state`
+        must come from the checkpoint's own config (`saved_config`).
         """
         if step is not None:
             try:
                 return self._restore(abstract_state, step)
-            except DAMAGED as e:
-                raise CheckpointError(f"{self.step_dir(step)}: a damaged checkpoint ({_first_line(e)})") from e
+            except READ_ERRORS as e:
+                raise CheckpointError(f"{self.step_dir(step)}: cannot be restored ({first_line(e)})") from e
         for step in sorted(self._manager.all_steps(), reverse=True):
             try:
                 return self._restore(abstract_state, step)
-            except DAMAGED as e:
-                self._set_aside(step, e)
-        raise CheckpointError(f"{self.directory}: no intact checkpoint left (the damaged ones are set aside as "
-                              "*.damaged): delete the folder to start over")
+            except READ_ERRORS as e:
+                self._set_aside_or_raise(step, e)
+        raise self._none_left()
 
     def _restore(self, abstract_state: Any, step: int) -> tuple[Any, dict]:
         restored = self._manager.restore(step, args=ocp.args.Composite(
             state=ocp.args.StandardRestore(abstract_state), config=ocp.args.JsonRestore()))
         return restored.state, restored.config
 
-    def _set_aside(self, step: int, error: Exception) -> None:
-        """Moves a damaged step out of the manager's sight (renamed, not deleted: nothing is lost)."""
+    def _none_left(self) -> CheckpointError:
+        return CheckpointError(f"{self.directory}: no intact checkpoint left (the damaged ones are set aside as "
+                               "*.damaged): move the folder away to start over")
+
+    def _set_aside_or_raise(self, step: int, error: Exception) -> None:
+        """Renames a damaged step out of the manager's sight (nothing is deleted); raises for other errors.
+
+        Process 0 renames (multi-host runs share the folder); every process then looks again.
+        """
+        if not is_damage(error):
+            raise CheckpointError(f"{self.step_dir(step)}: cannot be read ({first_line(error)}); nothing was "
+                                  "changed: retry, or look at that folder") from error
         aside = f"{self.step_dir(step)}.damaged"
+        suffix = 1
+        while os.path.exists(aside):
+            aside, suffix = f"{self.step_dir(step)}.damaged.{suffix}", suffix + 1
         logging.warning("%s is damaged (%s): set aside as %s; using the checkpoint before it",
-                        self.step_dir(step), _first_line(error), aside)
-        shutil.rmtree(aside, ignore_errors=True)
-        try:
+                        self.step_dir(step), first_line(error), aside)
+        if jax.process_index() == 0:
             os.rename(self.step_dir(step), aside)
-        except FileNotFoundError:   # another process of a multi-host run set it aside first
-            pass
+        if jax.process_count() > 1:
+            from jax.experimental import multihost_utils
+
+            multihost_utils.sync_global_devices(f"set aside {self.step_dir(step)}")
         self._manager.reload()
 
     def close(self) -> None:
@@ -203,9 +228,9 @@ def restore_variables(step_dir: str, target: dict) -> dict:
         restored = ocp.PyTreeCheckpointer().restore(
             os.path.join(step_dir, STATE),
             args=ocp.args.PyTreeRestore(item=target, restore_args=restore_args, partial_restore=True))
-    except (TypeError, *DAMAGED) as e:
+    except (TypeError, *READ_ERRORS) as e:
         raise CheckpointError(f"{step_dir}: the saved weights cannot be read, or do not fit the model its config "
-                              f"describes ({_first_line(e)}); an earlier step can be chosen with --step") from e
+                              f"describes ({first_line(e)}); an earlier step can be chosen with --step") from e
     got = dict(jax.tree_util.tree_leaves_with_path(restored))
     for path, leaf in jax.tree_util.tree_leaves_with_path(target):
         if path not in got:

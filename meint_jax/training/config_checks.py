@@ -56,7 +56,7 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     if m.init_from is not None:
         _check(os.path.exists(os.path.expanduser(m.init_from)),
                f"config.model.init_from={m.init_from!r} does not exist: give a torchvision-layout ResNet18 "
-               ".pth/.safetensors file, or a directory written by `python -m meint_jax.pretrained`")
+               ".pth/.safetensors file, or a directory written by `python -m meint_jax.convert_weights`")
     for name in ("smooth_weight", "rank_weight", "rank_margin"):
         _check(lo[name] >= 0.0, f"config.loss.{name}={lo[name]!r}: use a value >= 0")
     _check(isinstance(t.batch_size, int) and t.batch_size >= 1,

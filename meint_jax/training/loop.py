@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from data_builders import lookup
 from meint_jax.common import allocator, files
-from meint_jax.common.errors import ConfigError, UserError
+from meint_jax.common.errors import ConfigError, UserError, first_line
 from meint_jax.data import input_pipeline
 from meint_jax.evaluation import intensity, loso, plots
 from meint_jax.models import create_model
@@ -42,7 +42,12 @@ def encoder_weights(path: str) -> dict:
     from meint_jax.models import pretrained
 
     if os.path.isdir(path):
-        return {k: np.asarray(v) for k, v in traverse_util.flatten_dict(checkpoint.load_tree(path)).items()}
+        try:
+            tree = checkpoint.load_tree(path)
+        except (ValueError, OSError, KeyError, TypeError) as e:
+            raise pretrained.PretrainedError(f"{path}: not a directory written by `python -m "
+                                             f"meint_jax.convert_weights` ({first_line(e)})") from e
+        return {k: np.asarray(v) for k, v in traverse_util.flatten_dict(tree).items()}
     return pretrained.load_encoder_weights(path)
 
 

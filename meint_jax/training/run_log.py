@@ -25,8 +25,14 @@ class RunLog:
         self._jsonl = os.path.join(workdir, "train_log.jsonl")
         self._text = os.path.join(workdir, "train.log")
         if self.enabled and os.path.exists(self._jsonl):  # A resumed run redoes the steps after its checkpoint.
+            kept = []
             with open(self._jsonl) as f:
-                kept = [line for line in f if line.strip() and json.loads(line)["step"] <= start_step]
+                for line in f:
+                    try:
+                        if json.loads(line)["step"] <= start_step:
+                            kept.append(line)
+                    except (json.JSONDecodeError, KeyError, TypeError):   # the half line of a killed run
+                        continue
             files.write_text(self._jsonl, "".join(kept))
         self._writer = metric_writers.create_default_writer(
             os.path.join(workdir, "tensorboard"), just_logging=not self.enabled, asynchronous=False)
