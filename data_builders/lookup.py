@@ -8,7 +8,6 @@ what was built).
 from __future__ import annotations
 
 import glob
-import json
 import os
 import shutil
 import time
@@ -19,6 +18,7 @@ from absl import logging
 
 import data_builders
 from data_builders import clip_builder
+from meint_jax.common import files
 from meint_jax.common.errors import ConfigError, first_line
 
 
@@ -60,17 +60,17 @@ def _check_built_from(builder: tfds.core.DatasetBuilder, manual_dir: str) -> Non
     summary_path = os.path.join(builder.data_dir, "build_summary.json")
     if not os.path.exists(summary_path):
         return
+    fix = f"delete {builder.data_dir} to rebuild"
+    summary = files.read_json(summary_path, ConfigError, "damaged", fix)
     try:
-        with open(summary_path) as f:
-            summary = json.load(f)
         built_from = summary.get("source_fingerprint")
         if not built_from:
             return
         sheet, frames_root = (os.path.join(manual_dir, os.path.relpath(summary[key], summary["manual_dir"]))
                               for key in ("sheet", "frames_root"))
         now = clip_builder.source_fingerprint(manual_dir, sheet, frames_root)
-    except (json.JSONDecodeError, KeyError) as e:
-        raise ConfigError(f"{summary_path}: damaged ({first_line(e)}): delete {builder.data_dir} to rebuild") from e
+    except KeyError as e:
+        raise ConfigError(f"{summary_path}: damaged (no {e}); {fix}") from e
     except OSError as e:
         raise ConfigError(f"{manual_dir}: the files {builder.data_dir} was built from cannot be examined "
                           f"({first_line(e)}): restore them, or delete {builder.data_dir} to rebuild") from e

@@ -8,11 +8,12 @@ this (`atomicwrites`) is archived and unmaintained.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from typing import Callable, Iterator
 
-from meint_jax.common.errors import ConfigError
+from meint_jax.common.errors import ConfigError, UserError
 
 
 def write_text(path: str, text: str) -> None:
@@ -38,6 +39,16 @@ def atomic_files(paths: list[str]) -> Iterator[list[str]]:
         for temporary in temporaries:
             if os.path.exists(temporary):
                 os.remove(temporary)
+
+
+def read_json(path: str, error: type[UserError], what: str, fix: str):
+    """The JSON value in `path`; a file that does not parse (truncated, overwritten) raises `error` as
+    `PATH: WHAT (the parser's complaint); FIX`."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise error(f"{path}: {what} ({e}); {fix}") from e
 
 
 def write_with(path: str, write: Callable[[str], None]) -> None:

@@ -20,6 +20,7 @@ import jax
 import orbax.checkpoint as ocp
 from absl import logging
 
+from meint_jax.common import files
 from meint_jax.common.errors import UserError, first_line
 
 STATE, CONFIG = "state", "config"   # the items of every checkpoint
@@ -208,12 +209,8 @@ def find_step(path: str, step: int | None = None) -> tuple[str, dict, int]:
         raise CheckpointError(f"{step_dir}: the checkpoint has no training config, so it is not a meint-jax "
                               "training checkpoint (an encoder converted by meint_jax.convert_weights is used "
                               "through config.model.init_from, not for prediction)")
-    try:
-        with open(config_path) as f:
-            config = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{config_path}: a damaged checkpoint config ({e}); an earlier step can be chosen "
-                              "with --step") from e
+    config = files.read_json(config_path, CheckpointError, "a damaged checkpoint config",
+                             "an earlier step can be chosen with --step")
     name = os.path.basename(step_dir)
     return step_dir, config, int(name) if name.isdigit() else -1
 

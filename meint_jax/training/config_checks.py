@@ -129,12 +129,8 @@ def check_same_run(workdir: str, config: ml_collections.ConfigDict, saved: dict 
         path = os.path.join(workdir, "config.json")
         if not os.path.exists(path):
             return
-        try:
-            with open(path) as f:
-                saved = json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{path}: not a readable config ({e}); delete it (the checkpoints keep their "
-                              "own copy) or use a new --workdir") from e
+        saved = files.read_json(path, ConfigError, "not a readable config",
+                                "delete it (the checkpoints keep their own copy) or use a new --workdir")
     saved = _flatten(saved)
     wanted = _flatten(json.loads(config.to_json_best_effort()))
     changed = [key for key in sorted(set(saved) & set(wanted))
