@@ -31,13 +31,14 @@ from meint_jax.data.clips import Clip
 CROPS = ("none", "dlib")
 
 
-def source_fingerprint(manual_dir: str, sheet: str, frames_root: str) -> str:
-    """A hash of what a build reads: the coding sheet's bytes, and every file under the frames folder by path
-    (relative to `manual_dir`, so a moved copy matches) and size. Hidden files and Excel's `~$` lock files
-    do not count. `OSError` for a file that cannot be examined (a dangling link)."""
+def source_fingerprint(manual_dir: str, sheets, frames_root: str) -> str:
+    """A hash of what a build reads: the coding sheets' bytes (one path or several), and every file under the
+    frames folder by path (relative to `manual_dir`, so a moved copy matches) and size. Hidden files and
+    Excel's `~$` lock files do not count. `OSError` for a file that cannot be examined (a dangling link)."""
     digest = hashlib.sha256()
-    with open(sheet, "rb") as f:
-        digest.update(hashlib.sha256(f.read()).digest())
+    for sheet in [sheets] if isinstance(sheets, str) else sheets:
+        with open(sheet, "rb") as f:
+            digest.update(hashlib.sha256(f.read()).digest())
     for folder, subfolders, names in os.walk(frames_root, followlinks=True):
         subfolders.sort()
         for name in sorted(names):
@@ -45,6 +46,26 @@ def source_fingerprint(manual_dir: str, sheet: str, frames_root: str) -> str:
                 path = os.path.join(folder, name)
                 digest.update(f"{os.path.relpath(path, manual_dir)}\0{os.path.getsize(path)}\n".encode())
     return digest.hexdigest()
+
+
+def manual_file(manual_dir, patterns, kind: str, instructions: str = "", required: bool = True) -> str | None:
+    """The one file or folder of `kind` that the first matching glob pattern finds under `manual_dir`.
+
+    Two candidates are refused (which one was meant is a guess); none is an error with the dataset's
+    instructions, or None when the file is optional.
+    """
+    for pattern in patterns:
+        found = sorted(p for p in glob.glob(os.path.join(str(manual_dir), pattern))
+                       if not os.path.basename(p).startswith("~$"))
+        if len(found) > 1:
+            raise annotations.AnnotationError(
+                f"{manual_dir}: {len(found)} candidates for the {kind} "
+                f"({', '.join(map(os.path.basename, found))}): keep the one to build from and move the others out")
+        if found:
+            return found[0]
+    if not required:
+        return None
+    raise FileNotFoundError(f"{manual_dir}: no {kind} ({' or '.join(patterns)}).\n{instructions}")
 
 
 @dataclasses.dataclass
@@ -77,17 +98,7 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
         )
 
     def _manual_file(self, manual_dir, patterns, kind: str) -> str:
-        """The one file or folder of `kind` that the first matching pattern finds; two are refused."""
-        for pattern in patterns:
-            found = sorted(glob.glob(os.path.join(str(manual_dir), pattern)))
-            if len(found) > 1:
-                raise annotations.AnnotationError(
-                    f"{manual_dir}: {len(found)} candidates for the {kind} "
-                    f"({', '.join(map(os.path.basename, found))}): keep the one to build from and move the others out")
-            if found:
-                return found[0]
-        raise FileNotFoundError(
-            f"{manual_dir}: no {kind} ({' or '.join(patterns)}).\n{self.MANUAL_DOWNLOAD_INSTRUCTIONS}")
+        return manual_file(manual_dir, patterns, kind, self.MANUAL_DOWNLOAD_INSTRUCTIONS)
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         manual_dir = dl_manager.manual_dir

@@ -66,9 +66,11 @@ def _check_built_from(builder: tfds.core.DatasetBuilder, manual_dir: str) -> Non
         built_from = summary.get("source_fingerprint")
         if not built_from:
             return
-        sheet, frames_root = (os.path.join(manual_dir, os.path.relpath(summary[key], summary["manual_dir"]))
-                              for key in ("sheet", "frames_root"))
-        now = clip_builder.source_fingerprint(manual_dir, sheet, frames_root)
+        def here(path):    # the summary's path, in the copy at manual_dir
+            return os.path.join(manual_dir, os.path.relpath(path, summary["manual_dir"]))
+
+        sheets = [here(p) for p in summary["sheets"]] if "sheets" in summary else [here(summary["sheet"])]
+        now = clip_builder.source_fingerprint(manual_dir, sheets, here(summary["frames_root"]))
     except KeyError as e:
         raise ConfigError(f"{summary_path}: damaged (no {e}); {fix}") from e
     except OSError as e:

@@ -87,3 +87,29 @@ def clip_box(onset_frame_path: str, margin: float = 0.25) -> frames.Box:
 def read_cropped_clip(paths, onset_path: str, size: int, margin: float = 0.25) -> np.ndarray:
     """uint8 [N, size, size, 3]: every frame cropped to the box of the onset frame."""
     return frames.read_clip(paths, size, clip_box(onset_path, margin))
+
+
+def video_face(paths, size: int, tries: int = 7, margin: float = 0.25) -> tuple[frames.Box, np.ndarray]:
+    """One crop box for a whole video and its 68 landmarks inside the crop resized to `size`.
+
+    Landmarks are found on `tries` frames spread through the video; the box is the median of their boxes
+    and the landmarks the median of theirs, so a blink, a turn or a missed detection in one frame does not
+    move it. `FaceNotFoundError` when no tried frame shows a face.
+    """
+    picks = sorted({int(round(x)) for x in np.linspace(0, len(paths) - 1, min(tries, len(paths)))})
+    boxes, points = [], []
+    for i in picks:
+        rgb = np.asarray(frames.open_rgb(paths[i]))
+        try:
+            found = landmarks(rgb)
+        except FaceNotFoundError:
+            continue
+        boxes.append(crop_box(found, (rgb.shape[1], rgb.shape[0]), margin))
+        points.append(found)
+    if not boxes:
+        raise FaceNotFoundError(f"{os.path.dirname(paths[0])}: no face in any of the {len(picks)} frames tried")
+    x0, y0, x1, y1 = np.median(np.asarray(boxes, np.float64), axis=0)
+    side = int(round(min(x1 - x0, y1 - y0)))
+    box = (int(round(x0)), int(round(y0)), int(round(x0)) + side, int(round(y0)) + side)
+    inside = (np.median(np.asarray(points), axis=0) - np.array(box[:2])) * size / side
+    return box, inside

@@ -196,6 +196,41 @@ def render_face(identity: Identity, u: np.ndarray, v: np.ndarray, lid_closure: f
     return np.clip(img, 0.0, 1.0)
 
 
+def face_landmarks(identity: Identity, size: int) -> np.ndarray:
+    """dlib's 68 points (iBUG 300-W order, x right, y down, in pixels of a `size` frame) of the neutral face.
+
+    Read off the face's geometry, so flow regions sit where the rendered brows, eyes, nose and mouth are
+    (dlib's detector needs faces larger than the generated frames).
+    """
+    idt = identity
+    u, v = [], []
+    theta = np.linspace(np.pi, 0.0, 17)                                 # jaw 0-16, ear to ear under the chin
+    u += list(idt.face_width * np.cos(theta))
+    v += list(0.05 + idt.face_height * np.sin(theta))
+    for side in (-1.0, 1.0):                                            # brows 17-21, 22-26 (image left first)
+        cu = side * idt.eye_dx
+        bu = np.linspace(cu - 0.17, cu + 0.17, 5)
+        u += list(bu)
+        v += list(idt.brow_y + 0.05 * ((bu - cu) / 0.2) ** 2 + 0.02 * side * (cu - bu) / 0.2)
+    u += [0.0] * 4                                                      # nose bridge 27-30
+    v += list(np.linspace(idt.eye_y, idt.eye_y + idt.nose_length + 0.05, 4))
+    u += [-0.1, -0.05, 0.0, 0.05, 0.1]                                  # nostrils 31-35
+    v += [idt.eye_y + idt.nose_length + 0.1] * 5
+    ru, rv = idt.eye_size * 1.5, idt.eye_size * 0.55
+    for side in (-1.0, 1.0):                                            # eyes 36-41, 42-47: corner, top, corner, bottom
+        cu = side * idt.eye_dx
+        u += [cu - ru, cu - ru / 3, cu + ru / 3, cu + ru, cu + ru / 3, cu - ru / 3]
+        v += [idt.eye_y, idt.eye_y - rv, idt.eye_y - rv, idt.eye_y, idt.eye_y + rv, idt.eye_y + rv]
+    outer = np.pi + np.arange(12) * 2 * np.pi / 12                     # mouth 48-59 from the left corner over the top
+    u += list(idt.mouth_width * np.cos(outer))
+    v += list(idt.mouth_y + 0.06 * np.sin(outer))
+    inner = np.pi + np.arange(8) * 2 * np.pi / 8                        # inner lips 60-67
+    u += list(0.8 * idt.mouth_width * np.cos(inner))
+    v += list(idt.mouth_y + 0.01 * np.sin(inner))
+    points = np.stack([np.asarray(u), np.asarray(v)], axis=1)
+    return (points + 1.0) / 2.0 * size - 0.5
+
+
 def intensity_curve(num_frames: int, onset: int, offset: int, rng: np.random.Generator) -> np.ndarray:
     """A smooth true intensity in [0, 1] with asymmetric rise and decay.
 
@@ -237,12 +272,15 @@ def annotate(true_intensity: np.ndarray, rng: np.random.Generator, threshold: fl
     return onset, apex, offset
 
 
-def _displacement(u, v, active_aus, gains, scale):
-    """Tissue motion (du, dv) in face units for unit intensity, both sides of the face."""
+def _displacement(u, v, active_aus, gains, scale, table=ACTION_UNITS):
+    """Tissue motion (du, dv) in face units for unit intensity, both sides of the face.
+
+    `table` maps each name in `active_aus` to its (anchor, direction), as ACTION_UNITS does.
+    """
     du = np.zeros_like(u)
     dv = np.zeros_like(v)
     for au, gain in zip(active_aus, gains):
-        (au_u, au_v), (dir_u, dir_v) = ACTION_UNITS[au]
+        (au_u, au_v), (dir_u, dir_v) = table[au]
         for side in (-1.0, 1.0) if au_u else (1.0,):
             bump = gain * np.exp(-((u - side * au_u) ** 2 + (v - au_v) ** 2) / (2 * AU_RADIUS ** 2))
             du += bump * dir_u * side * scale

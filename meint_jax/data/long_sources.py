@@ -1,0 +1,73 @@
+"""Reading a long video for a builder: its face once, then its frames a chunk at a time.
+
+A video source has `video` (a `LongVideo`), `face(size, tries)` -> (crop box
+or None, 68 landmarks in the `size`-pixel crop) and `read(start, stop, box,
+size)` -> uint8 [stop - start, size, size, 3]. `FolderSource` reads a real
+dataset's frame files; `synthetic_long.VideoScript` renders. The functions
+here run in builder worker processes (numpy, PIL, dlib, OpenCV: never
+TensorFlow) and hold at most one chunk of frames.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import numpy as np
+from PIL import Image
+
+from meint_jax.data import faces, flow_features, frames
+from meint_jax.data.long_videos import LongVideo
+
+READ_CHUNK = 64      # frames read at a time while computing the flow features
+JPEG_QUALITY = 90
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class FolderSource:
+    """A video of frame files on disk, cropped to one face box."""
+
+    video: LongVideo
+
+    def face(self, size: int, tries: int = 7):
+        return faces.video_face(self.video.frame_paths, size, tries)
+
+    def read(self, start: int, stop: int, box, size: int) -> np.ndarray:
+        return frames.read_clip(self.video.frame_paths[start:stop], size, box)
+
+
+@dataclasses.dataclass(frozen=True)
+class Analysis:
+    """What a builder keeps of a video besides its frames."""
+
+    box: tuple[int, int, int, int] | None     # crop box in the source frames; None: the frames are the face
+    landmarks: np.ndarray                     # float32 [68, 2] in the flow crop's pixels
+    flow: np.ndarray                          # float32 [N, 36] region trajectories
+
+
+def analyse(source, flow_size: int, face_tries: int, anchor_every: int) -> Analysis:
+    """The face box, then every frame's flow features, streaming the video a chunk at a time."""
+    box, landmarks = source.face(flow_size, face_tries)
+    tracker = flow_features.TrajectoryTracker(landmarks, flow_size, anchor_every)
+    rows = []
+    for start in range(0, source.video.num_frames, READ_CHUNK):
+        stop = min(start + READ_CHUNK, source.video.num_frames)
+        rows.extend(tracker.update(frame) for frame in source.read(start, stop, box, flow_size))
+    return Analysis(box, np.asarray(landmarks, np.float32), np.stack(rows))
+
+
+def encode_jpeg(frame: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(frame).save(out, format="JPEG", quality=JPEG_QUALITY)
+    return out.getvalue()
+
+
+def decode_jpeg(data: bytes) -> np.ndarray:
+    """uint8 [H, W, 3] from one stored frame."""
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def encoded_chunk(source, start: int, stop: int, box, size: int) -> list[bytes]:
+    """Frames `start` to `stop` cropped, resized and JPEG-encoded: one stored chunk."""
+    return [encode_jpeg(frame) for frame in source.read(start, stop, box, size)]
