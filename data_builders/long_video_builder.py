@@ -183,8 +183,7 @@ def real_configs(flow_size: int = 224) -> list[LongVideoConfig]:
 class ManualLongVideoBuilder(LongVideoBuilder, skip_registration=True):
     """Base of the real long-video datasets: the user's copy in manual_dir, parsed by `_parse`."""
 
-    BUILDER_CONFIGS = real_configs()
-    DEFAULT_CONFIG_NAME = "features"
+    DEFAULT_CONFIG_NAME = "features"   # subclasses: BUILDER_CONFIGS = real_configs(), their own objects
 
     def _parse(self, manual_dir: str):
         """(LongParseResult, frames root) of the copy in `manual_dir`."""

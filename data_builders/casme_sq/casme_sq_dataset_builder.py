@@ -13,6 +13,7 @@ class Builder(long_video_builder.ManualLongVideoBuilder):
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "Initial release."}
+    BUILDER_CONFIGS = long_video_builder.real_configs()
     MANUAL_DOWNLOAD_INSTRUCTIONS = """
     CAS(ME)^2 is licensed: request it from its authors, then point --manual_dir
     (or config.data.manual_dir) at the folder holding, as distributed:

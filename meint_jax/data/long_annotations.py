@@ -114,11 +114,12 @@ class _Rows:
         self.skipped, self.repaired = [], []
 
     def skip(self, row: int | None, subject, clip, reason: str) -> None:
+        subject, clip = _text(subject), _text(clip)
         logging.warning("%s row %s (%s %s) skipped: %s", self.sheet_name, row, subject, clip, reason)
-        self.skipped.append({"row": row, "subject": str(subject), "clip": str(clip), "reason": reason})
+        self.skipped.append({"row": row, "subject": subject, "clip": clip, "reason": reason})
 
     def repair(self, row: int, subject, clip, reason: str) -> None:
-        self.repaired.append({"row": row, "subject": str(subject), "clip": str(clip), "reason": reason})
+        self.repaired.append({"row": row, "subject": _text(subject), "clip": _text(clip), "reason": reason})
 
     def interval(self, row: int, subject, clip, onset, apex, offset, kind: str, native: str,
                  action_units: str = "", emotion: str | None = None) -> Interval | None:
@@ -324,14 +325,12 @@ def parse_samm_lv(workbook: str, micro_sheet: str | None, frames_root: str) -> L
             rows.skip(index + 1, value["subject"], filename, f"unknown expression type: {value['type']!r}")
             continue
         subject = match.group(1)
-        native = ""
-        if kind == "micro":
-            native = emotions.get(filename, "")
-            if not native:
-                rows.repair(index + 1, subject, filename, "micro row without an emotion in the SAMM sheet: others")
+        native = emotions.get(filename, "") if kind == "micro" else ""
         interval = rows.interval(index + 1, subject, filename, value["onset"], value["apex"], value["offset"],
                                  kind, native, _text(value.get("action_units")))
         if interval is not None:
+            if kind == "micro" and not native:
+                rows.repair(index + 1, subject, filename, "micro row without an emotion in the SAMM sheet: others")
             rows.by_video[f"{subject}/{subject}_{match.group(2)}"].append((index + 1, interval))
     video_folders = {}
     for name in _subfolders(frames_root):
@@ -389,14 +388,12 @@ def parse_casme3(workbook: str, label_workbook: str | None, data_root: str) -> L
         if kind is None:
             rows.skip(index + 1, subject, filename, f"unknown expression type: {value['type']!r}")
             continue
-        native = ""
-        if kind == "micro":
-            native = emotions.get(key(value["subject"], value["filename"], value["onset"]), "")
-            if not native:
-                rows.repair(index + 1, subject, filename, "micro row without an emotion in the label sheet: others")
+        native = emotions.get(key(value["subject"], value["filename"], value["onset"]), "") if kind == "micro" else ""
         interval = rows.interval(index + 1, subject, filename, value["onset"], value["apex"], value["offset"],
                                  kind, native, _text(value["action_units"]))
         if interval is not None:
+            if kind == "micro" and not native:
+                rows.repair(index + 1, subject, filename, "micro row without an emotion in the label sheet: others")
             rows.by_video[f"{subject}/{filename}"].append((index + 1, interval))
     blinks = collections.defaultdict(list)
     try:

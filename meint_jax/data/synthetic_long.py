@@ -123,6 +123,8 @@ class VideoScript:
 
 def _place(lengths: list[int], n: int, gap: int, rng: np.random.Generator) -> list[int] | None:
     """Random starts of non-overlapping events of `lengths` in n frames, at least `gap` apart and from the ends."""
+    if not lengths:
+        return []
     slack = n - sum(lengths) - (len(lengths) + 1) * gap
     if slack < 0:
         return None

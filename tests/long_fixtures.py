@@ -1,0 +1,187 @@
+"""Copies of the long-video datasets' layouts, generated (never real data): workbooks with their quirks, and
+frames of rendered faces in larger frames, so that dlib finds a face as it would in the real recordings.
+
+Each writer returns the manual_dir and what a correct build must hold (`EXPECTED_*`), worked out by hand from
+the rows written here.
+"""
+
+import functools
+import os
+
+import numpy as np
+import openpyxl
+from PIL import Image
+
+from meint_jax.data import synthetic_long
+
+FRAMES = 40                 # per video
+CANVAS = (240, 320)         # height, width of a recorded frame
+FACE = 128                  # side of the face in it
+
+
+@functools.lru_cache(maxsize=16)
+def face_frames(seed: int, count: int = FRAMES) -> np.ndarray:
+    """uint8 [count, H, W, 3]: a rendered face (moving a little) placed in a grey recording frame."""
+    cfg = synthetic_long.LongGeneratorConfig(frame_size=FACE, min_seconds=count / 30, max_seconds=count / 30,
+                                             seed=seed)
+    faces = synthetic_long.script(cfg, 0, 0).render(0, count)
+    out = np.full((count,) + CANVAS + (3,), 90, np.uint8)
+    out[:, 40:40 + FACE, 100:100 + FACE] = faces
+    return out
+
+
+def write_frames(folder, names, pixels) -> None:
+    os.makedirs(folder, exist_ok=True)
+    for name, frame in zip(names, pixels):
+        Image.fromarray(frame).save(os.path.join(folder, name), quality=95)
+
+
+def blank_frames(count: int) -> np.ndarray:
+    """A recording with no face in it."""
+    return np.random.default_rng(3).integers(80, 100, (count,) + CANVAS + (3,), dtype=np.uint8)
+
+
+def write_xlsx(path, sheets: dict) -> str:
+    """An .xlsx with one worksheet per (name -> rows)."""
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in sheets.items():
+        sheet = workbook.create_sheet(name)
+        for row in rows:
+            sheet.append(list(row))
+    workbook.save(path)
+    return str(path)
+
+
+def write_xls(path, sheets: dict) -> str:
+    """An old-format .xls (as CAS(ME)^3 ships its annotations) with one sheet per (name -> rows)."""
+    import xlwt
+
+    workbook = xlwt.Workbook()
+    for name, rows in sheets.items():
+        sheet = workbook.add_sheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is not None:
+                    sheet.write(r, c, value)
+    workbook.save(str(path))
+    return str(path)
+
+
+# ------------------------------------------------------------------------------------------------ CAS(ME)^2
+
+# video id -> intervals (onset, apex, offset, kind, emotion, native), what the build must hold.
+EXPECTED_CASME_SQ = {
+    "s15/15_0101": [(5, 10, 16, "micro", "negative", "negative"), (20, 25, 25, "macro", "negative", "negative")],
+    "s15/15_0102": [(3, 8, 30, "macro", "negative", "negative")],
+    "s16/16_0502": [(10, 12, 15, "micro", "positive", "positive")],
+}
+SKIPPED_CASME_SQ = {"subject 3 not in sheet 'naming rule1'", "expression 'sad1' not in sheet 'naming rule2'",
+                    "frames out of order", "interval outside the video", "unknown expression type", "no face found"}
+
+
+def casme_sq(root) -> str:
+    """CAS(ME)^2 as distributed: the coding workbook under another name, rawpic/sNN/NN_CODEdescription/imgN.jpg."""
+    manual = os.path.join(root, "casme_sq")
+    names = [f"img{n}.jpg" for n in range(1, FRAMES + 1)]
+    write_frames(os.path.join(manual, "rawpic", "s15", "15_0101disgustingteeth"), names, face_frames(1))
+    write_frames(os.path.join(manual, "rawpic", "s15", "15_0102eatingworms"), names, face_frames(4))
+    write_frames(os.path.join(manual, "rawpic", "s16", "16_0502funnyerrors"), names, face_frames(5))
+    write_frames(os.path.join(manual, "rawpic", "s16", "16_0101disgustingteeth"), names[:10], blank_frames(10))
+    write_xlsx(os.path.join(manual, "CAS(ME)2_code_copy.xlsx"), {
+        "CASFEcode_final": [   # no header row: subject, name, onset, apex, offset, AUs, class, type, self-report
+            (1, "disgust1_1", 5, 10, 16, "4+7", "negative", "micro-expression", "disgust"),
+            (1, "disgust1_2", 20, 25, 0, "4", "negative", "macro-expression", "disgust"),   # offset 0: apex used
+            (1, "anger1_1", 3, 8, 30, "4+10", "negative", "macro-expression", "anger"),
+            (2, "happy1_1", 10, 12, 15, "12", "positive", "micro-expression", "happy"),
+            (3, "happy1_1", 1, 2, 3, "12", "positive", "micro-expression", "happy"),        # subject 3 unknown
+            (1, "sad1_1", 4, 5, 6, "15", "negative", "micro-expression", "sad"),            # stem unknown
+            (2, "happy1_2", 30, 25, 35, "12", "positive", "macro-expression", "happy"),     # out of order
+            (2, "happy1_3", 30, 35, 60, "12", "positive", "macro-expression", "happy"),     # past the video's end
+            (2, "disgust1_1", 2, 4, 6, "4", "others", "micro-expression", "disgust"),       # its video has no face
+            (1, "anger1_2", 5, 6, 9, "", "surprise", "blink", "anger"),                     # unknown type
+        ],
+        "naming rule1": [("subject", "folder"), (1, "s15"), (2, "s16")],
+        "naming rule2": [("0101", "disgust1"), ("0102", "anger1"), (502, "happy1")],   # 502: a number cell
+    })
+    write_xlsx(os.path.join(manual, "notes.xlsx"), {"Sheet1": [("not", "the coding file")]})
+    return manual
+
+
+# ------------------------------------------------------------------------------------------------ SAMM-LV
+
+EXPECTED_SAMM_LV = {
+    "006/006_1": [(5, 12, 20, "macro", "others", ""), (24, 27, 30, "micro", "negative", "anger")],
+    "007/007_2": [(3, 4, 6, "micro", "others", ""), (10, 14, 18, "micro", "positive", "happiness")],
+}
+SKIPPED_SAMM_LV = {"onset 0", "interval outside the video"}
+REPAIRED_SAMM_LV = {"apex not annotated (-1)": 1, "fractional frame numbers rounded": 1,
+                    "micro row without an emotion in the SAMM sheet": 1}
+
+
+def samm_lv(root) -> str:
+    """SAMM-LV as distributed: the long-video workbook (notes above the header), SAMM's micro sheet, frames."""
+    manual = os.path.join(root, "samm_lv")
+    for video, seed in (("006_1", 6), ("007_2", 7)):
+        names = [f"{video}_{n:04d}.jpg" for n in range(1, FRAMES + 1)]
+        write_frames(os.path.join(manual, "SAMM_longvideos", video), names, face_frames(seed))
+    header = ("Subject", "Filename", "Inducement Code", "Onset", "Apex", "Offset", "Duration", "Type",
+              "Action Units", "Notes")
+    write_xlsx(os.path.join(manual, "SAMM_LongVideos_V3_Release.xlsx"), {"FACS_Movement_Only": [
+        ("SAMM Long Videos",), ("Apex -1: not annotated",), (None,),
+        header,
+        (6, "006_1_1", 1, 5, 12, 20, 16, "Macro", "12", None),
+        (6, "006_1_2", 1, 24, -1, 30, 7, "Micro - 1/2", "4", None),         # apex -1: placed midway
+        (6, "006_1_3", 1, 0, 5, 9, 10, "Macro", "4", None),                  # onset 0: skipped
+        (7, "007_2_1", 2, 10.4, 14, 17.6, 8, "Micro - 1/2", "12", None),     # fractional: 10 and 18
+        (7, "007_2_2", 2, 30, 35, 80, 51, "Macro", "12", None),              # past the video's end
+        (7, "007_2_3", 2, 3, 4, 6, 4, "Micro - 2", "1", None),               # not in the micro sheet: others
+    ]})
+    write_xlsx(os.path.join(manual, "SAMM_Micro_FACS_Codes_v2.xlsx"), {"MICRO_ONLY": [
+        ("Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration",
+         "Micro", "Action Units", "Estimated Emotion", "Objective Classes", "Notes"),
+        ("006", "006_1_2", 1, 24, 27, 30, 7, "Micro - 1/2", "4", "Anger", 1, None),
+        ("007", "007_2_1", 2, 10, 14, 18, 8, "Micro - 1/2", "12", "Happiness", 2, None),
+    ]})
+    return manual
+
+
+# ------------------------------------------------------------------------------------------------ CAS(ME)^3
+
+EXPECTED_CASME3 = {
+    "spNO.1/a": [(3, 6, 10, "micro", "negative", "disgust"), (15, 25, 35, "macro", "others", "")],
+    "spNO.1/j": [(0, 4, 8, "micro", "surprise", "surprise")],
+    "spNO.2/b": [],
+}
+BLINKS_CASME3 = {"spNO.1/a": [(20, 23)]}
+SKIPPED_CASME3 = {"frames out of order", "video folder missing"}
+GAPS_CASME3 = (12, 13)      # frames missing from spNO.1/a
+
+
+def casme3(root) -> str:
+    """CAS(ME)^3 part A as distributed: .xls with text cells, the ME label workbook, colour and depth frames."""
+    manual = os.path.join(root, "casme3")
+    data = os.path.join(manual, "part_A", "data", "part_A")
+    numbers = [n for n in range(FRAMES) if n not in GAPS_CASME3]
+    write_frames(os.path.join(data, "spNO.1", "a", "color"), [f"{n}.jpg" for n in numbers], face_frames(8))
+    write_frames(os.path.join(data, "spNO.1", "a", "depth"), ["0.png"], blank_frames(1))
+    write_frames(os.path.join(data, "spNO.1", "j", "color"), [f"{n}.jpg" for n in range(30)], face_frames(9, 30))
+    write_frames(os.path.join(data, "spNO.2", "b", "color"), [f"{n}.jpg" for n in range(20)], face_frames(10, 20))
+    os.makedirs(os.path.join(manual, "annotation"), exist_ok=True)
+    write_xls(os.path.join(manual, "annotation", "CAS(ME)3_part_A_v2.xls"), {
+        "AU+Emotion": [
+            ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Expression type", "Objective class"),
+            ("spNO.1", "a", "3", "6", "10", "4", "Micro-expression", "1"),
+            ("spNO.1", "a", "15", "25", "35", "12", "Macro-expression", "2"),
+            ("spNO.1", "J", "0", "4", "8", "1+2", "Micro-expression", "3"),      # upper-case J: folder j
+            ("spNO.2", "b", "5", "8", "7", "4", "Micro-expression", "1"),        # out of order
+            ("spNO.2", "c", "2", "3", "4", "4", "Macro-expression", "1"),        # no such folder
+        ],
+        "eye blink": [("Subject", "Filename", "Onset", "Offset"), ("spNO.1", "a", "20", "23")],
+    })
+    write_xlsx(os.path.join(manual, "annotation", "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"), {"label": [
+        ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion"),
+        ("spNO.1", "a", 3, 6, 10, "4", "1", "disgust"),
+        ("spNO.1", "J", 0, 4, 8, "1+2", "3", "Surprise"),
+    ]})
+    return manual

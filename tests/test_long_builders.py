@@ -1,0 +1,148 @@
+"""The long-video builders (casme_sq, samm_lv, casme3, synthetic_long) on generated copies of the real layouts:
+every quirk decided and counted, records read back equal to their sources, build on first use, resume."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+import data_builders  # noqa: F401  Registers the builders.
+from meint_jax.data import frames, long_pipeline
+from tests import long_fixtures
+
+FLOW = 64     # flow crop side in these tests (224 in the real configs): a quarter of the work
+SIZE = 32     # stored frame side
+
+
+def small(monkeypatch, module, name):
+    """The builder config `name` of `module.Builder`, shrunk for a test."""
+    config = [c for c in module.Builder.BUILDER_CONFIGS if c.name == name][0]
+    monkeypatch.setattr(config, "flow_size", FLOW)
+    monkeypatch.setattr(config, "frame_size", SIZE)
+    return config
+
+
+def build(name, manual, data_dir):
+    builder = tfds.builder(name, data_dir=str(data_dir))
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(manual)))
+    return builder
+
+
+def as_tuples(video):
+    return [(i.onset, i.apex, i.offset, i.kind, i.emotion, i.native_emotion) for i in video.intervals]
+
+
+def summary_of(builder):
+    with open(os.path.join(builder.data_dir, "build_summary.json")) as f:
+        return json.load(f)
+
+
+def reasons(summary, key="skipped_rows"):
+    return sorted(row["reason"] for row in summary[key])
+
+
+def test_casme_sq_reads_the_workbook_found_by_its_sheets_and_counts_every_skip(tmp_path, monkeypatch):
+    from data_builders.casme_sq import casme_sq_dataset_builder as casme_sq
+
+    small(monkeypatch, casme_sq, "features")
+    manual = long_fixtures.casme_sq(tmp_path)
+    builder = build("casme_sq/features", manual, tmp_path / "tfds")
+    videos = {v.video.video_id: v for v in long_pipeline.load_videos(builder)}
+    assert {k: as_tuples(v.video) for k, v in videos.items()} == long_fixtures.EXPECTED_CASME_SQ
+    video = videos["s15/15_0101"]
+    np.testing.assert_array_equal(video.video.frame_numbers, np.arange(1, long_fixtures.FRAMES + 1))
+    assert video.video.subject == "s15" and video.video.fps == 30.0
+    assert video.flow.shape == (long_fixtures.FRAMES, 36) and np.all(video.flow[0] == 0)
+
+    summary = summary_of(builder)
+    assert summary["videos"] == 3 and summary["intervals"] == 4
+    assert summary["intervals_by_kind"] == {"micro": 2, "macro": 2}
+    found = reasons(summary)
+    assert len(found) == len(long_fixtures.SKIPPED_CASME_SQ)
+    for expected in long_fixtures.SKIPPED_CASME_SQ:
+        assert any(r.startswith(expected) for r in found), (expected, found)
+    assert summary["repaired_by_reason"] == {"offset 0": 1}
+    assert os.path.basename(summary["sheets"][0]) == "CAS(ME)2_code_copy.xlsx"
+
+
+def test_samm_lv_joins_emotions_rounds_fractions_places_missing_apexes_and_stores_frames(tmp_path, monkeypatch):
+    from data_builders.samm_lv import samm_lv_dataset_builder as samm_lv
+
+    small(monkeypatch, samm_lv, "frames_128")
+    manual = long_fixtures.samm_lv(tmp_path)
+    builder = build("samm_lv/frames_128", manual, tmp_path / "tfds")
+    videos = {v.video.video_id: v for v in long_pipeline.load_videos(builder)}
+    assert {k: as_tuples(v.video) for k, v in videos.items()} == long_fixtures.EXPECTED_SAMM_LV
+    micro = [i for i in videos["006/006_1"].video.intervals if i.kind == "micro"][0]
+    assert not micro.apex_annotated and micro.apex == (24 + 30) // 2
+    assert videos["006/006_1"].video.fps == 200.0
+
+    summary = summary_of(builder)
+    assert {r.split(":")[0] for r in reasons(summary)} == long_fixtures.SKIPPED_SAMM_LV
+    repaired = {r.split(":")[0]: 0 for r in reasons(summary, "repaired_rows")}
+    for r in reasons(summary, "repaired_rows"):
+        repaired[r.split(":")[0]] += 1
+    assert repaired == long_fixtures.REPAIRED_SAMM_LV
+
+    # The stored frames are the source frames cropped to the video's one face box, up to JPEG re-encoding.
+    stored = videos["007/007_2"]
+    record = builder.as_data_source("train")[stored.records[0]]
+    box = tuple(int(x) for x in record["face_box"])
+    paths = [os.path.join(manual, "SAMM_longvideos", "007_2", f"007_2_{n:04d}.jpg") for n in (1, 2, 39, 40)]
+    reader = long_pipeline.FrameReader(builder)
+    got = reader.read(stored, np.array([0, 1, 38, 39])).astype(float)
+    assert got.shape == (4, SIZE, SIZE, 3)
+    own = np.abs(got - frames.read_clip(paths, SIZE, box)).mean()
+    other = [p.replace("007_2", "006_1") for p in paths]          # another subject's face, same box
+    assert own < 8.0 and np.abs(got - frames.read_clip(other, SIZE, box)).mean() > 2 * own
+    # The box holds the face: its centre is the rendered face's (placed at x 100-228, y 40-168).
+    assert abs((box[0] + box[2]) / 2 - 164) < 20 and abs((box[1] + box[3]) / 2 - 104) < 25
+
+
+def test_casme3_reads_text_cells_blinks_gaps_and_a_case_changed_folder(tmp_path, monkeypatch):
+    from data_builders.casme3 import casme3_dataset_builder as casme3
+
+    small(monkeypatch, casme3, "features")
+    manual = long_fixtures.casme3(tmp_path)
+    builder = build("casme3/features", manual, tmp_path / "tfds")
+    videos = {v.video.video_id: v.video for v in long_pipeline.load_videos(builder)}
+    assert {k: as_tuples(v) for k, v in videos.items()} == long_fixtures.EXPECTED_CASME3
+    assert {k: list(v.blinks) for k, v in videos.items() if v.blinks} == long_fixtures.BLINKS_CASME3
+    expected_numbers = [n for n in range(long_fixtures.FRAMES) if n not in long_fixtures.GAPS_CASME3]
+    np.testing.assert_array_equal(videos["spNO.1/a"].frame_numbers, expected_numbers)
+    summary = summary_of(builder)
+    assert {r.split(":")[0] for r in reasons(summary)} == long_fixtures.SKIPPED_CASME3
+    assert summary["videos"] == 3
+
+
+def test_a_long_video_dataset_builds_on_first_use_and_refuses_a_changed_source(tmp_path, monkeypatch):
+    import ml_collections
+
+    from data_builders import lookup
+    from data_builders.casme3 import casme3_dataset_builder as casme3
+    from meint_jax.common.errors import ConfigError
+
+    small(monkeypatch, casme3, "features")
+    manual = long_fixtures.casme3(tmp_path)
+    data = ml_collections.ConfigDict({"name": "casme3/features", "data_dir": str(tmp_path / "tfds"),
+                                      "manual_dir": manual})
+    builder = lookup.get_builder(data)
+    assert builder.info.splits["train"].num_examples == 3
+    assert lookup.get_builder(data).data_dir == builder.data_dir            # built once, then found
+    label = os.path.join(manual, "annotation", "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx")
+    with open(label, "ab") as f:
+        f.write(b"\0")                                                      # the label workbook changed
+    with pytest.raises(ConfigError, match="built from another state"):
+        lookup.get_builder(data)
+
+
+def test_a_video_with_no_face_is_skipped_with_its_reason_and_the_rest_is_built(tmp_path, monkeypatch):
+    from data_builders.casme_sq import casme_sq_dataset_builder as casme_sq
+
+    small(monkeypatch, casme_sq, "features")
+    builder = build("casme_sq/features", long_fixtures.casme_sq(tmp_path), tmp_path / "tfds")
+    no_face = [row for row in summary_of(builder)["skipped_rows"] if row["reason"].startswith("no face found")]
+    assert [row["clip"] for row in no_face] == ["s16/16_0101"]
+    assert "16_0101disgustingteeth" in no_face[0]["reason"]
