@@ -24,6 +24,7 @@ setup(
         "ml-collections>=0.1.1",
         "numpy>=1.26",
         "openpyxl>=3.1",  # the datasets' .xlsx coding sheets
+        "opencv-python-headless>=4.8",  # Farneback optical flow for the long videos' region features
         "optax>=0.2.4",
         "orbax-checkpoint>=0.11",
         "pillow>=10.0",
@@ -33,10 +34,12 @@ setup(
         "tensorflow-cpu>=2.16",
         "tensorflow-datasets>=4.9.6",
         "tqdm>=4.66",
+        "xlrd>=2.0",  # CAS(ME)^3 ships its annotations as old-format .xls
     ],
     extras_require={
         # torch only as the tests' reference; pinned: an unpinned torch pulls GBs of CUDA packages.
-        "test": ["dill>=0.3", "pytest>=8.0", "pytest-xdist>=3.5", "ruff>=0.6", "safetensors>=0.4", "torch==2.13.0"],
+        "test": ["dill>=0.3", "pytest>=8.0", "pytest-xdist>=3.5", "ruff>=0.6", "safetensors>=0.4", "torch==2.13.0",
+                 "xlwt>=1.3"],  # xlwt writes the .xls fixtures of CAS(ME)^3
         # `tfds build` (tensorflow-datasets 4.9.10's CLI imports both at start-up).
         "tfds-cli": ["apache-beam>=2.50", "mlcroissant>=1.0"],
     },

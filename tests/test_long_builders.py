@@ -146,3 +146,67 @@ def test_a_video_with_no_face_is_skipped_with_its_reason_and_the_rest_is_built(t
     no_face = [row for row in summary_of(builder)["skipped_rows"] if row["reason"].startswith("no face found")]
     assert [row["clip"] for row in no_face] == ["s16/16_0101"]
     assert "16_0101disgustingteeth" in no_face[0]["reason"]
+
+
+LONGER = dict(num_subjects=4, videos_per_subject=2, min_seconds=12.0, max_seconds=15.0)
+KILLED_LONG_BUILD = """
+import dataclasses, sys
+import tensorflow_datasets as tfds
+import data_builders
+from data_builders.synthetic_long import synthetic_long_dataset_builder as synthetic_long
+if __name__ == "__main__":   # workers start by importing this file (forkserver)
+    config = [c for c in synthetic_long.Builder.BUILDER_CONFIGS if c.name == "tiny_frames"][0]
+    config.generator = dataclasses.replace(config.generator, **%r)
+    tfds.builder("synthetic_long/tiny_frames", data_dir=sys.argv[1]).download_and_prepare()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process tree from /proc")
+def test_a_killed_long_video_build_is_cleared_and_the_next_one_completes(tmp_path, monkeypatch):
+    import dataclasses
+    import subprocess
+    import sys
+    import time
+
+    import ml_collections
+
+    from data_builders import lookup
+    from data_builders.synthetic_long import synthetic_long_dataset_builder as synthetic_long
+    from meint_jax.data import long_sources
+    from meint_jax.data import synthetic_long as generator
+    from tests.test_faults import REPO, _descendants
+
+    script = tmp_path / "build.py"
+    script.write_text(KILLED_LONG_BUILD % (LONGER,))
+    data_dir = tmp_path / "tfds"
+    env = dict(os.environ, PYTHONPATH=REPO, MEINT_JAX_ALLOCATOR="system")
+    process = subprocess.Popen([sys.executable, str(script), str(data_dir)], cwd=REPO, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    folder = data_dir / "synthetic_long" / "tiny_frames"
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None and not list(folder.glob("incomplete.*")):
+        time.sleep(0.2)
+    time.sleep(2.0)                                          # well into the build: workers rendering
+    assert process.poll() is None, "the build ended before it could be killed"
+    workers = _descendants(process.pid)
+    process.kill()
+    process.wait()
+    assert list(folder.glob("incomplete.*"))                 # what the killed build left
+
+    config = [c for c in synthetic_long.Builder.BUILDER_CONFIGS if c.name == "tiny_frames"][0]
+    monkeypatch.setattr(config, "generator", dataclasses.replace(config.generator, **LONGER))
+    monkeypatch.setattr(lookup, "ABANDONED_AFTER_S", 0.0)
+    data = ml_collections.ConfigDict({"name": "synthetic_long/tiny_frames", "data_dir": str(data_dir),
+                                      "manual_dir": None})
+    builder = lookup.get_builder(data)
+    assert not list(folder.glob("incomplete.*"))
+    videos = long_pipeline.load_videos(builder)
+    assert [v.video.video_id for v in videos] == [f"s{s:02d}/s{s:02d}_{k:02d}" for s in (1, 2, 3, 4) for k in (1, 2)]
+    # The rebuilt records are those of an uninterrupted computation.
+    script_ = generator.script(config.generator, 3, 1)
+    direct = long_sources.analyse(script_, config.flow_size, config.face_tries, config.anchor_every)
+    np.testing.assert_array_equal(videos[-1].flow, direct.flow)
+    alive = [pid for pid in workers if os.path.exists(f"/proc/{pid}")
+             and open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert not alive, f"workers {alive} outlived the killed build"

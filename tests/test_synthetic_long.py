@@ -122,7 +122,7 @@ def test_macros_that_cannot_fit_are_dropped_and_the_rest_still_do_not_overlap():
 
 
 def test_each_true_curve_lasts_as_configured_and_the_annotation_sits_on_it(scripts):
-    seen = {"micro": 0, "macro": 0}
+    seen, apex_values = {"micro": 0, "macro": 0}, []
     for s in scripts:
         video = s.video
         for channel, kind in enumerate(long_videos.KINDS):
@@ -132,12 +132,17 @@ def test_each_true_curve_lasts_as_configured_and_the_annotation_sits_on_it(scrip
             low, high = SMALL.micro_seconds if kind == "micro" else SMALL.macro_seconds
             for (first, last), interval in zip(supports, intervals):
                 assert round(low * SMALL.fps) - 1 <= last - first + 1 <= round(high * SMALL.fps) + 1
-                assert abs(index(video, interval.onset) - first) <= 6
+                assert abs(index(video, interval.onset) - first) <= 8
                 assert abs(index(video, interval.offset) - last) <= 10
-                assert video.true_intensity[index(video, interval.apex), channel] > 0.5
-                assert video.true_intensity[first:last + 1, channel].max() == pytest.approx(1.0)
+                curve = video.true_intensity[:, channel]
+                assert curve[first:last + 1].max() == pytest.approx(1.0)
+                # The apex is a frame of the peak, a few frames off as a coder's (noise of 2 frames).
+                peak = first + np.flatnonzero(curve[first:last + 1] >= 0.97)
+                assert np.abs(peak - index(video, interval.apex)).min() <= 6
+                apex_values.append(curve[index(video, interval.apex)])
                 seen[kind] += 1
     assert seen["micro"] >= 10 and seen["macro"] >= 10
+    assert np.mean(np.asarray(apex_values) > 0.5) > 0.8
 
 
 def test_true_intensity_is_in_zero_one_and_only_near_expressions_of_its_kind(scripts):
@@ -195,7 +200,7 @@ def test_a_blink_darkens_the_eyes_and_nothing_else():
     for side in (slice(36, 42), slice(42, 48)):
         (x0, y0), (x1, y1) = points[side].min(axis=0) - 1, points[side].max(axis=0) + 1
         eyes[int(y0):int(np.ceil(y1)) + 1, int(x0):int(np.ceil(x1)) + 1] = True
-    assert change[eyes].mean() > 5 * change[~eyes].mean()
+    assert change[eyes].mean() > 3 * change[~eyes].mean()
 
 
 def test_landmarks_lie_in_the_frame_with_brows_over_eyes_over_nose_over_mouth():

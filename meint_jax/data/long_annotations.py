@@ -203,7 +203,8 @@ CASME_SQ_SHEETS = ("CASFEcode_final", "naming rule1", "naming rule2")
 
 def find_casme_sq_workbook(manual_dir: str) -> str:
     """The coding workbook, found by its three sheets (copies circulate under other names)."""
-    candidates = sorted(glob.glob(os.path.join(manual_dir, "*.xlsx")) + glob.glob(os.path.join(manual_dir, "*", "*.xlsx")))
+    candidates = sorted(glob.glob(os.path.join(manual_dir, "*.xlsx"))
+                        + glob.glob(os.path.join(manual_dir, "*", "*.xlsx")))
     matches = []
     for path in candidates:
         if os.path.basename(path).startswith("~$"):

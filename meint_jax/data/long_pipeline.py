@@ -103,6 +103,9 @@ def load_videos(builder, subjects: Sequence[str] | None = None) -> list[StoredVi
             videos.append(StoredVideo(_video(chunks[0][1], numbers, truth),
                                       np.concatenate([c["flow"] for _, c in chunks]).astype(np.float32),
                                       tuple(i for i, _ in chunks), int(chunks[0][1]["frame_numbers"].shape[0])))
+    if parts:
+        raise ValueError(f"{builder.data_dir}: video {sorted(parts)[0]} lacks its last chunks: the build is damaged, "
+                         "delete it to rebuild")
     return videos
 
 
@@ -234,7 +237,7 @@ def _stack(windows: list[dict]) -> dict:
 
 
 def train_batches(videos: Sequence[StoredVideo], spec: LongWindowSpec, *, batch_size: int, seed: int,
-                  start_step: int = 0, frames: "FrameReader | None" = None, process_index: int = 0,
+                  start_step: int = 0, frames: FrameReader | None = None, process_index: int = 0,
                   process_count: int = 1) -> Iterator[dict]:
     """Endless training batches; batch `step` is a pure function of (seed, step), so resuming skips nothing.
 
@@ -260,7 +263,7 @@ def train_batches(videos: Sequence[StoredVideo], spec: LongWindowSpec, *, batch_
 
 
 def video_windows(stored: StoredVideo, spec: LongWindowSpec, stride: int | None = None,
-                  frames: "FrameReader | None" = None) -> dict:
+                  frames: FrameReader | None = None) -> dict:
     """Every window of a whole video, `stride` apart (default half a window), for inference and evaluation."""
     stride = stride or max(1, spec.length // 2)
     windows = []

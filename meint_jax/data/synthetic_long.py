@@ -95,7 +95,7 @@ class VideoScript:
     def face(self, size: int, tries: int = 0):
         """(no crop box: the frames are the face, the landmarks at `size` px): a video source's face."""
         del tries   # the geometry is known: nothing to detect
-        return None, self.landmarks() * size / self.size
+        return None, synthetic.face_landmarks(self.identity, size)
 
     def read(self, start: int, stop: int, box, size: int) -> np.ndarray:
         """uint8 [stop - start, size, size, 3]: a video source's frames (rendered, resized if asked)."""
