@@ -68,6 +68,28 @@ def manual_file(manual_dir, patterns, kind: str, instructions: str = "", require
     raise FileNotFoundError(f"{manual_dir}: no {kind} ({' or '.join(patterns)}).\n{instructions}")
 
 
+def worker_count() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def worker_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    """Processes that read and decode frames for a build, and exit with the command that started them."""
+    # forkserver: workers start clean instead of forking a process that runs TensorFlow threads.
+    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
+                                                  initializer=processes.exit_with, initargs=(os.getpid(),))
+
+
+def result_or_skip(future: concurrent.futures.Future, subject: str, name: str, skipped: list):
+    """A worker's result, or None after recording why the clip or video `name` is skipped (no face, bad frame)."""
+    try:
+        return future.result()
+    except (frames.FrameError, faces.FaceNotFoundError) as e:
+        kind = "no face found" if isinstance(e, faces.FaceNotFoundError) else "unreadable frame"
+        logging.warning("%s skipped: %s", name, e)
+        skipped.append({"row": None, "subject": subject, "clip": name, "reason": f"{kind}: {e}"})
+        return None
+
+
 @dataclasses.dataclass
 class ClipBuilderConfig(tfds.core.BuilderConfig):
     frame_size: int = 224
@@ -117,11 +139,8 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
             raise ValueError(f"builder config {self.builder_config.name}: crop={crop!r}, use one of {CROPS}")
         skipped = list(parsed.skipped)
         written = 0
-        workers = max(1, min(os.cpu_count() or 1, 8))
-        # forkserver: workers start clean instead of forking a process that runs TensorFlow threads.
-        context = multiprocessing.get_context("forkserver")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=processes.exit_with,
-                                                    initargs=(os.getpid(),)) as pool:
+        workers = worker_count()
+        with worker_pool(workers) as pool:
             in_flight = collections.deque()
             clips = iter(parsed.clips)
             while True:
@@ -133,13 +152,8 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
                 if not in_flight:
                     break
                 clip, future = in_flight.popleft()
-                try:
-                    clip_frames = future.result()
-                except (frames.FrameError, faces.FaceNotFoundError) as e:
-                    kind = "no face found" if isinstance(e, faces.FaceNotFoundError) else "unreadable frame"
-                    logging.warning("clip %s skipped: %s", clip.clip_id, e)
-                    skipped.append({"row": None, "subject": clip.subject, "clip": clip.clip_id,
-                                    "reason": f"{kind}: {e}"})
+                clip_frames = result_or_skip(future, clip.subject, clip.clip_id, skipped)
+                if clip_frames is None:
                     continue
                 written += 1
                 yield f"{clip.clip_id}@{clip.onset}", clip.example(clip_frames)

@@ -19,10 +19,8 @@ rows repaired, each with its reason).
 from __future__ import annotations
 
 import collections
-import concurrent.futures
 import dataclasses
 import json
-import multiprocessing
 import os
 import time
 
@@ -31,8 +29,8 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from data_builders import clip_builder, schema
-from meint_jax.common import files, processes
-from meint_jax.data import faces, frames, long_sources, long_videos
+from meint_jax.common import files
+from meint_jax.data import long_sources, long_videos
 
 
 @dataclasses.dataclass
@@ -61,12 +59,6 @@ def video_record(video: long_videos.LongVideo, analysis: long_sources.Analysis, 
     if with_true_intensity:
         record["true_intensity"] = video.true_intensity[frames_slice]
     return record
-
-
-def _pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
-    # forkserver: workers start clean instead of forking a process that runs TensorFlow threads.
-    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
-                                                  initializer=processes.exit_with, initargs=(os.getpid(),))
 
 
 class LongVideoBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
@@ -99,8 +91,8 @@ class LongVideoBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         written = frames_written = 0
         kinds = collections.Counter()
         started = time.time()
-        workers = max(1, min(os.cpu_count() or 1, 8))
-        with _pool(workers) as pool:
+        workers = clip_builder.worker_count()
+        with clip_builder.worker_pool(workers) as pool:
             pending = iter(enumerate(sources))
             analyses = collections.deque()
 
@@ -117,16 +109,10 @@ class LongVideoBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             while analyses:
                 number, source, future = analyses.popleft()
                 video = source.video
-                try:
-                    analysis = future.result()
-                except (frames.FrameError, faces.FaceNotFoundError) as e:
-                    kind = "no face found" if isinstance(e, faces.FaceNotFoundError) else "unreadable frame"
-                    logging.warning("video %s skipped: %s", video.video_id, e)
-                    skipped.append({"row": None, "subject": video.subject, "clip": video.video_id,
-                                    "reason": f"{kind}: {e}"})
-                    top_up()
-                    continue
+                analysis = clip_builder.result_or_skip(future, video.subject, video.video_id, skipped)
                 top_up()
+                if analysis is None:
+                    continue
                 written += 1
                 frames_written += video.num_frames
                 kinds.update(i.kind for i in video.intervals)

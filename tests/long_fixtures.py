@@ -20,13 +20,15 @@ FACE = 128                  # side of the face in it
 
 
 @functools.lru_cache(maxsize=16)
-def face_frames(seed: int, count: int = FRAMES) -> np.ndarray:
-    """uint8 [count, H, W, 3]: a rendered face (moving a little) placed in a grey recording frame."""
-    cfg = synthetic_long.LongGeneratorConfig(frame_size=FACE, min_seconds=count / 30, max_seconds=count / 30,
+def face_frames(seed: int, count: int = FRAMES, canvas: tuple[int, int] = CANVAS, face: int = FACE) -> np.ndarray:
+    """uint8 [count, H, W, 3]: a rendered face (moving a little) in a grey recording frame, 40 px from the top
+    and centred."""
+    cfg = synthetic_long.LongGeneratorConfig(frame_size=face, min_seconds=count / 30, max_seconds=count / 30,
                                              seed=seed)
     faces = synthetic_long.script(cfg, 0, 0).render(0, count)
-    out = np.full((count,) + CANVAS + (3,), 90, np.uint8)
-    out[:, 40:40 + FACE, 100:100 + FACE] = faces
+    out = np.full((count,) + canvas + (3,), 90, np.uint8)
+    left = (canvas[1] - face) // 2
+    out[:, 40:40 + face, left:left + face] = faces
     return out
 
 
@@ -80,13 +82,16 @@ SKIPPED_CASME_SQ = {"subject 3 not in sheet 'naming rule1'", "expression 'sad1' 
                     "frames out of order", "interval outside the video", "unknown expression type", "no face found"}
 
 
-def casme_sq(root) -> str:
-    """CAS(ME)^2 as distributed: the coding workbook under another name, rawpic/sNN/NN_CODEdescription/imgN.jpg."""
+def casme_sq(root, frames: int = FRAMES, canvas: tuple[int, int] = CANVAS, face: int = FACE) -> str:
+    """CAS(ME)^2 as distributed: the coding workbook under another name, rawpic/sNN/NN_CODEdescription/imgN.jpg.
+
+    `frames`, `canvas` and `face` size the recordings (the benchmarks use CAS(ME)^2's 640x480).
+    """
     manual = os.path.join(root, "casme_sq")
-    names = [f"img{n}.jpg" for n in range(1, FRAMES + 1)]
-    write_frames(os.path.join(manual, "rawpic", "s15", "15_0101disgustingteeth"), names, face_frames(1))
-    write_frames(os.path.join(manual, "rawpic", "s15", "15_0102eatingworms"), names, face_frames(4))
-    write_frames(os.path.join(manual, "rawpic", "s16", "16_0502funnyerrors"), names, face_frames(5))
+    names = [f"img{n}.jpg" for n in range(1, frames + 1)]
+    for folder, seed in (("s15/15_0101disgustingteeth", 1), ("s15/15_0102eatingworms", 4),
+                         ("s16/16_0502funnyerrors", 5)):
+        write_frames(os.path.join(manual, "rawpic", folder), names, face_frames(seed, frames, canvas, face))
     write_frames(os.path.join(manual, "rawpic", "s16", "16_0101disgustingteeth"), names[:10], blank_frames(10))
     write_xlsx(os.path.join(manual, "CAS(ME)2_code_copy.xlsx"), {
         "CASFEcode_final": [   # no header row: subject, name, onset, apex, offset, AUs, class, type, self-report

@@ -135,3 +135,26 @@ def test_predict_help_works_without_tensorflow():
                             timeout=300)
     assert result.returncode in (0, 1) and "Traceback" not in result.stderr, result.stderr[-3000:]   # absl: 1
     assert "--checkpoint" in result.stdout and "--face" in result.stdout
+
+
+LONG_VIDEOS_WITHOUT_TENSORFLOW = """
+import sys
+sys.modules["tensorflow"] = None
+sys.modules["tensorflow_datasets"] = None
+from meint_jax.data import long_pipeline, long_sources, synthetic_long
+cfg = synthetic_long.LongGeneratorConfig(frame_size=32, min_seconds=2.0, max_seconds=2.0)
+script = synthetic_long.script(cfg, 0, 0)
+analysis = long_sources.analyse(script, 32, 0, 25)
+stored = long_pipeline.StoredVideo(script.video, analysis.flow)
+window = long_pipeline.make_window(stored, 0, long_pipeline.LongWindowSpec(length=16))
+assert window["features"].shape == (16, 36) and window["targets"].shape == (16, 2)
+print("tensorflow" in sys.modules and sys.modules["tensorflow"] is not None)
+"""
+
+
+def test_long_videos_are_generated_analysed_and_windowed_without_tensorflow():
+    env = dict(os.environ, MEINT_JAX_ALLOCATOR="system")
+    result = subprocess.run([sys.executable, "-c", LONG_VIDEOS_WITHOUT_TENSORFLOW], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "False"

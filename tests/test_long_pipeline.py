@@ -115,6 +115,22 @@ def test_subjects_are_listed_once_sorted_and_selected():
     assert long_pipeline.of_subjects(videos, ["s02"]) == [videos[0], videos[2]]
 
 
+def test_leave_one_subject_out_and_holdout_splits_keep_a_subjects_videos_together():
+    from meint_jax.data import input_pipeline
+    from meint_jax.evaluation import loso
+
+    videos = [stored(5, subject=f"s0{k % 3 + 1}", name=str(k)) for k in range(7)]
+    subjects = long_pipeline.list_subjects(videos)
+    for train, held_out in loso.loso_folds(subjects):
+        test_videos = long_pipeline.of_subjects(videos, [held_out])
+        train_videos = long_pipeline.of_subjects(videos, train)
+        assert {v.video.subject for v in test_videos} == {held_out}
+        assert held_out not in {v.video.subject for v in train_videos}
+        assert len(test_videos) + len(train_videos) == len(videos)
+    train, test = input_pipeline.split_subjects(subjects, 1, seed=0)
+    assert sorted(train + test) == subjects and not set(train) & set(test)
+
+
 @pytest.mark.parametrize("changes", [dict(length=1), dict(frame_step=0), dict(target_shape="square"),
                                      dict(me_fraction=1.5)])
 def test_window_spec_refuses_impossible_settings(changes):

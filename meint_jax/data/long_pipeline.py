@@ -288,11 +288,11 @@ class FrameReader:
     def _chunk(self, record: int) -> list:
         if record in self.cache:
             self.cache.move_to_end(record)
-        else:
-            self.cache[record] = list(self.source[record]["frames"])
-            if len(self.cache) > self.cache_chunks:
-                self.cache.popitem(last=False)
-        return self.cache[record]
+            return self.cache[record]
+        chunk = self.cache[record] = list(self.source[record]["frames"])
+        while len(self.cache) > self.cache_chunks:
+            self.cache.popitem(last=False)
+        return chunk
 
     def read(self, stored: StoredVideo, indices: np.ndarray) -> np.ndarray:
         """uint8 [len(indices), S, S, 3]: the video's frames at these indices."""
