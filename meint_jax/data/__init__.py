@@ -5,6 +5,15 @@
 - `synthetic.py`: procedural clips with a true intensity. `pseudo_labels.py`: target shapes.
 - `input_pipeline.py`: built TFDS clips -> windows -> pseudo-targets -> batches (TensorFlow).
 
+Long videos (spotting and recognition):
+- `long_videos.py`: the one long-video type, its intervals, the 3-class emotion mapping.
+- `long_annotations.py`: CAS(ME)^2, SAMM-LV and CAS(ME)^3 workbooks -> long videos, every quirk counted.
+- `flow_features.py`: 18 facial regions' Farneback motion (36 numbers a frame), stored as trajectories.
+- `long_sources.py`: a video's face box, then its flow and frames a chunk at a time (builder workers).
+- `synthetic_long.py`: procedural long videos with micro/macro-expressions and distractors.
+- `long_pipeline.py`: built long videos -> balanced windows -> per-frame targets and emotions -> batches
+  (reads records by index: no TensorFlow).
+
 Imports `meint_jax.common` only. TensorFlow is imported by `input_pipeline` alone,
 so the readers serve prediction on a machine without it.
 """
