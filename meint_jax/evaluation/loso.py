@@ -51,8 +51,9 @@ def select_folds(subjects: list[str], spec: str | None) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def run_loso(config, workdir: str, builder, subjects: list[str], run_fold) -> dict:
-    """Trains and tests the selected folds (skipping finished ones), then aggregates every finished fold."""
+def run_loso(config, workdir: str, builder, subjects: list[str], run_fold, write=None) -> dict:
+    """Trains and tests the selected folds (skipping finished ones), then aggregates every finished fold
+    with `write(workdir, subjects)` (default: the intensity task's `write_results`)."""
     folds = select_folds(subjects, config.eval.folds)
     logging.info("LOSO: %d of %d folds in this run (%s).", len(folds), len(subjects), ", ".join(folds))
     for held_out in folds:
@@ -62,7 +63,7 @@ def run_loso(config, workdir: str, builder, subjects: list[str], run_fold) -> di
             continue
         logging.info("Fold %s: training on %d subjects.", held_out, len(subjects) - 1)
         run_fold(config, fold_dir, builder, [s for s in subjects if s != held_out], [held_out])
-    return write_results(workdir, subjects)
+    return (write or write_results)(workdir, subjects)
 
 
 def _pooled(values: list[float]) -> dict:
@@ -98,8 +99,8 @@ def aggregate(fold_metrics: dict[str, dict]) -> dict:
     return out
 
 
-def write_results(workdir: str, subjects: list[str] | None = None) -> dict:
-    """Aggregates `WORKDIR/fold_*/metrics.json` into `WORKDIR/results.json` (written atomically)."""
+def finished_folds(workdir: str) -> dict[str, dict]:
+    """held-out subject -> its fold's metrics.json, for every finished fold; ConfigError when there is none."""
     fold_metrics = {}
     for path in sorted(glob.glob(os.path.join(workdir, FOLD_PREFIX + "*", "metrics.json"))):
         held_out = os.path.basename(os.path.dirname(path))[len(FOLD_PREFIX):]
@@ -107,6 +108,12 @@ def write_results(workdir: str, subjects: list[str] | None = None) -> dict:
             fold_metrics[held_out] = json.load(f)
     if not fold_metrics:
         raise ConfigError(f"{workdir}: no finished LOSO fold (fold_*/metrics.json) to aggregate")
+    return fold_metrics
+
+
+def write_results(workdir: str, subjects: list[str] | None = None) -> dict:
+    """Aggregates `WORKDIR/fold_*/metrics.json` into `WORKDIR/results.json` (written atomically)."""
+    fold_metrics = finished_folds(workdir)
     results = {
         "protocol": "loso",
         "folds_done": sorted(fold_metrics),

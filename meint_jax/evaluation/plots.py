@@ -62,3 +62,29 @@ def plot_prediction(path: str, frame_numbers, intensity, title: str, *, target=N
     fig.tight_layout()
     fig.savefig(path, dpi=100, format="png")
     plt.close(fig)
+
+
+def plot_timelines(path: str, panels: list[dict], title: str) -> None:
+    """One row per long video: the micro and macro scores over its frames, the decoded intervals above the
+    axis and the ground truth below it. Each panel has `video_id`, `frame_numbers`, `scores` [M, 2], and
+    `truth` / `predicted`: kind -> [(onset, offset)]."""
+    colours = {"micro": "tab:red", "macro": "tab:blue"}
+    fig, axes = plt.subplots(len(panels), 1, figsize=(12, 2.4 * len(panels)), squeeze=False)
+    for ax, panel in zip(axes[:, 0], panels):
+        x = panel["frame_numbers"]
+        for channel, kind in enumerate(("micro", "macro")):
+            ax.plot(x, panel["scores"][:, channel], color=colours[kind], lw=1, label=f"{kind} score")
+            for onset, offset in panel["predicted"].get(kind, ()):
+                ax.axvspan(onset, offset, ymin=0.55, ymax=1.0, color=colours[kind], alpha=0.25)
+            for onset, offset in panel["truth"].get(kind, ()):
+                ax.axvspan(onset, offset, ymin=0.0, ymax=0.45, color=colours[kind], alpha=0.12, hatch="//")
+        ax.set_ylim(0, 1.05)
+        ax.set_xlim(x[0], x[-1])
+        ax.set_title(f"{panel['video_id']}: decoded (upper band) and annotated (lower band, hatched)", fontsize=9)
+        ax.set_ylabel("score")
+    axes[0, 0].legend(loc="upper right", fontsize=8)
+    axes[-1, 0].set_xlabel("frame")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=90)
+    plt.close(fig)

@@ -7,11 +7,12 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from meint_jax.models import resnet, temporal, xla_cpu
-from meint_jax.models.model import IntensityModel
+from meint_jax.models import resnet, slow_fast, temporal, xla_cpu
+from meint_jax.models.model import IntensityModel, SpottingModel
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 TEMPORAL_MODELS = ("bigru", "none")
+SPOTTING_TEMPORAL_MODELS = ("slow_fast", "bigru", "none")
 
 
 def create_encoder(dtype, backend: str | None = None) -> resnet.ResNet18:
@@ -29,7 +30,31 @@ def create_temporal(kind: str, features: int, dtype) -> nn.Module:
     raise ValueError(f"unknown temporal model {kind!r}; use one of {TEMPORAL_MODELS}")
 
 
-def create_model(model_config: ml_collections.ConfigDict, backend: str | None = None) -> IntensityModel:
+def create_spotting_model(model_config: ml_collections.ConfigDict, backend: str | None = None) -> SpottingModel:
+    """Encoder (flow stem or ResNet18) x temporal model (slow-fast, BiGRU, none) x a Dense(2) head."""
+    m = model_config
+    dtype = DTYPES[m.dtype]
+    if m.inputs == "flow":
+        encoder = slow_fast.FlowStem(m.stem_features, dtype=dtype, name="encoder")
+    else:
+        encoder = create_encoder(dtype, backend)
+    if m.temporal == "slow_fast":
+        network = slow_fast.SlowFast(m.slow_features, m.stages, m.layers_per_stage, tuple(m.lateral_after),
+                                     m.d_state, dtype=dtype, name="temporal")
+    elif m.temporal == "bigru":
+        network = temporal.BiGRU(m.gru_features, dtype, name="temporal")
+    elif m.temporal == "none":
+        network = temporal.FrameWise(name="temporal")
+    else:
+        raise ValueError(f"unknown temporal model {m.temporal!r}; use one of {SPOTTING_TEMPORAL_MODELS}")
+    return SpottingModel(encoder=encoder, temporal=network, head=nn.Dense(2, dtype=jnp.float32, name="head"),
+                         inputs=m.inputs, dtype=dtype)
+
+
+def create_model(model_config: ml_collections.ConfigDict, backend: str | None = None):
+    """The model a config describes: a spotting model where `model.task` is spotting, else paper 001's."""
+    if model_config.get("task", "intensity") == "spotting":
+        return create_spotting_model(model_config, backend)
     dtype = DTYPES[model_config.dtype]
     return IntensityModel(
         encoder=create_encoder(dtype, backend),

@@ -75,3 +75,47 @@ class IntensityModel(nn.Module):
     def frames_encoded_alone(self) -> bool:
         """Whether a frame's encoder features depend on that frame alone, so windows can share them."""
         return self.frame_input == "frames"
+
+
+SPOTTING_INPUTS = ("flow", "frames")
+
+
+class SpottingModel(nn.Module):
+    """Per-frame spotting scores of a window: micro and macro channels (logits; sigmoid gives the score).
+
+        flow [B, T, 36] or frames [B, T, H, W, 3] --encode--> [B, T, D] --contextualize--> [B, T, D']
+            --heads--> logits [B, T, 2]
+
+    The same parts as `IntensityModel`, any of each: the flow stem or ResNet18 as encoder, paper 002's
+    slow-fast network, a BiGRU or none as temporal model, a Dense head per output.
+    """
+
+    encoder: nn.Module          # FlowStem (flow) or ResNet18 (frames), named "encoder"
+    temporal: nn.Module         # SlowFast, BiGRU or FrameWise, named "temporal"
+    head: nn.Module             # Dense(2) named "head"
+    inputs: str = "flow"
+    dtype: Any = jnp.float32
+
+    preserve_adopted_names = True
+
+    def setup(self):
+        if self.inputs not in SPOTTING_INPUTS:
+            raise ValueError(f"unknown spotting inputs {self.inputs!r}; use one of {SPOTTING_INPUTS}")
+
+    def __call__(self, inputs: jnp.ndarray, train: bool = False) -> tuple[jnp.ndarray, dict]:
+        context = self.contextualize(self.encode(inputs, train), train)
+        return self.heads(context), {"features": context}
+
+    def encode(self, inputs: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+        if self.inputs == "flow":
+            return self.encoder(inputs, train)
+        batch, steps = inputs.shape[:2]
+        x = normalize_frames(inputs, self.dtype).reshape((batch * steps,) + inputs.shape[2:])
+        features, _ = self.encoder(x, train)
+        return features.reshape(batch, steps, -1)
+
+    def contextualize(self, features: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+        return self.temporal(features, train)
+
+    def heads(self, context: jnp.ndarray) -> jnp.ndarray:
+        return self.head(context.astype(jnp.float32))

@@ -20,7 +20,8 @@ class BiGRU(nn.Module):
     dtype: Any = jnp.float32
 
     @nn.compact
-    def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+    def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+        del train   # no batch statistics or dropout
         return nn.Bidirectional(
             nn.RNN(nn.GRUCell(self.features, dtype=self.dtype), name="forward"),
             nn.RNN(nn.GRUCell(self.features, dtype=self.dtype), name="backward"),
@@ -31,5 +32,6 @@ class FrameWise(nn.Module):
     """No temporal model: every frame's features pass unchanged."""
 
     @nn.compact
-    def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+    def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+        del train
         return x

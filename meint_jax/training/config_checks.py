@@ -23,8 +23,73 @@ def _check(condition: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+def _check_training(t, e) -> None:
+    """The settings of the training loop and of the subject split, alike for every task."""
+    _check(isinstance(t.batch_size, int) and t.batch_size >= 1,
+           f"config.train.batch_size={t.batch_size!r}: use a positive integer")
+    _check(isinstance(t.num_steps, int) and t.num_steps >= 1,
+           f"config.train.num_steps={t.num_steps!r}: use a positive integer")
+    _check(t.learning_rate > 0.0, f"config.train.learning_rate={t.learning_rate!r}: use a value > 0")
+    _check(isinstance(t.warmup_steps, int) and (t.warmup_steps == 0 or 0 < t.warmup_steps < t.num_steps),
+           f"config.train.warmup_steps={t.warmup_steps!r}: use 0 <= warmup_steps < train.num_steps")
+    _check(t.schedule in ("constant", "cosine"),
+           f"config.train.schedule={t.schedule!r}: use 'constant' or 'cosine'")
+    for name in ("log_every", "checkpoint_every"):
+        _check(isinstance(t[name], int) and t[name] >= 1,
+               f"config.train.{name}={t[name]!r}: use a positive integer")
+    _check(isinstance(t.keep_checkpoints, int) and t.keep_checkpoints >= 1,
+           f"config.train.keep_checkpoints={t.keep_checkpoints!r}: use a positive integer")
+    _check(t.cpu_convolutions in xla_options.CPU_CONVOLUTIONS,
+           f"config.train.cpu_convolutions={t.cpu_convolutions!r}: choose one of {xla_options.CPU_CONVOLUTIONS}")
+    _check(e.protocol in ("holdout", "loso"),
+           f"config.eval.protocol={e.protocol!r}: use 'holdout' or 'loso' (leave one subject out)")
+    _check(isinstance(e.holdout_subjects, int) and e.holdout_subjects >= 1,
+           f"config.eval.holdout_subjects={e.holdout_subjects!r}: use a positive integer")
+    import jax
+
+    _check(t.batch_size % jax.device_count() == 0,
+           f"config.train.batch_size={t.batch_size} does not split over {jax.device_count()} devices: "
+           f"use a multiple of {jax.device_count()}")
+
+
+def check_spotting_config(config: ml_collections.ConfigDict) -> None:
+    """Raises ConfigError naming the first field of a spotting config whose value cannot work."""
+    from meint_jax.data import long_pipeline
+    from meint_jax.models.factory import SPOTTING_TEMPORAL_MODELS
+
+    d, m, e = config.data, config.model, config.eval
+    _check(isinstance(d.window, int) and d.window >= 4,
+           f"config.data.window={d.window!r}: use an integer of at least 4 frames")
+    _check(isinstance(d.frame_step, int) and d.frame_step >= 1,
+           f"config.data.frame_step={d.frame_step!r}: use a positive integer")
+    _check(d.me_fraction <= 1.0, f"config.data.me_fraction={d.me_fraction!r}: use a share in [0, 1] (< 0: uniform)")
+    _check(d.target_shape in long_pipeline.TARGET_SHAPES,
+           f"config.data.target_shape={d.target_shape!r}: choose one of {long_pipeline.TARGET_SHAPES}")
+    _check(0.0 <= d.feature_scale < 1.0, f"config.data.feature_scale={d.feature_scale!r}: use a fraction in [0, 1)")
+    _check(m.inputs == "flow", f"config.model.inputs={m.inputs!r}: spotting trains on flow features for now")
+    _check(m.temporal in SPOTTING_TEMPORAL_MODELS,
+           f"config.model.temporal={m.temporal!r}: choose one of {SPOTTING_TEMPORAL_MODELS}")
+    _check(m.dtype in DTYPES, f"config.model.dtype={m.dtype!r}: choose one of {sorted(DTYPES)}")
+    _check(all(1 <= s <= m.stages for s in m.lateral_after),
+           f"config.model.lateral_after={tuple(m.lateral_after)!r}: stages between 1 and model.stages={m.stages}")
+    _check(isinstance(e.validation_subjects, int) and e.validation_subjects >= 1,
+           f"config.eval.validation_subjects={e.validation_subjects!r}: spotting needs at least 1 validation "
+           "subject to choose its decoder's settings (never the test subjects)")
+    _check(len(e.p_grid) >= 1 and all(0.0 <= p <= 1.0 for p in e.p_grid),
+           f"config.eval.p_grid={tuple(e.p_grid)!r}: give thresholds in [0, 1]")
+    _check(isinstance(e.chance_runs, int) and e.chance_runs >= 1,
+           f"config.eval.chance_runs={e.chance_runs!r}: use a positive integer")
+    _check(e.stride is None or (isinstance(e.stride, int) and 1 <= e.stride <= d.window),
+           f"config.eval.stride={e.stride!r}: use 1 to data.window frames, or leave it unset (half a window)")
+    _check(d.data_dir is None or os.path.isdir(os.path.expanduser(d.data_dir)),
+           f"config.data.data_dir={d.data_dir!r} does not exist: create it, or leave data.data_dir unset")
+    _check_training(config.train, e)
+
+
 def check_config(config: ml_collections.ConfigDict) -> None:
     """Raises ConfigError naming the first field whose value cannot work."""
+    if config.get("task", "intensity") == "spotting":
+        return check_spotting_config(config)
     d, m, t, e, lo = config.data, config.model, config.train, config.eval, config.loss
     _check(isinstance(d.image_size, int) and d.image_size >= 32,
            f"config.data.image_size={d.image_size!r}: use an integer of at least 32 (ResNet18 downsamples 32x)")

@@ -13,27 +13,22 @@ from __future__ import annotations
 import copy
 import json
 import os
-import time
 
 import jax
 import numpy as np
 from absl import logging
 from flax import traverse_util
-from tqdm import tqdm
 
 from data_builders import lookup
 from meint_jax.common import allocator, files
-from meint_jax.common.errors import ConfigError, UserError, first_line
+from meint_jax.common.errors import ConfigError, first_line
 from meint_jax.data import input_pipeline
 from meint_jax.evaluation import intensity, loso, plots
 from meint_jax.models import create_model
-from meint_jax.training import checkpoint, config_checks, sharding
+from meint_jax.training import checkpoint, config_checks, fit, sharding
+from meint_jax.training.fit import TrainingDiverged  # noqa: F401  (raised by fit; imported from here by users)
 from meint_jax.training.run_log import RunLog
 from meint_jax.training.steps import TrainState, create_optimizer, init_state, jit_steps
-
-
-class TrainingDiverged(UserError, FloatingPointError):
-    """The loss became NaN or infinite; the message names the step, the clips and the last good checkpoint."""
 
 
 def encoder_weights(path: str) -> dict:
@@ -111,6 +106,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
                         "With tcmalloc installed (apt install libtcmalloc-minimal4) the command runs on it "
                         "(meint_jax/common/allocator.py).")
     builder = lookup.get_builder(config.data)
+    if config.get("task", "intensity") == "spotting":
+        return _spotting(config, workdir, builder)
     subjects = input_pipeline.list_subjects(builder)
     if config.eval.protocol == "loso":
         return loso.run_loso(config, workdir, builder, subjects, run_fold)
@@ -120,6 +117,26 @@ def train_and_evaluate(config, workdir: str) -> dict:
     except ValueError as e:
         raise ConfigError(str(e)) from e
     return run_fold(config, workdir, builder, train_subjects, test_subjects)
+
+
+def _spotting(config, workdir: str, builder) -> dict:
+    """A spotting run: the long videos loaded once, then hold-out or LOSO folds of `spotting_run`."""
+    from meint_jax.data import long_pipeline
+    from meint_jax.training import spotting_run
+
+    if "chunk" in builder.info.features or "flow" not in builder.info.features:
+        raise ConfigError(f"config.data.name={config.data.name!r}: spotting on flow features needs a long-video "
+                          "dataset's features config (e.g. synthetic_long/default, casme3/features)")
+    videos = long_pipeline.load_videos(builder)
+    subjects = long_pipeline.list_subjects(videos)
+    if config.eval.protocol == "loso":
+        return loso.run_loso(config, workdir, videos, subjects, spotting_run.run_fold, spotting_run.write_results)
+    try:
+        train_subjects, test_subjects = input_pipeline.split_subjects(
+            subjects, config.eval.holdout_subjects, config.seed)
+    except ValueError as e:
+        raise ConfigError(str(e)) from e
+    return spotting_run.run_fold(config, workdir, videos, train_subjects, test_subjects)
 
 
 def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subjects: list[str]) -> dict:
@@ -168,49 +185,16 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
     if start_step:
         run_log.text("resumed from %s", ckpt.step_dir(start_step))
 
-    def check_finite(step, finite, clip_ids):
-        if not bool(finite):
-            last = ckpt.latest_step()
-            message = (
-                f"the loss became NaN or infinite at step {step}, on clips {', '.join(c.decode() for c in clip_ids)}; "
-                f"stopped without applying that step. Last good checkpoint: "
-                f"{ckpt.step_dir(last) if last is not None else 'none (no checkpoint yet)'}. Rerunning resumes "
-                "from it; lower --config.train.learning_rate or check those clips.")
-            run_log.text("%s", message)
-            raise TrainingDiverged(message)
-
-    train_start = time.time()
-    progress = tqdm(range(start_step, t.num_steps), initial=start_step, total=t.num_steps, desc="train",
-                    unit="step", dynamic_ncols=True, disable=jax.process_index() != 0)
-    pending = None
-    try:
-        for step in progress:
-            batch = next(batches)
-            state, step_metrics = step_fn(state, sharding.shard_batch(
-                {"frames": batch["frames"], "targets": batch["targets"]}, mesh))
-            if pending is not None:  # Checked one step late, so the host never waits on the device here.
-                check_finite(*pending)
-            pending = (step + 1, step_metrics["finite"], batch["clip_id"])
-            done = step + 1 == t.num_steps
-            if (step + 1) % t.log_every == 0 or done:
-                check_finite(*pending)
-                values = {k: float(v) for k, v in jax.device_get(step_metrics).items() if k != "finite"}
-                progress.set_postfix(loss=f"{values['loss']:.4f}")
-                run_log.scalars(step + 1, values)
-            if (step + 1) % t.checkpoint_every == 0 or done:
-                check_finite(*pending)
-                ckpt.save(step + 1, state, config.to_dict())
-                if best_ckpt is not None:
-                    _validate(config, builder, batch_predictor(predict_fn, state, mesh, t.batch_size),
-                              train_subjects, validation_subjects, state, best_ckpt, run_log, step + 1)
-        if pending is not None:
-            check_finite(*pending)
-    finally:
-        progress.close()
-        ckpt.close()
+    def on_checkpoint(step, state):
         if best_ckpt is not None:
-            best_ckpt.close()
-    train_seconds = time.time() - train_start
+            _validate(config, builder, batch_predictor(predict_fn, state, mesh, t.batch_size),
+                      train_subjects, validation_subjects, state, best_ckpt, run_log, step)
+
+    state, train_seconds = fit.fit(
+        config, state, step_fn, batches,
+        to_device=lambda batch: sharding.shard_batch({"frames": batch["frames"], "targets": batch["targets"]}, mesh),
+        example_ids=lambda batch: "clips " + ", ".join(c.decode() for c in batch["clip_id"]),
+        ckpt=ckpt, run_log=run_log, on_checkpoint=on_checkpoint, closing=(best_ckpt,))
 
     selected = "last"
     if config.eval.select == "best" and best_ckpt is not None and best_ckpt.best() is not None:

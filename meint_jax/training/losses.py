@@ -1,7 +1,8 @@
-"""Training losses on per-clip intensity trajectories [B, T] (docs/design.md, "The loss")."""
+"""Training losses: intensity trajectories [B, T] (docs/design.md, "The loss"), spotting scores [B, T, 2]."""
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 
@@ -32,3 +33,11 @@ def total_loss(pred, target, smooth_weight: float, rank_weight: float, rank_marg
     }
     loss = terms["mse"] + smooth_weight * terms["smooth"] + rank_weight * terms["rank"]
     return loss, terms
+
+
+def spotting_mse(logits, targets, mask, channel_weights):
+    """Paper 002's spotting loss: squared error of sigmoid scores against per-frame targets, over the frames
+    that `mask` keeps, each channel (micro, macro) weighted; logits and targets [B, T, 2], mask [B, T]."""
+    weights = jnp.asarray(channel_weights, jnp.float32)
+    error = (jax.nn.sigmoid(logits) - targets) ** 2 * weights
+    return jnp.sum(error * mask[..., None]) / jnp.maximum(jnp.sum(mask) * jnp.sum(weights), 1.0)

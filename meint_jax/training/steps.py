@@ -42,12 +42,13 @@ def create_optimizer(train_config: ml_collections.ConfigDict) -> optax.GradientT
     return optax.adam(schedule)
 
 
-def init_state(model, tx, frames_shape, seed: int) -> TrainState:
+def init_state(model, tx, frames_shape, seed: int, dtype=jnp.uint8) -> TrainState:
+    """A fresh state for inputs of `frames_shape` (uint8 frames; float32 for flow features)."""
     variables = jax.jit(functools.partial(model.init, train=False))(
-        jax.random.PRNGKey(seed), jnp.zeros(frames_shape, jnp.uint8))
+        jax.random.PRNGKey(seed), jnp.zeros(frames_shape, dtype))
     params = variables["params"]
     return TrainState(step=jnp.zeros((), jnp.int32), params=params,
-                      batch_stats=variables["batch_stats"], opt_state=tx.init(params))
+                      batch_stats=variables.get("batch_stats", {}), opt_state=tx.init(params))
 
 
 def train_step(state: TrainState, batch: dict, *, model, tx, loss_config) -> tuple[TrainState, dict]:
@@ -65,6 +66,11 @@ def train_step(state: TrainState, batch: dict, *, model, tx, loss_config) -> tup
                                         loss_config.rank_weight, loss_config.rank_margin)
         return loss, (terms, updates["batch_stats"])
 
+    return _apply(state, loss_fn, tx)
+
+
+def _apply(state: TrainState, loss_fn, tx) -> tuple[TrainState, dict]:
+    """The optimiser step on `loss_fn(params) -> (loss, (terms, batch_stats))`, applied only if finite."""
     (loss, (terms, batch_stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
@@ -73,6 +79,26 @@ def train_step(state: TrainState, batch: dict, *, model, tx, loss_config) -> tup
     new_state = TrainState(step=state.step + 1, params=params, batch_stats=batch_stats, opt_state=opt_state)
     new_state = jax.tree_util.tree_map(lambda new, old: jnp.where(finite, new, old), new_state, state)
     return new_state, dict(terms, loss=loss, grad_norm=grad_norm, finite=finite)
+
+
+def spotting_train_step(state: TrainState, batch: dict, *, model, tx, loss_config) -> tuple[TrainState, dict]:
+    """One step on paper 002's spotting loss (`losses.spotting_mse`) for a batch of windows: `inputs`
+    (flow features or frames), `targets` [B, T, 2], `mask` [B, T]."""
+
+    def loss_fn(params):
+        (logits, _), updates = model.apply({"params": params, "batch_stats": state.batch_stats}, batch["inputs"],
+                                           train=True, mutable=["batch_stats"])
+        loss = losses.spotting_mse(logits, batch["targets"], batch["mask"],
+                                   (loss_config.micro_weight, loss_config.macro_weight))
+        return loss, ({"mse": loss}, updates.get("batch_stats", {}))
+
+    return _apply(state, loss_fn, tx)
+
+
+def spotting_predict_step(state: TrainState, inputs: jnp.ndarray, *, model) -> jnp.ndarray:
+    """Per-frame scores in [0, 1] [B, T, 2] (micro, macro)."""
+    logits, _ = model.apply({"params": state.params, "batch_stats": state.batch_stats}, inputs, train=False)
+    return jax.nn.sigmoid(logits)
 
 
 def predict_step(state: TrainState, frames: jnp.ndarray, *, model) -> jnp.ndarray:
@@ -89,9 +115,11 @@ def jit_steps(model, tx, config: ml_collections.ConfigDict, *, out_sharding=None
     """
     placed = lambda outputs: {} if out_sharding is None else {"out_shardings": outputs}
     cpu_convolutions = config.train.cpu_convolutions
-    step_fn = jax.jit(functools.partial(train_step, model=model, tx=tx, loss_config=config.loss),
+    spotting = config.get("task", "intensity") == "spotting"
+    train_fn, forward_fn = (spotting_train_step, spotting_predict_step) if spotting else (train_step, predict_step)
+    step_fn = jax.jit(functools.partial(train_fn, model=model, tx=tx, loss_config=config.loss),
                       compiler_options=xla_options.step_options(cpu_convolutions, step="train"),
                       donate_argnums=0 if donate else (), **placed((out_sharding, out_sharding)))
-    predict_fn = jax.jit(functools.partial(predict_step, model=model), **placed(out_sharding),
+    predict_fn = jax.jit(functools.partial(forward_fn, model=model), **placed(out_sharding),
                          compiler_options=xla_options.step_options(cpu_convolutions, step="predict"))
     return step_fn, predict_fn

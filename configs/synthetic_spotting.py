@@ -1,0 +1,48 @@
+"""Spotting on the embedded synthetic long videos: the README's spotting command, CPU-sized.
+
+`configs/synthetic_spotting.py:size=tiny` is a seconds-long smoke run (tests); variants as in
+`configs/spotting.py`.
+"""
+
+from configs import default, spotting
+
+
+def get_config(arg=None):
+    args = default.parse_arg(arg, variant="full", size="default")
+    config = spotting.get_config()
+    config.data.name = "synthetic_long/default"
+    # A CPU-sized slow-fast network: paper 002's shape (two paths, laterals), a quarter of its width.
+    config.model.stem_features = 32
+    config.model.slow_features = 64
+    config.model.layers_per_stage = 1
+    config.model.d_state = 16
+    config.eval.protocol = "holdout"
+    config.eval.holdout_subjects = 5
+    config.eval.validation_subjects = 3
+    config.train.batch_size = 16
+    config.train.num_steps = 1500
+    config.train.learning_rate = 1e-3
+    config.train.warmup_steps = 100
+    config.train.log_every = 50
+    config.train.checkpoint_every = 500
+    if args.size == "tiny":
+        config.data.name = "synthetic_long/tiny"
+        config.data.window = 16
+        config.model.stem_features = 8
+        config.model.slow_features = 8
+        config.model.stages = 2
+        config.model.lateral_after = (1,)
+        config.model.d_state = 4
+        config.model.gru_features = 8
+        config.train.batch_size = 4
+        config.train.num_steps = 6
+        config.train.warmup_steps = 2
+        config.train.log_every = 2
+        config.train.checkpoint_every = 3
+        config.eval.holdout_subjects = 1
+        config.eval.validation_subjects = 1
+        config.eval.chance_runs = 3
+        config.eval.timelines = 1
+    elif args.size != "default":
+        raise ValueError(f"unknown size {args.size!r}; use 'default' or 'tiny'")
+    return spotting.apply_variant(config, args.variant)

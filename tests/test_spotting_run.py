@@ -1,0 +1,112 @@
+"""Spotting runs end to end on the tiny synthetic long videos: metrics beside both baselines, decoder
+settings that the test subject cannot move, resumption, leave-one-subject-out pooling, config errors."""
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+import data_builders  # noqa: F401  Registers the builders.
+from configs import synthetic_spotting
+from meint_jax.common.errors import ConfigError
+from meint_jax.data import long_pipeline
+from meint_jax.data.long_videos import Interval
+from meint_jax.evaluation import baselines, spotting_protocol
+from meint_jax.training import loop
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tfds")
+    tfds.builder("synthetic_long/tiny", data_dir=str(path)).download_and_prepare()
+    return str(path)
+
+
+def tiny(data_dir, **changes):
+    config = synthetic_spotting.get_config("size=tiny")
+    config.data.data_dir = data_dir
+    for key, value in changes.items():
+        section, name = key.split(".")
+        config[section][name] = value
+    return config
+
+
+def test_a_tiny_spotting_run_reports_the_model_beside_both_baselines_and_draws_timelines(data_dir, tmp_path):
+    workdir = str(tmp_path / "run")
+    summary = loop.train_and_evaluate(tiny(data_dir), workdir)
+    saved = json.load(open(os.path.join(workdir, "metrics.json")))
+    assert saved["task"] == "spotting" and saved["train_steps"] == 6
+    for name in ("model", "motion", "chance"):
+        for kind in ("micro", "macro", "overall"):
+            assert 0.0 <= saved[name][kind]["f1"] <= 1.0
+    # The counts behind the model's F1 add up: TP + FN is every annotated interval of the test videos.
+    truth = sum(len(v["truth"][k]) for v in saved["per_video"] for k in ("micro", "macro"))
+    counts = saved["model"]["counts"]
+    assert sum(counts[k][0] + counts[k][2] for k in ("micro", "macro")) == truth
+    assert set(saved["model"]["decoders"]) == {"micro", "macro"}
+    assert saved["test_subjects"] and not set(saved["test_subjects"]) & set(saved["validation_subjects"])
+    assert os.path.getsize(os.path.join(workdir, "timelines.png")) > 1000
+    assert summary["model"] == saved["model"]
+    # Started again: resumed from the last checkpoint, nothing retrained, the same figures.
+    again = loop.train_and_evaluate(tiny(data_dir), workdir)
+    assert again["model"] == saved["model"] and again["train_seconds_this_run"] < 5.0
+    assert "resumed from" in open(os.path.join(workdir, "train.log")).read()
+
+
+def test_the_decoder_settings_of_a_fold_do_not_move_when_only_its_test_subjects_labels_change(data_dir):
+    builder = tfds.builder("synthetic_long/tiny", data_dir=data_dir)
+    videos = long_pipeline.load_videos(builder)
+    config = tiny(data_dir)
+
+    def predict(features):     # an unlearned stand-in for a model: how far the regions moved in the window
+        moved = np.abs(features).mean(axis=-1, keepdims=True)
+        return np.concatenate([moved, moved], axis=-1) / (moved.max() + 1e-6)
+
+    fit, validation, test = ["s01"], ["s02"], ["s03"]
+    results, _ = spotting_protocol.evaluate(config, videos, predict, fit, validation, test)
+    relabelled = []
+    for stored in videos:
+        if stored.video.subject in test:      # every test interval moved and re-typed
+            moved = tuple(Interval(i.onset + 3, i.onset + 4, i.offset + 5, "macro" if i.kind == "micro" else "micro")
+                          for i in stored.video.intervals if i.offset + 5 <= stored.video.frame_numbers[-1])
+            stored = dataclasses.replace(stored, video=dataclasses.replace(stored.video, intervals=moved))
+        relabelled.append(stored)
+    again, _ = spotting_protocol.evaluate(config, relabelled, predict, fit, validation, test)
+    for name in ("model", "motion"):
+        assert again[name]["decoders"] == results[name]["decoders"]
+    assert again["model"]["counts"] != results["model"]["counts"]      # the test labels did count
+
+
+def test_the_chance_spotter_scores_near_zero_on_videos_with_rare_short_expressions():
+    rng = np.random.default_rng(0)
+    truths = [(1000 * k + 500, 1000 * k + 509) for k in range(10)]     # ten 10-frame MEs in 10,000 frames
+    tp = fp = fn = 0
+    from meint_jax.evaluation.spotting import match_intervals
+    for _ in range(50):
+        guess = baselines.chance_intervals(10000, 10 / 10000, 10, rng)
+        a, b, c = match_intervals(truths, guess)
+        tp, fp, fn = tp + a, fp + b, fn + c
+    assert 2 * tp / (2 * tp + fp + fn) < 0.05
+
+
+def test_a_spotting_config_without_validation_subjects_is_refused(data_dir, tmp_path):
+    with pytest.raises(ConfigError, match="validation_subjects"):
+        loop.train_and_evaluate(tiny(data_dir, **{"eval.validation_subjects": 0}), str(tmp_path / "run"))
+    with pytest.raises(ConfigError, match="target_shape"):
+        loop.train_and_evaluate(tiny(data_dir, **{"data.target_shape": "square"}), str(tmp_path / "run"))
+
+
+@pytest.mark.slow
+def test_leave_one_subject_out_pools_the_counts_of_every_fold(data_dir, tmp_path):
+    workdir = str(tmp_path / "loso")
+    config = tiny(data_dir, **{"eval.protocol": "loso", "eval.validation_subjects": 1})
+    results = loop.train_and_evaluate(config, workdir)
+    assert results["folds_done"] == ["s01", "s02", "s03"] and not results["folds_missing"]
+    folds = [json.load(open(os.path.join(workdir, f"fold_{s}", "metrics.json"))) for s in ("s01", "s02", "s03")]
+    for kind in ("micro", "macro"):
+        summed = np.sum([f["model"]["counts"][kind] for f in folds], axis=0).tolist()
+        assert results["model"]["counts"][kind] == summed
+    assert json.load(open(os.path.join(workdir, "results.json")))["model"] == results["model"]
