@@ -46,6 +46,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     # Recorded from the training subjects when training starts (leave unset):
     config.data.micro_frames = placeholder(float)   # median micro-expression length, frames of the step grid
     config.data.macro_frames = placeholder(float)
+    config.data.flow_size = placeholder(int)        # how the dataset's flow features were made, for `meint_jax.spot`
+    config.data.anchor_every = placeholder(int)
 
     config.model = ml_collections.ConfigDict()
     config.model.task = "spotting"

@@ -89,17 +89,14 @@ def read_cropped_clip(paths, onset_path: str, size: int, margin: float = 0.25) -
     return frames.read_clip(paths, size, clip_box(onset_path, margin))
 
 
-def video_face(paths, size: int, tries: int = 7, margin: float = 0.25) -> tuple[frames.Box, np.ndarray]:
-    """One crop box for a whole video and its 68 landmarks inside the crop resized to `size`.
-
-    Landmarks are found on `tries` frames spread through the video; the box is the median of their boxes
-    and the landmarks the median of theirs, so a blink, a turn or a missed detection in one frame does not
-    move it. `FaceNotFoundError` when no tried frame shows a face.
-    """
-    picks = sorted({int(round(x)) for x in np.linspace(0, len(paths) - 1, min(tries, len(paths)))})
+def face_of_images(images, size: int, name: str, whole: bool = False,
+                   margin: float = 0.25) -> tuple[frames.Box | None, np.ndarray]:
+    """(crop box, 68 landmarks inside the crop resized to `size`) from several frames of one recording: the
+    median of their boxes and of their landmarks, so a blink, a turn or a missed detection in one frame does
+    not move it. `whole`: the frames are the face already (no box; landmarks scaled to `size`).
+    `FaceNotFoundError` naming `name` when no frame shows a face."""
     boxes, points = [], []
-    for i in picks:
-        rgb = np.asarray(frames.open_rgb(paths[i]))
+    for rgb in images:
         try:
             found = landmarks(rgb)
         except FaceNotFoundError:
@@ -107,9 +104,19 @@ def video_face(paths, size: int, tries: int = 7, margin: float = 0.25) -> tuple[
         boxes.append(crop_box(found, (rgb.shape[1], rgb.shape[0]), margin))
         points.append(found)
     if not boxes:
-        raise FaceNotFoundError(f"{os.path.dirname(paths[0])}: no face in any of the {len(picks)} frames tried")
+        raise FaceNotFoundError(f"{name}: no face in any of the {len(images)} frames tried")
+    median_points = np.median(np.asarray(points), axis=0)
+    if whole:
+        height, width = images[0].shape[:2]
+        return None, median_points * np.array([size / width, size / height])
     x0, y0, x1, y1 = np.median(np.asarray(boxes, np.float64), axis=0)
     side = int(round(min(x1 - x0, y1 - y0)))
     box = (int(round(x0)), int(round(y0)), int(round(x0)) + side, int(round(y0)) + side)
-    inside = (np.median(np.asarray(points), axis=0) - np.array(box[:2])) * size / side
-    return box, inside
+    return box, (median_points - np.array(box[:2])) * size / side
+
+
+def video_face(paths, size: int, tries: int = 7, margin: float = 0.25, whole: bool = False):
+    """`face_of_images` of `tries` frame files spread through a video."""
+    picks = sorted({int(round(x)) for x in np.linspace(0, len(paths) - 1, min(tries, len(paths)))})
+    images = [np.asarray(frames.open_rgb(paths[i])) for i in picks]
+    return face_of_images(images, size, os.path.dirname(paths[0]), whole, margin)

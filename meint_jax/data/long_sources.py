@@ -28,9 +28,10 @@ class FolderSource:
     """A video of frame files on disk, cropped to one face box."""
 
     video: LongVideo
+    whole_frames: bool = False     # the frames are face crops already: landmarks found on them, no box
 
     def face(self, size: int, tries: int = 7):
-        return faces.video_face(self.video.frame_paths, size, tries)
+        return faces.video_face(self.video.frame_paths, size, tries, whole=self.whole_frames)
 
     def read(self, start: int, stop: int, box, size: int) -> np.ndarray:
         return frames.read_clip(self.video.frame_paths[start:stop], size, box)
@@ -45,14 +46,26 @@ class Analysis:
     flow: np.ndarray                          # float32 [N, 36] region trajectories
 
 
-def analyse(source, flow_size: int, face_tries: int, anchor_every: int) -> Analysis:
-    """The face box, then every frame's flow features, streaming the video a chunk at a time."""
+def chunks(source, box, size: int):
+    """The source's frames cropped and resized, READ_CHUNK at a time, in order (a source may stream them)."""
+    if hasattr(source, "chunks"):
+        yield from source.chunks(box, size, READ_CHUNK)
+        return
+    for start in range(0, source.video.num_frames, READ_CHUNK):
+        yield source.read(start, min(start + READ_CHUNK, source.video.num_frames), box, size)
+
+
+def analyse(source, flow_size: int, face_tries: int, anchor_every: int, progress=None) -> Analysis:
+    """The face box, then every frame's flow features, streaming the video a chunk at a time.
+
+    `progress(frames)` is called after each chunk (a progress bar's update)."""
     box, landmarks = source.face(flow_size, face_tries)
     tracker = flow_features.TrajectoryTracker(landmarks, flow_size, anchor_every)
     rows = []
-    for start in range(0, source.video.num_frames, READ_CHUNK):
-        stop = min(start + READ_CHUNK, source.video.num_frames)
-        rows.extend(tracker.update(frame) for frame in source.read(start, stop, box, flow_size))
+    for chunk in chunks(source, box, flow_size):
+        rows.extend(tracker.update(frame) for frame in chunk)
+        if progress is not None:
+            progress(len(chunk))
     return Analysis(box, np.asarray(landmarks, np.float32), np.stack(rows))
 
 

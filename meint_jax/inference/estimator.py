@@ -33,9 +33,11 @@ def restore_for_inference(path: str, step: int | None = None) -> tuple[dict, dic
     step_dir, config, restored_step = checkpoint.find_step(path, step)
     model = create_model(ml_collections.ConfigDict(config["model"]))
     d = config["data"]
-    shape = (1, d["num_steps"], d["image_size"], d["image_size"], 3)
-    abstract = jax.eval_shape(functools.partial(model.init, train=False), jax.random.PRNGKey(0),
-                              jax.ShapeDtypeStruct(shape, np.uint8))
+    if config.get("task") == "spotting":
+        inputs = jax.ShapeDtypeStruct((1, d["window"], 36), np.float32)
+    else:
+        inputs = jax.ShapeDtypeStruct((1, d["num_steps"], d["image_size"], d["image_size"], 3), np.uint8)
+    abstract = jax.eval_shape(functools.partial(model.init, train=False), jax.random.PRNGKey(0), inputs)
     variables = checkpoint.restore_variables(step_dir, {k: abstract[k] for k in ("params", "batch_stats")})
     return variables, config, restored_step
 

@@ -170,7 +170,8 @@ def prepare_workdir(workdir: str) -> str:
 RESUMABLE_CHANGES = ("train.num_steps", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints",
                      "train.cpu_convolutions", "data.data_dir", "data.manual_dir", "eval.")
 # Recorded from the dataset when training starts; unset in a config that has not started.
-RECORDED = ("data.frame_size", "data.expression_frames")
+RECORDED = ("data.frame_size", "data.expression_frames", "data.micro_frames", "data.macro_frames",
+            "data.flow_size", "data.anchor_every")
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict:

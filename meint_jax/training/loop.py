@@ -127,6 +127,10 @@ def _spotting(config, workdir: str, builder) -> dict:
     if "chunk" in builder.info.features or "flow" not in builder.info.features:
         raise ConfigError(f"config.data.name={config.data.name!r}: spotting on flow features needs a long-video "
                           "dataset's features config (e.g. synthetic_long/default, casme3/features)")
+    config = copy.deepcopy(config)
+    for key in ("flow_size", "anchor_every"):    # new recordings must get the features the model learnt on
+        if config.data.get(key) is None:
+            config.data[key] = int(getattr(builder.builder_config, key))
     videos = long_pipeline.load_videos(builder)
     subjects = long_pipeline.list_subjects(videos)
     if config.eval.protocol == "loso":

@@ -1,0 +1,174 @@
+"""`Spotter`: a trained spotting run that turns a long recording into intervals.
+
+    Spotter.from_run(workdir).spot(video)   # StoredVideo (flow features) -> scores and intervals per kind
+
+The run's checkpoint gives the model and how its features were made; its
+`metrics.json` gives the decoder settings chosen on its validation subjects
+(never tuned on what it is applied to). Long inputs (a folder of frames, a
+video file) become flow features here, streamed a chunk at a time. Needs no
+TensorFlow except for `tfds:` inputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import jax
+import ml_collections
+import numpy as np
+
+from meint_jax.common import files
+from meint_jax.common.errors import PredictError
+from meint_jax.data import faces, frames, long_sources
+from meint_jax.data.long_pipeline import StoredVideo
+from meint_jax.data.long_videos import LongVideo
+from meint_jax.evaluation import decoding, spotting_protocol
+from meint_jax.inference.estimator import restore_for_inference
+from meint_jax.models import create_model
+
+
+@dataclasses.dataclass(frozen=True)
+class SpottedInterval:
+    kind: str
+    onset: int          # frame numbers of the recording, inclusive
+    apex: int           # where the score peaks
+    offset: int
+    score: float
+
+
+class Spotter:
+    def __init__(self, variables: dict, config: dict, decoders: dict, batch_size: int = 16):
+        self.config = ml_collections.ConfigDict(config)
+        self.decoders = {k: decoding.DecoderConfig(**v) for k, v in decoders.items()}
+        model = create_model(self.config.model)
+        forward = jax.jit(lambda x: jax.nn.sigmoid(model.apply(variables, x, train=False)[0]))
+        self.batch_size = batch_size
+        self._forward = forward
+        self.spec = spotting_protocol.window_spec(self.config)
+        self.stride = self.config.eval.stride or max(1, self.spec.length // 2)
+
+    @classmethod
+    def from_run(cls, workdir: str, step: int | None = None, **kwargs) -> Spotter:
+        variables, config, _ = restore_for_inference(workdir, step)
+        if config.get("task") != "spotting":
+            raise PredictError(f"{workdir}: a {config.get('task', 'intensity')} run, not a spotting run "
+                               "(use meint_jax.predict for intensity)")
+        run_dir = workdir if os.path.exists(os.path.join(workdir, "metrics.json")) else os.path.dirname(workdir)
+        metrics = os.path.join(run_dir, "metrics.json")
+        if not os.path.exists(metrics):
+            raise PredictError(f"{workdir}: no metrics.json beside the checkpoints, so no decoder settings chosen "
+                               "on validation subjects; let the run finish its evaluation first")
+        saved = files.read_json(metrics, PredictError, "not readable", "rerun the evaluation")
+        if "model" not in saved or "decoders" not in saved["model"]:
+            raise PredictError(f"{metrics}: holds no decoder settings (a LOSO fold's workdir has them)")
+        return cls(variables, config, saved["model"]["decoders"], **kwargs)
+
+    def _predict_windows(self, features: np.ndarray) -> np.ndarray:
+        out = []
+        for start in range(0, len(features), self.batch_size):
+            chunk = features[start:start + self.batch_size]
+            padded = np.concatenate([chunk, np.repeat(chunk[-1:], self.batch_size - len(chunk), axis=0)])
+            out.append(np.asarray(self._forward(padded))[:len(chunk)])
+        return np.concatenate(out)
+
+    def spot(self, stored: StoredVideo) -> tuple[np.ndarray, np.ndarray, list[SpottedInterval]]:
+        """(frame numbers of the step grid [M], scores [M, 2], intervals best first per kind)."""
+        if stored.video.num_frames < 2:
+            raise PredictError(f"{stored.video.source or stored.video.video_id}: fewer than 2 frames to spot in")
+        scores = spotting_protocol.video_scores(stored, self.spec, self.stride, self._predict_windows)
+        numbers = spotting_protocol.grid_numbers(stored, self.spec.frame_step)
+        found = []
+        for channel, kind in enumerate(spotting_protocol.KINDS):
+            for s in decoding.decode(scores[:, channel], self.decoders[kind]):
+                found.append(SpottedInterval(kind, int(numbers[s.onset]), int(numbers[s.peak]),
+                                             int(numbers[s.offset]), round(s.score, 6)))
+        return numbers, scores, found
+
+    # ------------------------------------------------------------------------------------------- inputs
+
+    def features_of_folder(self, folder: str, fps: float | None, face: str, progress=None) -> StoredVideo:
+        """A folder of frames -> its flow features (face box from dlib on 7 frames, or frames already faces)."""
+        numbered = frames.list_frames(folder)
+        if len(numbered) < 2:
+            raise PredictError(f"{folder}: fewer than 2 image frames")
+        video = LongVideo(video_id=os.path.basename(os.path.normpath(folder)), subject="",
+                          frame_numbers=[n for n, _ in numbered], fps=fps or 0.0,
+                          frame_paths=tuple(p for _, p in numbered), source=os.path.abspath(folder))
+        return self._analyse(long_sources.FolderSource(video), face, progress)
+
+    def features_of_video(self, path: str, face: str, progress=None) -> StoredVideo:
+        """A video file -> its flow features, decoded twice with PyAV (face, then flow), never held whole."""
+        return self._analyse(VideoFileSource.open(path), face, progress)
+
+    def _analyse(self, source, face: str, progress) -> StoredVideo:
+        d = self.config.data
+        size, anchor = d.get("flow_size") or 224, d.get("anchor_every") or 25
+        if face == "none":
+            source = dataclasses.replace(source, whole_frames=True)
+        try:
+            analysis = long_sources.analyse(source, size, 7, anchor, progress=progress)
+        except faces.FaceNotFoundError as e:
+            raise PredictError(f"{e} (pass --face=none if the frames are already face crops with a dlib-detectable "
+                               "face)") from e
+        except frames.FrameError as e:
+            raise PredictError(str(e)) from e
+        return StoredVideo(source.video, analysis.flow)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class VideoFileSource:
+    """A video file as a video source for `long_sources.analyse`: frames decoded in order, a chunk at a time."""
+
+    video: LongVideo
+    path: str
+    whole_frames: bool = False     # the frames are face crops already: no box
+
+    @classmethod
+    def open(cls, path: str) -> VideoFileSource:
+        import av
+
+        try:
+            with av.open(path) as container:
+                if not container.streams.video:
+                    raise PredictError(f"{path}: no video stream")
+                stream = container.streams.video[0]
+                fps = float(stream.average_rate) if stream.average_rate else 0.0
+                count = sum(1 for _ in container.decode(stream))
+        except (av.error.FFmpegError, UnicodeDecodeError) as e:
+            raise PredictError(f"{path}: cannot decode the video ({e})") from e
+        if count < 2:
+            raise PredictError(f"{path}: fewer than 2 frames")
+        name = os.path.splitext(os.path.basename(path))[0]
+        return cls(LongVideo(video_id=name, subject="", frame_numbers=np.arange(count), fps=fps,
+                             source=os.path.abspath(path)), os.path.abspath(path))
+
+    def _frames(self, indices):
+        import av
+
+        wanted, i = sorted(set(indices)), 0
+        with av.open(self.path) as container:
+            for index, frame in enumerate(container.decode(container.streams.video[0])):
+                if i < len(wanted) and index == wanted[i]:
+                    yield frame.to_ndarray(format="rgb24")
+                    i += 1
+                    if i == len(wanted):
+                        return
+
+    def face(self, size: int, tries: int = 7):
+        picks = np.linspace(0, self.video.num_frames - 1, min(tries, self.video.num_frames)).round().astype(int)
+        return faces.face_of_images(list(self._frames(picks)), size, self.path, whole=self.whole_frames)
+
+    def chunks(self, box, size: int, length: int):
+        """Every frame, cropped and resized, `length` at a time: one decoding pass."""
+        import av
+
+        pending = []
+        with av.open(self.path) as container:
+            for frame in container.decode(container.streams.video[0]):
+                pending.append(frame.to_ndarray(format="rgb24"))
+                if len(pending) == length:
+                    yield frames.resize_clip(np.stack(pending), size, box)
+                    pending = []
+        if pending:
+            yield frames.resize_clip(np.stack(pending), size, box)

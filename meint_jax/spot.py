@@ -1,0 +1,118 @@
+"""Spot micro- and macro-expressions in long recordings, from a trained spotting run.
+
+    python -m meint_jax.spot --checkpoint=WORKDIR --input=PATH --output=DIR
+
+PATH is a folder of frames, a video file, or `tfds:NAME/CONFIG[:SPLIT]` of a long-video dataset (e.g.
+`tfds:synthetic_long/default`, whose videos carry their annotations); writes NAME.csv, NAME.json and
+NAME.png (the timeline) per video. The Python API is `inference.spotter.Spotter`.
+"""
+
+from meint_jax.common import cli
+
+cli.restart_on_tcmalloc(__name__)  # Before the heavy imports: the process is replaced.
+
+import os
+import time
+
+from absl import flags, logging
+from tqdm import tqdm
+
+from meint_jax.common import files
+from meint_jax.common.errors import PredictError
+from meint_jax.inference import writers
+from meint_jax.inference.spotter import Spotter
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+
+
+def _tfds_videos(spec: str, data_dir: str | None):
+    import tensorflow_datasets as tfds
+
+    import data_builders  # noqa: F401  Registers the builders.
+    from meint_jax.common.errors import first_line
+    from meint_jax.data import long_pipeline
+
+    name, _, _ = spec.partition(":")
+    try:
+        builder = tfds.builder(name, data_dir=data_dir and os.path.expanduser(data_dir))
+    except Exception as e:  # TFDS raises several types for unknown or unbuilt datasets.
+        raise PredictError(f"tfds:{name}: cannot open the dataset ({first_line(e)})") from e
+    if not builder.is_prepared():
+        raise PredictError(f"tfds:{name}: not built in {builder.data_dir}; train on it once or run `tfds build`")
+    if "flow" not in builder.info.features:
+        raise PredictError(f"tfds:{name}: not a long-video dataset (no flow features)")
+    return long_pipeline.load_videos(builder)
+
+
+def run(checkpoint: str, input_path: str, output: str, *, step: int | None = None, face: str = "dlib",
+        fps: float | None = None, batch_size: int = 16, data_dir: str | None = None) -> list[dict]:
+    """The command's work: every input video -> interval files in `output`; returns a summary per video."""
+    if fps is not None and not fps > 0:
+        raise PredictError(f"--fps={fps}: use the recording's frame rate, a positive number")
+    output = files.writable_folder(output, "--output")
+    spotter = Spotter.from_run(checkpoint, step, batch_size=batch_size)
+    settings = {"checkpoint": os.path.abspath(checkpoint), "window": spotter.spec.length,
+                "frame_step": spotter.spec.frame_step,
+                "decoders": {k: vars(d) for k, d in spotter.decoders.items()}}
+    if input_path.startswith("tfds:"):
+        sources = [lambda v=v: v for v in _tfds_videos(input_path[len("tfds:"):], data_dir)]
+    else:
+        path = os.path.expanduser(input_path)
+        if os.path.isdir(path):
+            sources = [lambda bar=None: spotter.features_of_folder(path, fps, face, bar)]
+        elif not os.path.exists(path):
+            raise PredictError(f"{path}: no such file or folder")
+        elif path.lower().endswith(VIDEO_EXTENSIONS):
+            sources = [lambda bar=None: spotter.features_of_video(path, face, bar)]
+        else:
+            raise PredictError(f"{path}: not a folder of frames, a video ({', '.join(VIDEO_EXTENSIONS)}) or tfds:NAME")
+    summaries = []
+    for source in tqdm(sources, desc="videos", unit="video", disable=len(sources) < 2):
+        start = time.perf_counter()
+        if input_path.startswith("tfds:"):
+            stored = source()
+        else:
+            with tqdm(desc="flow features", unit="frame") as bar:
+                stored = source(bar.update)
+        numbers, scores, intervals = spotter.spot(stored)
+        seconds = time.perf_counter() - start
+        written = writers.write_intervals(output, stored, numbers, scores, intervals, settings)
+        summaries.append({"name": stored.video.video_id, "frames": stored.video.num_frames,
+                          "intervals": len(intervals), "seconds": seconds, "files": written})
+        logging.info("%s: %d frames, %d intervals, %.1f frames/s -> %s", stored.video.video_id,
+                     stored.video.num_frames, len(intervals), stored.video.num_frames / seconds,
+                     written[0].rsplit(".", 1)[0] + ".{csv,json,png}")
+    if not summaries:
+        raise PredictError(f"{input_path}: no videos to spot")
+    frames = sum(s["frames"] for s in summaries)
+    seconds = sum(s["seconds"] for s in summaries)
+    print(f"Spotted {len(summaries)} video(s), {frames} frames at {frames / seconds:.1f} frames/s "
+          f"(first call includes compilation); outputs in {os.path.abspath(output)}")
+    return summaries
+
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+    flags.DEFINE_string("checkpoint", None, "Workdir of a finished spotting run (its checkpoints/ and metrics.json).")
+    flags.DEFINE_string("input", None, "A folder of frames, a video file, or tfds:NAME/CONFIG[:SPLIT].")
+    flags.DEFINE_string("output", None, "Folder for NAME.csv, NAME.json and NAME.png.")
+    flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
+    flags.DEFINE_enum("face", "dlib", ["dlib", "none"], "Crop the face with dlib (one box per video, from 7 "
+                      "frames), or use frames that are already face crops (landmarks still found by dlib).")
+    flags.DEFINE_float("fps", None, "Frame rate of a folder of frames (videos carry theirs): gives the seconds.")
+    flags.DEFINE_integer("batch_size", 16, "Windows per forward pass.")
+    flags.DEFINE_string("data_dir", None, "TFDS data_dir for tfds: inputs.")
+    flags.mark_flags_as_required(["checkpoint", "input", "output"])
+
+
+def main(argv):
+    del argv
+    run(FLAGS.checkpoint, FLAGS.input, FLAGS.output, step=FLAGS.step, face=FLAGS.face, fps=FLAGS.fps,
+        batch_size=FLAGS.batch_size, data_dir=FLAGS.data_dir)
+
+
+if __name__ == "__main__":
+    define_flags()
+    cli.run(main, "meint_jax.spot")

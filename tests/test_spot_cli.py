@@ -1,0 +1,119 @@
+"""`python -m meint_jax.spot` on a tiny trained run: a folder of frames and a video of the same recording
+give the same intervals, tfds inputs carry their annotations, and bad inputs are one line that writes nothing."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import av
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+import data_builders  # noqa: F401  Registers the builders.
+from configs import synthetic_spotting
+from meint_jax import spot
+from meint_jax.common.errors import PredictError
+from meint_jax.training import loop
+from tests import long_fixtures
+from tests.test_faults import REPO
+
+FRAMES = 60
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A tiny spotting run (flow at 48 px) and the tiny synthetic long videos it was trained on."""
+    root = tmp_path_factory.mktemp("spot")
+    data_dir = str(root / "tfds")
+    os.makedirs(data_dir)
+    tfds.builder("synthetic_long/tiny", data_dir=data_dir).download_and_prepare()
+    config = synthetic_spotting.get_config("size=tiny")
+    config.data.data_dir = data_dir
+    loop.train_and_evaluate(config, str(root / "run"))
+    return str(root / "run"), data_dir
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    """The same 60 frames of a face in a 320x240 recording, as a folder of PNGs and as a lossless video."""
+    root = tmp_path_factory.mktemp("recording")
+    pixels = long_fixtures.face_frames(1, FRAMES)
+    folder = root / "frames"
+    long_fixtures.write_frames(str(folder), [f"f{n:03d}.png" for n in range(FRAMES)], pixels)
+    video = root / "clip.mkv"
+    with av.open(str(video), "w") as container:
+        stream = container.add_stream("ffv1", rate=30)
+        stream.width, stream.height, stream.pix_fmt = pixels.shape[2], pixels.shape[1], "bgr0"
+        for frame in pixels:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    return str(folder), str(video)
+
+
+def rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_folder_and_a_video_of_one_recording_give_the_same_intervals(run, recording, tmp_path):
+    workdir, _ = run
+    folder, video = recording
+    spot.run(workdir, folder, str(tmp_path / "a"), fps=30.0)
+    spot.run(workdir, video, str(tmp_path / "b"))
+    from_folder = json.load(open(tmp_path / "a" / "frames.json"))
+    from_video = json.load(open(tmp_path / "b" / "clip.json"))
+    assert from_folder["frame_number"] == list(range(FRAMES)) == from_video["frame_number"]
+    np.testing.assert_allclose(from_folder["micro_score"], from_video["micro_score"], atol=1e-4)
+    assert from_folder["intervals"] == from_video["intervals"]
+    table = rows(tmp_path / "b" / "clip.csv")
+    assert [r["kind"] for r in table] == [i["kind"] for i in from_video["intervals"]]
+    for r in table:   # seconds are frame numbers over the video's 30 fps
+        assert float(r["onset_s"]) == pytest.approx(int(r["onset"]) / 30, abs=1e-6)
+        assert int(r["onset"]) <= int(r["apex"]) <= int(r["offset"])
+    assert os.path.getsize(tmp_path / "b" / "clip.png") > 1000
+
+
+def test_tfds_videos_are_spotted_with_their_annotations_beside(run, tmp_path):
+    workdir, data_dir = run
+    summaries = spot.run(workdir, "tfds:synthetic_long/tiny", str(tmp_path / "out"), data_dir=data_dir)
+    assert len(summaries) == 6
+    record = json.load(open(tmp_path / "out" / "s01_s01_01.json"))
+    assert set(record["annotated"]) == {"micro", "macro"} and record["decoders"]["micro"]["p"] > 0
+
+
+@pytest.mark.parametrize("make_input, message", [
+    (lambda tmp: str(tmp / "missing.mp4"), "no such file or folder"),
+    (lambda tmp: (tmp / "notes.txt").write_text("x") and str(tmp / "notes.txt"), "not a folder of frames"),
+    (lambda tmp: (tmp / "broken.mp4").write_bytes(b"\0" * 64) and str(tmp / "broken.mp4"), "cannot decode"),
+    (lambda tmp: "tfds:synthetic_long/nonesuch", "cannot open the dataset"),
+])
+def test_a_bad_input_is_one_line_naming_it_and_writes_nothing(run, tmp_path, make_input, message):
+    workdir, data_dir = run
+    out = tmp_path / "out"
+    with pytest.raises(PredictError, match=message):
+        spot.run(workdir, make_input(tmp_path), str(out), data_dir=data_dir)
+    assert not out.exists() or not os.listdir(out)
+
+
+def test_an_intensity_run_or_an_unfinished_run_is_refused(run, tmp_path, tiny_workdir):
+    with pytest.raises(PredictError, match="not a spotting run"):
+        spot.run(tiny_workdir, "tfds:synthetic_long/tiny", str(tmp_path / "out"))
+    workdir, _ = run
+    unfinished = tmp_path / "unfinished"
+    os.symlink(os.path.join(workdir, "checkpoints"), unfinished / "checkpoints" if unfinished.mkdir() else
+               unfinished / "checkpoints")
+    with pytest.raises(PredictError, match="no metrics.json"):
+        spot.run(str(unfinished), "tfds:synthetic_long/tiny", str(tmp_path / "out"))
+
+
+def test_the_command_prints_one_error_line_for_a_missing_input(run, tmp_path):
+    workdir, _ = run
+    env = dict(os.environ, PYTHONPATH=REPO, MEINT_JAX_ALLOCATOR="system")
+    result = subprocess.run([sys.executable, "-m", "meint_jax.spot", f"--checkpoint={workdir}",
+                             f"--input={tmp_path / 'nothing'}", f"--output={tmp_path / 'out'}"], cwd=REPO,
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "meint_jax.spot: error:" in result.stderr and "no such file or folder" in result.stderr
