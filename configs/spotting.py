@@ -89,3 +89,16 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.eval.timelines = 4                   # test videos drawn as timelines
     config.eval.seed = 1234
     return apply_variant(config, args.variant)
+
+
+def paper_config(data_name: str, arg: str | None, *, window: int, frame_step: int, batch_size: int,
+                 me_fraction: float) -> ml_collections.ConfigDict:
+    """Paper 002's settings on a real long-video dataset, leave-one-subject-out; `arg` picks a variant."""
+    args = default.parse_arg(arg, variant="full")
+    config = get_config()
+    config.data.name = data_name
+    config.data.window = window
+    config.data.frame_step = frame_step
+    config.data.me_fraction = me_fraction
+    config.train.batch_size = batch_size
+    return apply_variant(config, args.variant)

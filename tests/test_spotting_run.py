@@ -110,3 +110,34 @@ def test_leave_one_subject_out_pools_the_counts_of_every_fold(data_dir, tmp_path
         summed = np.sum([f["model"]["counts"][kind] for f in folds], axis=0).tolist()
         assert results["model"]["counts"][kind] == summed
     assert json.load(open(os.path.join(workdir, "results.json")))["model"] == results["model"]
+
+
+@pytest.mark.parametrize("module", ["casme3_spotting", "samm_lv_spotting", "casme_sq_spotting",
+                                    "synthetic_spotting"])
+@pytest.mark.parametrize("variant", ["full", "bigru", "framewise", "soft_targets"])
+def test_every_spotting_config_and_variant_passes_the_checks_and_builds_its_model(module, variant):
+    import importlib
+
+    import jax
+
+    from meint_jax.models import create_model
+    from meint_jax.training import config_checks
+
+    config = importlib.import_module(f"configs.{module}").get_config(f"variant={variant}")
+    config_checks.check_config(config)
+    assert config.variant == variant and config.task == "spotting"
+    model = create_model(config.model)
+    shapes = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), np.zeros((1, config.data.window, 36),
+                                                                                np.float32)))
+    assert shapes["params"]["head"]["kernel"].shape[-1] == 2
+
+
+def test_the_samm_lv_config_spots_on_every_seventh_frame_but_counts_in_frame_numbers(data_dir):
+    from configs import samm_lv_spotting
+
+    config = samm_lv_spotting.get_config()
+    assert config.data.frame_step == 7 and config.data.window == 30
+    builder = tfds.builder("synthetic_long/tiny", data_dir=data_dir)
+    stored = long_pipeline.load_videos(builder)[0]
+    numbers = spotting_protocol.grid_numbers(stored, 7)
+    np.testing.assert_array_equal(numbers, stored.video.frame_numbers[::7])     # original numbering kept
