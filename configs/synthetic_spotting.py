@@ -1,6 +1,7 @@
 """Spotting on the embedded synthetic long videos: the README's spotting command, CPU-sized.
 
-`configs/synthetic_spotting.py:size=tiny` is a seconds-long smoke run (tests); variants as in
+`configs/synthetic_spotting.py:size=tiny` is a seconds-long smoke run (tests); `inputs=frames` trains
+ResNet18 on the face frames (synthetic_long/default_frames) instead of the flow features; variants as in
 `configs/spotting.py`.
 """
 
@@ -8,7 +9,7 @@ from configs import default, spotting
 
 
 def get_config(arg=None):
-    args = default.parse_arg(arg, variant="full", size="default")
+    args = default.parse_arg(arg, variant="full", size="default", inputs="flow")
     config = spotting.get_config()
     config.data.name = "synthetic_long/default"
     # A CPU-sized slow-fast network: paper 002's shape (two paths, laterals), a quarter of its width.
@@ -45,4 +46,9 @@ def get_config(arg=None):
         config.eval.timelines = 1
     elif args.size != "default":
         raise ValueError(f"unknown size {args.size!r}; use 'default' or 'tiny'")
+    if args.inputs == "frames":     # paper 001's ResNet18 on the face frames instead of flow features
+        config.model.inputs = "frames"
+        config.data.name += "_frames"
+    elif args.inputs != "flow":
+        raise ValueError(f"unknown inputs {args.inputs!r}; use 'flow' or 'frames'")
     return spotting.apply_variant(config, args.variant)

@@ -141,3 +141,16 @@ def test_the_samm_lv_config_spots_on_every_seventh_frame_but_counts_in_frame_num
     stored = long_pipeline.load_videos(builder)[0]
     numbers = spotting_protocol.grid_numbers(stored, 7)
     np.testing.assert_array_equal(numbers, stored.video.frame_numbers[::7])     # original numbering kept
+
+
+@pytest.mark.slow
+def test_paper_001s_resnet18_plugs_in_on_face_frames(data_dir, tmp_path):
+    tfds.builder("synthetic_long/tiny_frames", data_dir=data_dir).download_and_prepare()
+    config = synthetic_spotting.get_config("size=tiny,inputs=frames")
+    config.data.data_dir = data_dir
+    config.train.num_steps = 2
+    config.train.checkpoint_every = 2
+    summary = loop.train_and_evaluate(config, str(tmp_path / "frames"))
+    assert summary["train_steps"] == 2 and 0.0 <= summary["model"]["overall"]["f1"] <= 1.0
+    with pytest.raises(ConfigError, match="frames_"):
+        loop.train_and_evaluate(tiny(data_dir, **{"model.inputs": "frames"}), str(tmp_path / "flow_only"))

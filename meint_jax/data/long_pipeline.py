@@ -284,6 +284,7 @@ class FrameReader:
         self.source = builder.as_data_source("train")
         self.cache: collections.OrderedDict[int, list] = collections.OrderedDict()
         self.cache_chunks = cache_chunks
+        self.frame_size = int(builder.builder_config.frame_size)
 
     def _chunk(self, record: int) -> list:
         if record in self.cache:

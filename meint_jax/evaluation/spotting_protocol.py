@@ -38,13 +38,15 @@ def grid_numbers(stored: StoredVideo, frame_step: int) -> np.ndarray:
 
 
 def video_scores(stored: StoredVideo, spec: long_pipeline.LongWindowSpec, stride: int,
-                 predict_windows: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+                 predict_windows: Callable[[np.ndarray], np.ndarray], frames=None) -> np.ndarray:
     """float [M, 2]: each frame of the step grid's mean score over the windows holding it.
 
-    `predict_windows(features [K, W, 36]) -> scores [K, W, 2]`.
+    `predict_windows(inputs) -> scores [K, W, 2]` for the windows' flow features [K, W, 36], or their face
+    frames [K, W, S, S, 3] when a `long_pipeline.FrameReader` is given.
     """
-    windows = long_pipeline.video_windows(stored, spec, stride)
-    scores = np.asarray(predict_windows(windows["features"]), np.float64)
+    windows = long_pipeline.video_windows(stored, spec, stride, frames)
+    inputs = windows["frames"] if frames is not None else windows["features"]
+    scores = np.asarray(predict_windows(inputs), np.float64)
     size = len(grid_numbers(stored, spec.frame_step))
     total, count = np.zeros((size, 2)), np.zeros(size)
     for start, window_scores, mask in zip(windows["start"], scores, windows["mask"]):
@@ -106,8 +108,10 @@ def scores_from_counts(counts: dict) -> dict:
 
 
 def evaluate(config, videos: Sequence[StoredVideo], predict_windows, training_subjects: Sequence[str],
-             validation_subjects: Sequence[str], test_subjects: Sequence[str]) -> tuple[dict, list[dict]]:
-    """(results for metrics.json, per test video: id, truths, scores, predictions of each predictor)."""
+             validation_subjects: Sequence[str], test_subjects: Sequence[str], frames=None) -> tuple[dict, list[dict]]:
+    """(results for metrics.json, per test video: id, truths, scores, predictions of each predictor).
+
+    With `frames` (a FrameReader), the model scores face frames instead of flow features."""
     spec, step = window_spec(config), config.data.frame_step
     stride = config.eval.stride or max(1, spec.length // 2)
     fit = long_pipeline.of_subjects(videos, training_subjects)
@@ -122,7 +126,7 @@ def evaluate(config, videos: Sequence[StoredVideo], predict_windows, training_su
         score = baselines.motion_scores(v.flow[::step], lag)
         return np.stack([score, score], axis=1)
 
-    predictors = {"model": lambda v: video_scores(v, spec, stride, predict_windows), "motion": motion}
+    predictors = {"model": lambda v: video_scores(v, spec, stride, predict_windows, frames), "motion": motion}
     results, per_video = {}, [{"video_id": v.video.video_id, "truth": {k: truths(v, k) for k in KINDS}}
                               for v in test]
     for name, score_fn in predictors.items():

@@ -54,6 +54,8 @@ class Spotter:
         if config.get("task") != "spotting":
             raise PredictError(f"{workdir}: a {config.get('task', 'intensity')} run, not a spotting run "
                                "(use meint_jax.predict for intensity)")
+        if config["model"].get("inputs", "flow") != "flow":
+            raise PredictError(f"{workdir}: a model of face frames; meint_jax.spot runs models of flow features")
         run_dir = workdir if os.path.exists(os.path.join(workdir, "metrics.json")) else os.path.dirname(workdir)
         metrics = os.path.join(run_dir, "metrics.json")
         if not os.path.exists(metrics):

@@ -66,7 +66,8 @@ def check_spotting_config(config: ml_collections.ConfigDict) -> None:
     _check(d.target_shape in long_pipeline.TARGET_SHAPES,
            f"config.data.target_shape={d.target_shape!r}: choose one of {long_pipeline.TARGET_SHAPES}")
     _check(0.0 <= d.feature_scale < 1.0, f"config.data.feature_scale={d.feature_scale!r}: use a fraction in [0, 1)")
-    _check(m.inputs == "flow", f"config.model.inputs={m.inputs!r}: spotting trains on flow features for now")
+    _check(m.inputs in ("flow", "frames"),
+           f"config.model.inputs={m.inputs!r}: use 'flow' (paper 002) or 'frames' (ResNet18 on a frames_* build)")
     _check(m.temporal in SPOTTING_TEMPORAL_MODELS,
            f"config.model.temporal={m.temporal!r}: choose one of {SPOTTING_TEMPORAL_MODELS}")
     _check(m.dtype in DTYPES, f"config.model.dtype={m.dtype!r}: choose one of {sorted(DTYPES)}")

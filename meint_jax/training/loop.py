@@ -11,6 +11,7 @@ subject-disjoint hold-out or leave-one-subject-out (`evaluation/loso.py`).
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 
@@ -124,9 +125,18 @@ def _spotting(config, workdir: str, builder) -> dict:
     from meint_jax.data import long_pipeline
     from meint_jax.training import spotting_run
 
-    if "chunk" in builder.info.features or "flow" not in builder.info.features:
-        raise ConfigError(f"config.data.name={config.data.name!r}: spotting on flow features needs a long-video "
-                          "dataset's features config (e.g. synthetic_long/default, casme3/features)")
+    if "flow" not in builder.info.features:
+        raise ConfigError(f"config.data.name={config.data.name!r} is not a long-video dataset (e.g. "
+                          "synthetic_long/default, casme3/features)")
+    frames = None
+    if config.model.inputs == "frames":
+        if "chunk" not in builder.info.features:
+            raise ConfigError(f"config.model.inputs='frames' needs face frames: config.data.name="
+                              f"{config.data.name!r} stores flow features only; use its frames_* config")
+        frames = long_pipeline.FrameReader(builder)
+        run_fold = functools.partial(spotting_run.run_fold, frames=frames)
+    else:
+        run_fold = spotting_run.run_fold
     config = copy.deepcopy(config)
     for key in ("flow_size", "anchor_every"):    # new recordings must get the features the model learnt on
         if config.data.get(key) is None:
@@ -134,13 +144,13 @@ def _spotting(config, workdir: str, builder) -> dict:
     videos = long_pipeline.load_videos(builder)
     subjects = long_pipeline.list_subjects(videos)
     if config.eval.protocol == "loso":
-        return loso.run_loso(config, workdir, videos, subjects, spotting_run.run_fold, spotting_run.write_results)
+        return loso.run_loso(config, workdir, videos, subjects, run_fold, spotting_run.write_results)
     try:
         train_subjects, test_subjects = input_pipeline.split_subjects(
             subjects, config.eval.holdout_subjects, config.seed)
     except ValueError as e:
         raise ConfigError(str(e)) from e
-    return spotting_run.run_fold(config, workdir, videos, train_subjects, test_subjects)
+    return run_fold(config, workdir, videos, train_subjects, test_subjects)
 
 
 def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subjects: list[str]) -> dict:

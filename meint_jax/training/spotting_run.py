@@ -53,7 +53,7 @@ def _augmented(batches, config):
 
 
 def window_predictor(predict_fn, state, mesh, batch_size: int):
-    """features [K, W, 36] -> scores [K, W, 2], in batches of `batch_size` (the last padded)."""
+    """windows' inputs [K, W, ...] -> scores [K, W, 2], in batches of `batch_size` (the last padded)."""
     rows = sharding.local_rows(batch_size)
 
     def predict(features):
@@ -68,8 +68,11 @@ def window_predictor(predict_fn, state, mesh, batch_size: int):
     return predict
 
 
-def run_fold(config, workdir: str, videos, train_subjects: list[str], test_subjects: list[str]) -> dict:
-    """Trains on `train_subjects` less the validation subjects, evaluates on `test_subjects`."""
+def run_fold(config, workdir: str, videos, train_subjects: list[str], test_subjects: list[str],
+             frames=None) -> dict:
+    """Trains on `train_subjects` less the validation subjects, evaluates on `test_subjects`.
+
+    `frames` (a `long_pipeline.FrameReader`) feeds the model face frames (config.model.inputs='frames')."""
     os.makedirs(workdir, exist_ok=True)
     try:
         fit_subjects, validation_subjects = input_pipeline.split_subjects(
@@ -92,20 +95,26 @@ def run_fold(config, workdir: str, videos, train_subjects: list[str], test_subje
     mesh = sharding.data_mesh()
     model = create_model(config.model)
     tx = create_optimizer(t)
-    state = init_state(model, tx, (1, d.window, FEATURES), config.seed, dtype=np.float32)
+    if frames is not None:
+        size = frames.frame_size
+        state = init_state(model, tx, (1, d.window, size, size, 3), config.seed)
+    else:
+        state = init_state(model, tx, (1, d.window, FEATURES), config.seed, dtype=np.float32)
     if saved is not None:
         state, _ = ckpt.restore(state)
     state = sharding.replicate(state, mesh)
     step_fn, predict_fn = jit_steps(model, tx, config, out_sharding=sharding.replicated(mesh))
     batches = _augmented(long_pipeline.train_batches(
         fit_videos, spotting_protocol.window_spec(config, train=True), batch_size=t.batch_size, seed=config.seed,
-        start_step=int(state.step), process_index=jax.process_index(), process_count=jax.process_count()), config)
+        start_step=int(state.step), frames=frames, process_index=jax.process_index(),
+        process_count=jax.process_count()), config)
+    inputs = "frames" if frames is not None else "features"
     run_log = RunLog(workdir, int(state.step))
     if int(state.step):
         run_log.text("resumed from %s", ckpt.step_dir(int(state.step)))
     state, train_seconds = fit.fit(
         config, state, step_fn, batches,
-        to_device=lambda b: sharding.shard_batch({"inputs": b["features"], "targets": b["targets"],
+        to_device=lambda b: sharding.shard_batch({"inputs": b[inputs], "targets": b["targets"],
                                                   "mask": b["mask"]}, mesh),
         example_ids=lambda b: "windows of " + ", ".join(sorted({fit_videos[i].video.video_id
                                                                  for i in b["video_index"]})),
@@ -113,7 +122,7 @@ def run_fold(config, workdir: str, videos, train_subjects: list[str], test_subje
 
     results, per_video = spotting_protocol.evaluate(
         config, videos, window_predictor(predict_fn, state, mesh, t.batch_size), fit_subjects,
-        validation_subjects, test_subjects)
+        validation_subjects, test_subjects, frames)
     for name in ("model", "motion", "chance"):
         run_log.text("%-7s F1 micro %.3f, macro %.3f, overall %.3f", name, results[name]["micro"]["f1"],
                      results[name]["macro"]["f1"], results[name]["overall"]["f1"])
