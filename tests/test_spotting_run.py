@@ -149,6 +149,7 @@ def test_paper_001s_resnet18_plugs_in_on_face_frames(data_dir, tmp_path):
     config = synthetic_spotting.get_config("size=tiny,inputs=frames")
     config.data.data_dir = data_dir
     config.train.num_steps = 2
+    config.train.warmup_steps = 1
     config.train.checkpoint_every = 2
     summary = loop.train_and_evaluate(config, str(tmp_path / "frames"))
     assert summary["train_steps"] == 2 and 0.0 <= summary["model"]["overall"]["f1"] <= 1.0
