@@ -59,6 +59,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.model.layers_per_stage = 4
     config.model.lateral_after = (1, 2)
     config.model.d_state = 64
+    config.model.scan = "sequential"            # sequential (lax.scan) | associative (lax.associative_scan)
     config.model.gru_features = 128
     config.model.dtype = "float32"
 

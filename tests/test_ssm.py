@@ -31,24 +31,38 @@ def numpy_loop(x, delta, A, B, C, D):
     return y
 
 
-def test_the_associative_scan_and_the_loop_compute_the_written_out_recurrence():
+def test_both_scans_compute_the_written_out_recurrence():
     args = inputs()
     expected = numpy_loop(*args)
-    np.testing.assert_allclose(ssm.selective_scan(*args), expected, rtol=2e-4, atol=2e-4)
-    np.testing.assert_allclose(ssm.selective_scan_loop(*args), expected, rtol=2e-4, atol=2e-4)
+    for method in ssm.SCANS:
+        np.testing.assert_allclose(ssm.selective_scan(*args, method=method), expected, rtol=2e-4, atol=2e-4,
+                                   err_msg=method)
 
 
-def test_the_scans_gradients_equal_the_loops_for_every_input():
+def test_the_two_scans_have_the_same_gradients_for_every_input():
     args = [jnp.asarray(a) for a in inputs(seed=1, length=19)]
     weights = jnp.asarray(np.random.default_rng(2).normal(size=args[0].shape).astype(np.float32))
 
     def loss(scan):
         return lambda *a: jnp.sum(scan(*a) * weights)
 
-    fast = jax.grad(loss(ssm.selective_scan), argnums=range(6))(*args)
-    slow = jax.grad(loss(ssm.selective_scan_loop), argnums=range(6))(*args)
-    for name, g_fast, g_slow in zip("x delta A B C D".split(), fast, slow):
+    fast = jax.grad(loss(ssm.selective_scan_associative), argnums=range(6))(*args)
+    slow = jax.grad(loss(ssm.selective_scan_sequential), argnums=range(6))(*args)
+    for name, g_fast, g_slow in zip("x delta A B C D".split(), fast, slow):   # noqa: B007
         np.testing.assert_allclose(g_fast, g_slow, rtol=1e-3, atol=1e-3, err_msg=name)
+
+
+def test_the_gradients_equal_finite_differences_of_the_written_out_recurrence():
+    args = [np.asarray(a, np.float64) for a in inputs(seed=4, batch=1, length=6, channels=2, states=2)]
+    grads = jax.grad(lambda d: jnp.sum(ssm.selective_scan_sequential(*[jnp.asarray(a, jnp.float32) for a in
+                                                                       (args[0], d, *args[2:])])))(
+        jnp.asarray(args[1], jnp.float32))
+    eps, index = 1e-4, (0, 3, 1)
+    up, down = args[1].copy(), args[1].copy()
+    up[index] += eps
+    down[index] -= eps
+    numeric = (numpy_loop(args[0], up, *args[2:]).sum() - numpy_loop(args[0], down, *args[2:]).sum()) / (2 * eps)
+    assert abs(float(grads[index]) - numeric) < 1e-2 * max(1.0, abs(numeric))
 
 
 def test_the_mamba_block_is_causal_and_keeps_the_shape():

@@ -40,7 +40,7 @@ def create_spotting_model(model_config: ml_collections.ConfigDict, backend: str 
         encoder = create_encoder(dtype, backend)
     if m.temporal == "slow_fast":
         network = slow_fast.SlowFast(m.slow_features, m.stages, m.layers_per_stage, tuple(m.lateral_after),
-                                     m.d_state, dtype=dtype, name="temporal")
+                                     m.d_state, m.get("scan", "sequential"), dtype=dtype, name="temporal")
     elif m.temporal == "bigru":
         network = temporal.BiGRU(m.gru_features, dtype, name="temporal")
     elif m.temporal == "none":

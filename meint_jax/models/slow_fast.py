@@ -50,12 +50,13 @@ class MambaLayer(nn.Module):
     d_state: int = 64
     d_conv: int = 4
     expand: int = 2
+    scan: str = "sequential"
     dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x):
         y = nn.LayerNorm(epsilon=1e-5, dtype=self.dtype)(x)
-        y = MambaBlock(x.shape[-1], self.d_state, self.d_conv, self.expand, dtype=self.dtype)(y)
+        y = MambaBlock(x.shape[-1], self.d_state, self.d_conv, self.expand, scan=self.scan, dtype=self.dtype)(y)
         return x + nn.LayerNorm(epsilon=1e-5, dtype=self.dtype)(y)
 
 
@@ -67,6 +68,7 @@ class SlowFast(nn.Module):
     layers_per_stage: int = 4
     lateral_after: Sequence[int] = (1, 2)      # stages (from 1) after which the fast path feeds the slow one
     d_state: int = 64
+    scan: str = "sequential"                   # ssm.SCANS
     dtype: Any = jnp.float32
 
     @nn.compact
@@ -75,8 +77,8 @@ class SlowFast(nn.Module):
         slow = ConvBNReLU(self.slow_features, stride=2, dtype=self.dtype, name="slow_stem")(fast, train)
         for stage in range(1, self.stages + 1):
             for layer in range(self.layers_per_stage):
-                fast = MambaLayer(self.d_state, dtype=self.dtype, name=f"fast_{stage}_{layer}")(fast)
-                slow = MambaLayer(self.d_state, dtype=self.dtype, name=f"slow_{stage}_{layer}")(slow)
+                fast = MambaLayer(self.d_state, scan=self.scan, dtype=self.dtype, name=f"fast_{stage}_{layer}")(fast)
+                slow = MambaLayer(self.d_state, scan=self.scan, dtype=self.dtype, name=f"slow_{stage}_{layer}")(slow)
             if stage in self.lateral_after:
                 slow = slow + ConvBNReLU(self.slow_features, stride=2, dtype=self.dtype,
                                          name=f"lateral_{stage}")(fast, train)

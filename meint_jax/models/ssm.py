@@ -6,11 +6,12 @@ Euler on B):
     h_t = exp(delta_t[d] * A[d, n]) * h_{t-1} + delta_t[d] * B_t[n] * x_t[d]
     y_t[d] = sum_n C_t[n] * h_t[d, n] + D[d] * x_t[d]
 
-`selective_scan` runs it with `jax.lax.associative_scan` (log-depth, all time
-steps at once: what makes it fast on an accelerator); `selective_scan_loop` is
-the same recurrence as a plain `lax.scan`, the reference the tests compare it
-with, forward and gradients. Written from the recurrence, not from mamba-ssm's
-CUDA kernels.
+`selective_scan` runs it either with `jax.lax.scan`, one step after another
+(`sequential`, the default: the fastest on a CPU, and at paper 002's window
+lengths of 25-50 steps on any device), or with `jax.lax.associative_scan`
+(`associative`: log depth, every step's state at once; for long sequences on
+an accelerator). The tests hold both to a plain loop of the recurrence, values
+and gradients. Written from the recurrence, not from mamba-ssm's CUDA kernels.
 """
 
 from __future__ import annotations
@@ -29,8 +30,12 @@ def _discretise(x, delta, A, B):
     return decay, drive
 
 
-def selective_scan(x, delta, A, B, C, D):
-    """y [B, L, D] from x, delta [B, L, D], A [D, N], B, C [B, L, N], D [D], by an associative scan over time."""
+SCANS = ("sequential", "associative")
+
+
+def selective_scan_associative(x, delta, A, B, C, D):
+    """y [B, L, D] from x, delta [B, L, D], A [D, N], B, C [B, L, N], D [D], by an associative scan over time
+    (log depth; holds every step's [B, D, N] state at once)."""
     decay, drive = _discretise(x, delta, A, B)
 
     def combine(earlier, later):
@@ -42,18 +47,26 @@ def selective_scan(x, delta, A, B, C, D):
     return jnp.einsum("bldn,bln->bld", states, C) + D * x
 
 
-def selective_scan_loop(x, delta, A, B, C, D):
-    """The same recurrence one time step after another (`lax.scan`): the reference."""
-    decay, drive = _discretise(x, delta, A, B)
-
+def selective_scan_sequential(x, delta, A, B, C, D):
+    """The same, one time step after another (`lax.scan`), each step discretised inside the loop, so no
+    [B, L, D, N] array is ever made: 13-16x faster than the associative scan on a CPU (benchmarks/README.md)."""
     def step(h, inputs):
-        a, b, c = inputs
-        h = a * h + b
+        d, u, b, c = inputs
+        h = jnp.exp(d[..., None] * A) * h + (d * u)[..., None] * b[:, None, :]
         return h, jnp.einsum("bdn,bn->bd", h, c)
 
-    h0 = jnp.zeros(decay.shape[:1] + decay.shape[2:], decay.dtype)
-    _, ys = jax.lax.scan(step, h0, (jnp.moveaxis(decay, 1, 0), jnp.moveaxis(drive, 1, 0), jnp.moveaxis(C, 1, 0)))
+    h0 = jnp.zeros((x.shape[0], x.shape[2], A.shape[1]), jnp.result_type(x, delta, A, B))
+    _, ys = jax.lax.scan(step, h0, tuple(jnp.moveaxis(a, 1, 0) for a in (delta, x, B, C)))
     return jnp.moveaxis(ys, 0, 1) + D * x
+
+
+def selective_scan(x, delta, A, B, C, D, method: str = "sequential"):
+    """The recurrence by `method`: 'sequential' (lax.scan) or 'associative' (lax.associative_scan)."""
+    if method == "sequential":
+        return selective_scan_sequential(x, delta, A, B, C, D)
+    if method == "associative":
+        return selective_scan_associative(x, delta, A, B, C, D)
+    raise ValueError(f"unknown scan {method!r}; use one of {SCANS}")
 
 
 class MambaBlock(nn.Module):
@@ -69,6 +82,7 @@ class MambaBlock(nn.Module):
     expand: int = 2
     dt_min: float = 1e-3
     dt_max: float = 1e-1
+    scan: str = "sequential"
     dtype: Any = jnp.float32
 
     @nn.compact
@@ -94,6 +108,6 @@ class MambaBlock(nn.Module):
             jnp.arange(1, self.d_state + 1, dtype=jnp.float32), shape)), (d_inner, self.d_state))
         D = self.param("D", nn.initializers.ones, (d_inner,))
         y = selective_scan(x.astype(jnp.float32), delta.astype(jnp.float32), -jnp.exp(A_log),
-                           B.astype(jnp.float32), C.astype(jnp.float32), D)
+                           B.astype(jnp.float32), C.astype(jnp.float32), D, self.scan)
         y = y.astype(self.dtype) * nn.silu(z)
         return nn.Dense(self.d_model, use_bias=False, dtype=self.dtype, name="out_proj")(y)
