@@ -19,26 +19,17 @@ from tqdm import tqdm
 
 from meint_jax.common import files
 from meint_jax.common.errors import PredictError
-from meint_jax.inference import writers
+from meint_jax.inference import readers, writers
 from meint_jax.inference.spotter import Spotter
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 
 
 def _tfds_videos(spec: str, data_dir: str | None):
-    import tensorflow_datasets as tfds
-
-    import data_builders  # noqa: F401  Registers the builders.
-    from meint_jax.common.errors import first_line
     from meint_jax.data import long_pipeline
 
-    name, _, _ = spec.partition(":")
-    try:
-        builder = tfds.builder(name, data_dir=data_dir and os.path.expanduser(data_dir))
-    except Exception as e:  # TFDS raises several types for unknown or unbuilt datasets.
-        raise PredictError(f"tfds:{name}: cannot open the dataset ({first_line(e)})") from e
-    if not builder.is_prepared():
-        raise PredictError(f"tfds:{name}: not built in {builder.data_dir}; train on it once or run `tfds build`")
+    name = spec.partition(":")[0]
+    builder = readers.built_dataset(name, data_dir)
     if "flow" not in builder.info.features:
         raise PredictError(f"tfds:{name}: not a long-video dataset (no flow features)")
     return long_pipeline.load_videos(builder)

@@ -14,7 +14,8 @@ LAYERS = {
     "meint_jax.common": 0, "meint_jax.data": 1, "meint_jax.models": 1, "meint_jax.testing": 1, "data_builders": 2,
     "meint_jax.evaluation": 3, "meint_jax.training": 4, "meint_jax.inference": 5,
 }
-ENTRY_POINTS = ("meint_jax.main", "meint_jax.predict", "meint_jax.convert_weights", "meint_jax.paper_tables")
+ENTRY_POINTS = ("meint_jax.main", "meint_jax.predict", "meint_jax.spot", "meint_jax.convert_weights",
+                "meint_jax.paper_tables")
 
 
 def _package(module: str) -> str | None:

@@ -284,7 +284,8 @@ class FrameReader:
         self.source = builder.as_data_source("train")
         self.cache: collections.OrderedDict[int, list] = collections.OrderedDict()
         self.cache_chunks = cache_chunks
-        self.frame_size = int(builder.builder_config.frame_size)
+        config = getattr(builder, "builder_config", None)
+        self.frame_size = getattr(config, "frame_size", None)    # side of the stored frames
 
     def _chunk(self, record: int) -> list:
         if record in self.cache:

@@ -100,17 +100,27 @@ def read_video(path: str, size: int, face: str, margin: float) -> Clip:
                 frames=np.stack(images), fps=fps, source=path, warnings=warnings)
 
 
-def read_tfds(spec: str, data_dir: str | None, clip_ids: Sequence[str] | None) -> Iterator[Clip]:
-    """Clips of a built TFDS dataset, `NAME/CONFIG[:SPLIT]`; their frames are already face-cropped."""
+def built_dataset(name: str, data_dir: str | None):
+    """The TFDS builder of `name` (NAME/CONFIG), built already; PredictError naming it otherwise."""
     import tensorflow_datasets as tfds
 
-    name, _, split = spec.partition(":")
+    import data_builders  # noqa: F401  Registers the builders.
+
     try:
         builder = tfds.builder(name, data_dir=data_dir and os.path.expanduser(data_dir))
     except Exception as e:  # TFDS raises several types for unknown or unbuilt datasets.
         raise PredictError(f"tfds:{name}: cannot open the dataset ({first_line(e)})") from e
     if not builder.is_prepared():
         raise PredictError(f"tfds:{name}: not built in {builder.data_dir}; train on it once or run `tfds build`")
+    return builder
+
+
+def read_tfds(spec: str, data_dir: str | None, clip_ids: Sequence[str] | None) -> Iterator[Clip]:
+    """Clips of a built TFDS dataset, `NAME/CONFIG[:SPLIT]`; their frames are already face-cropped."""
+    import tensorflow_datasets as tfds
+
+    name, _, split = spec.partition(":")
+    builder = built_dataset(name, data_dir)
     wanted = set(clip_ids or ())
     found = set()
     for ex in tfds.as_numpy(builder.as_dataset(split=split or "train")):

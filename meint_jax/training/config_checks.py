@@ -116,8 +116,6 @@ def check_config(config: ml_collections.ConfigDict) -> None:
            f"config.model.gru_features={m.gru_features!r}: use a positive integer")
     _check(m.frame_input in FRAME_INPUTS,
            f"config.model.frame_input={m.frame_input!r}: use 'frames' (the paper) or 'residual'")
-    _check(t.cpu_convolutions in xla_options.CPU_CONVOLUTIONS,
-           f"config.train.cpu_convolutions={t.cpu_convolutions!r}: choose one of {xla_options.CPU_CONVOLUTIONS}")
     _check(m.dtype in DTYPES, f"config.model.dtype={m.dtype!r}: choose one of {sorted(DTYPES)}")
     if m.init_from is not None:
         _check(os.path.exists(os.path.expanduser(m.init_from)),
@@ -125,22 +123,6 @@ def check_config(config: ml_collections.ConfigDict) -> None:
                ".pth/.safetensors file, or a directory written by `python -m meint_jax.convert_weights`")
     for name in ("smooth_weight", "rank_weight", "rank_margin"):
         _check(lo[name] >= 0.0, f"config.loss.{name}={lo[name]!r}: use a value >= 0")
-    _check(isinstance(t.batch_size, int) and t.batch_size >= 1,
-           f"config.train.batch_size={t.batch_size!r}: use a positive integer")
-    _check(isinstance(t.num_steps, int) and t.num_steps >= 1,
-           f"config.train.num_steps={t.num_steps!r}: use a positive integer")
-    _check(t.learning_rate > 0.0, f"config.train.learning_rate={t.learning_rate!r}: use a value > 0")
-    _check(isinstance(t.warmup_steps, int) and (t.warmup_steps == 0 or 0 < t.warmup_steps < t.num_steps),
-           f"config.train.warmup_steps={t.warmup_steps!r}: use 0 <= warmup_steps < train.num_steps")
-    _check(t.schedule in ("constant", "cosine"),
-           f"config.train.schedule={t.schedule!r}: use 'constant' or 'cosine'")
-    for name in ("log_every", "checkpoint_every"):
-        _check(isinstance(t[name], int) and t[name] >= 1,
-               f"config.train.{name}={t[name]!r}: use a positive integer")
-    _check(isinstance(t.keep_checkpoints, int) and t.keep_checkpoints >= 1,
-           f"config.train.keep_checkpoints={t.keep_checkpoints!r}: use a positive integer")
-    _check(e.protocol in ("holdout", "loso"),
-           f"config.eval.protocol={e.protocol!r}: use 'holdout' or 'loso' (leave one subject out)")
     _check(isinstance(e.validation_subjects, int) and e.validation_subjects >= 0,
            f"config.eval.validation_subjects={e.validation_subjects!r}: use an integer >= 0")
     _check(e.validation_protocol in ("trimmed", "untrimmed"),
@@ -148,15 +130,9 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     _check(e.select in ("last", "best"), f"config.eval.select={e.select!r}: use 'last' or 'best'")
     _check(e.select == "last" or e.validation_subjects > 0,
            "config.eval.select='best' needs config.eval.validation_subjects > 0 to pick the best checkpoint")
-    import jax
-
-    _check(t.batch_size % jax.device_count() == 0,
-           f"config.train.batch_size={t.batch_size} does not split over {jax.device_count()} devices: "
-           f"use a multiple of {jax.device_count()}")
-    _check(isinstance(e.holdout_subjects, int) and e.holdout_subjects >= 1,
-           f"config.eval.holdout_subjects={e.holdout_subjects!r}: use a positive integer")
     _check(isinstance(e.untrimmed_windows, int) and 1 <= e.untrimmed_windows < 1000,
            f"config.eval.untrimmed_windows={e.untrimmed_windows!r}: use an integer from 1 to 999")
+    _check_training(t, e)
 
 
 def prepare_workdir(workdir: str) -> str:
