@@ -184,12 +184,12 @@ def test_a_killed_long_video_build_is_cleared_and_the_next_one_completes(tmp_pat
     process = subprocess.Popen([sys.executable, str(script), str(data_dir)], cwd=REPO, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     folder = data_dir / "synthetic_long" / "tiny_frames"
-    deadline = time.time() + 240
-    while time.time() < deadline and process.poll() is None and not list(folder.glob("incomplete.*")):
+    deadline, workers = time.time() + 240, []
+    while time.time() < deadline and process.poll() is None and (
+            not list(folder.glob("incomplete.*")) or len(workers) < 2):
+        workers = _descendants(process.pid)                  # the forkserver and its workers, rendering
         time.sleep(0.2)
-    time.sleep(2.0)                                          # well into the build: workers rendering
     assert process.poll() is None, "the build ended before it could be killed"
-    workers = _descendants(process.pid)
     process.kill()
     process.wait()
     assert list(folder.glob("incomplete.*"))                 # what the killed build left
