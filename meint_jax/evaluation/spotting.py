@@ -78,12 +78,22 @@ class SpotCounts:
                 "f1": 2 * self.tp / denominator if denominator else 0.0}
 
 
-def score_videos(videos: Iterable[tuple[dict, dict]]) -> dict:
-    """Micro, macro and overall scores over videos, each given as (ground truths, predictions), both dicts
+def count_videos(videos: Iterable[tuple[dict, dict]]) -> dict[str, SpotCounts]:
+    """kind -> counts summed over videos, each given as (ground truths, predictions), both dicts
     kind -> list of (onset, offset); predictions best first. A kind missing from a dict has none."""
     counts = {kind: SpotCounts() for kind in KINDS}
     for truths, predictions in videos:
         for kind in KINDS:
             counts[kind].add(*match_intervals(truths.get(kind, ()), predictions.get(kind, ())))
+    return counts
+
+
+def scores(counts: dict[str, SpotCounts]) -> dict:
+    """Micro, macro and overall precision, recall and F1 from each kind's counts."""
     return {"micro": counts["micro"].scores(), "macro": counts["macro"].scores(),
             "overall": (counts["micro"] + counts["macro"]).scores()}
+
+
+def score_videos(videos: Iterable[tuple[dict, dict]]) -> dict:
+    """Micro, macro and overall scores over videos (see `count_videos`)."""
+    return scores(count_videos(videos))

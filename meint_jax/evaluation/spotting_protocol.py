@@ -57,6 +57,18 @@ def video_scores(stored: StoredVideo, spec: long_pipeline.LongWindowSpec, stride
     return total / np.maximum(count, 1.0)[:, None]
 
 
+def in_batches(predict_batch: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray, batch_size: int
+               ) -> np.ndarray:
+    """`predict_batch` over `inputs` [K, ...] in batches of exactly `batch_size` (the last padded with copies
+    of its last row, so every call has one shape and compiles once); the padding's outputs are dropped."""
+    out = []
+    for start in range(0, len(inputs), batch_size):
+        chunk = inputs[start:start + batch_size]
+        padded = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - len(chunk), axis=0)])
+        out.append(np.asarray(predict_batch(padded))[:len(chunk)])
+    return np.concatenate(out)
+
+
 def truths(stored: StoredVideo, kind: str) -> list[tuple[int, int]]:
     return [(i.onset, i.offset) for i in stored.video.intervals if i.kind == kind]
 
@@ -91,20 +103,13 @@ def decode_video(stored: StoredVideo, scores: np.ndarray, decoders: dict, frame_
 
 
 def _counts(pairs) -> dict:
-    """kind -> [tp, fp, fn] over (truths, predictions) pairs."""
-    out = {kind: [0, 0, 0] for kind in KINDS}
-    for truth, predicted in pairs:
-        for kind in KINDS:
-            tp, fp, fn = spotting.match_intervals(truth.get(kind, ()), predicted.get(kind, ()))
-            out[kind] = [out[kind][0] + tp, out[kind][1] + fp, out[kind][2] + fn]
-    return out
+    """kind -> [tp, fp, fn] over (truths, predictions) pairs: the counts as metrics.json stores them."""
+    return {kind: [c.tp, c.fp, c.fn] for kind, c in spotting.count_videos(pairs).items()}
 
 
 def scores_from_counts(counts: dict) -> dict:
     """micro / macro / overall precision, recall, F1 from kind -> [tp, fp, fn]."""
-    by_kind = {kind: spotting.SpotCounts(*counts[kind]) for kind in KINDS}
-    return {"micro": by_kind["micro"].scores(), "macro": by_kind["macro"].scores(),
-            "overall": (by_kind["micro"] + by_kind["macro"]).scores()}
+    return spotting.scores({kind: spotting.SpotCounts(*counts[kind]) for kind in KINDS})
 
 
 def evaluate(config, videos: Sequence[StoredVideo], predict_windows, training_subjects: Sequence[str],
@@ -145,6 +150,10 @@ def evaluate(config, videos: Sequence[StoredVideo], predict_windows, training_su
 
     rng = np.random.default_rng(config.eval.seed)
     frames = sum(len(grid_numbers(v, step)) for v in training)
+    chance = {}                                       # kind -> (expressions per frame, median length)
+    for kind in KINDS:
+        lengths = grid_lengths(training, kind, step)
+        chance[kind] = (len(lengths) / frames if frames else 0.0, int(np.median(lengths or [1])))
     runs = []
     for _ in range(config.eval.chance_runs):
         pairs = []
@@ -152,9 +161,7 @@ def evaluate(config, videos: Sequence[StoredVideo], predict_windows, training_su
             numbers = grid_numbers(v, step)
             predicted = {}
             for kind in KINDS:
-                lengths = grid_lengths(training, kind, step)
-                rate = len(lengths) / frames if frames else 0.0
-                spans = baselines.chance_intervals(len(numbers), rate, int(np.median(lengths or [1])), rng)
+                spans = baselines.chance_intervals(len(numbers), *chance[kind], rng)
                 predicted[kind] = [(int(numbers[a]), int(numbers[b])) for a, b in spans]
             pairs.append((record["truth"], predicted))
         runs.append(_counts(pairs))

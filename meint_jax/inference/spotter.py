@@ -67,12 +67,7 @@ class Spotter:
         return cls(variables, config, saved["model"]["decoders"], **kwargs)
 
     def _predict_windows(self, features: np.ndarray) -> np.ndarray:
-        out = []
-        for start in range(0, len(features), self.batch_size):
-            chunk = features[start:start + self.batch_size]
-            padded = np.concatenate([chunk, np.repeat(chunk[-1:], self.batch_size - len(chunk), axis=0)])
-            out.append(np.asarray(self._forward(padded))[:len(chunk)])
-        return np.concatenate(out)
+        return spotting_protocol.in_batches(self._forward, features, self.batch_size)
 
     def spot(self, stored: StoredVideo) -> tuple[np.ndarray, np.ndarray, list[SpottedInterval]]:
         """(frame numbers of the step grid [M], scores [M, 2], intervals best first per kind)."""
@@ -100,7 +95,8 @@ class Spotter:
         return self._analyse(long_sources.FolderSource(video), face, progress)
 
     def features_of_video(self, path: str, face: str, progress=None) -> StoredVideo:
-        """A video file -> its flow features, decoded twice with PyAV (face, then flow), never held whole."""
+        """A video file -> its flow features, decoded with PyAV in three passes (count, the face frames, the
+        flow), never held whole."""
         return self._analyse(VideoFileSource.open(path), face, progress)
 
     def _analyse(self, source, face: str, progress) -> StoredVideo:

@@ -6,16 +6,33 @@ to put one on the devices; `fit` does the rest the same way for all.
 
 from __future__ import annotations
 
+import os
 import time
 
 import jax
 from tqdm import tqdm
 
+from meint_jax.common import files
 from meint_jax.common.errors import UserError
+from meint_jax.training import checkpoint, config_checks
 
 
 class TrainingDiverged(UserError, FloatingPointError):
     """The loss became NaN or infinite; the message names the step, the examples and the last good checkpoint."""
+
+
+def open_run(workdir: str, config) -> tuple[checkpoint.Checkpointer, dict | None]:
+    """(the run's checkpointer, the config its latest checkpoint was saved with, or None for a new run).
+
+    A resumed run must have the config it was trained with (`check_same_run`); config.json is rewritten.
+    """
+    ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"), max_to_keep=config.train.keep_checkpoints)
+    saved = ckpt.saved_config()   # the config the checkpoint was saved with, whatever config.json says
+    if saved is not None:
+        config_checks.check_same_run(workdir, config, saved)
+    if jax.process_index() == 0:
+        files.write_text(os.path.join(workdir, "config.json"), config.to_json_best_effort(indent=2))
+    return ckpt, saved
 
 
 def fit(config, state, step_fn, batches, to_device, example_ids, ckpt, run_log, on_checkpoint=None,

@@ -112,12 +112,15 @@ def train_and_evaluate(config, workdir: str) -> dict:
     subjects = input_pipeline.list_subjects(builder)
     if config.eval.protocol == "loso":
         return loso.run_loso(config, workdir, builder, subjects, run_fold)
+    return run_fold(config, workdir, builder, *_holdout(config, subjects))
+
+
+def _holdout(config, subjects: list[str]) -> tuple[list[str], list[str]]:
+    """(training, test) subjects of the hold-out protocol."""
     try:
-        train_subjects, test_subjects = input_pipeline.split_subjects(
-            subjects, config.eval.holdout_subjects, config.seed)
+        return input_pipeline.split_subjects(subjects, config.eval.holdout_subjects, config.seed)
     except ValueError as e:
         raise ConfigError(str(e)) from e
-    return run_fold(config, workdir, builder, train_subjects, test_subjects)
 
 
 def _spotting(config, workdir: str, builder) -> dict:
@@ -128,13 +131,11 @@ def _spotting(config, workdir: str, builder) -> dict:
     if "flow" not in builder.info.features:
         raise ConfigError(f"config.data.name={config.data.name!r} is not a long-video dataset (e.g. "
                           "synthetic_long/default, casme3/features)")
-    frames = None
     if config.model.inputs == "frames":
         if "chunk" not in builder.info.features:
             raise ConfigError(f"config.model.inputs='frames' needs face frames: config.data.name="
                               f"{config.data.name!r} stores flow features only; use its frames_* config")
-        frames = long_pipeline.FrameReader(builder)
-        run_fold = functools.partial(spotting_run.run_fold, frames=frames)
+        run_fold = functools.partial(spotting_run.run_fold, frames=long_pipeline.FrameReader(builder))
     else:
         run_fold = spotting_run.run_fold
     config = copy.deepcopy(config)
@@ -145,12 +146,7 @@ def _spotting(config, workdir: str, builder) -> dict:
     subjects = long_pipeline.list_subjects(videos)
     if config.eval.protocol == "loso":
         return loso.run_loso(config, workdir, videos, subjects, run_fold, spotting_run.write_results)
-    try:
-        train_subjects, test_subjects = input_pipeline.split_subjects(
-            subjects, config.eval.holdout_subjects, config.seed)
-    except ValueError as e:
-        raise ConfigError(str(e)) from e
-    return run_fold(config, workdir, videos, train_subjects, test_subjects)
+    return run_fold(config, workdir, videos, *_holdout(config, subjects))
 
 
 def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subjects: list[str]) -> dict:
@@ -167,12 +163,7 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
                  len(test_subjects), ", ".join(test_subjects))
     config = _record_dataset_facts(config, builder, train_subjects)
     t = config.train
-    ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"), max_to_keep=t.keep_checkpoints)
-    saved = ckpt.saved_config()   # the config the checkpoint was saved with, whatever config.json says
-    if saved is not None:
-        config_checks.check_same_run(workdir, config, saved)
-    if jax.process_index() == 0:
-        files.write_text(os.path.join(workdir, "config.json"), config.to_json_best_effort(indent=2))
+    ckpt, saved = fit.open_run(workdir, config)
 
     mesh = sharding.data_mesh()
     model = create_model(config.model)

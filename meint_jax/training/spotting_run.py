@@ -22,7 +22,7 @@ from meint_jax.common.errors import ConfigError
 from meint_jax.data import input_pipeline, long_pipeline
 from meint_jax.evaluation import loso, plots, spotting_protocol
 from meint_jax.models import create_model
-from meint_jax.training import checkpoint, config_checks, fit, sharding
+from meint_jax.training import fit, sharding
 from meint_jax.training.run_log import RunLog
 from meint_jax.training.steps import create_optimizer, init_state, jit_steps
 
@@ -56,16 +56,10 @@ def window_predictor(predict_fn, state, mesh, batch_size: int):
     """windows' inputs [K, W, ...] -> scores [K, W, 2], in batches of `batch_size` (the last padded)."""
     rows = sharding.local_rows(batch_size)
 
-    def predict(features):
-        out = []
-        for start in range(0, len(features), batch_size):
-            chunk = features[start:start + batch_size]
-            padded = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - len(chunk), axis=0)])
-            inputs = sharding.shard_batch({"inputs": padded[rows]}, mesh)["inputs"]
-            out.append(np.asarray(predict_fn(state, inputs))[:len(chunk)])
-        return np.concatenate(out)
+    def predict_batch(inputs):
+        return predict_fn(state, sharding.shard_batch({"inputs": inputs[rows]}, mesh)["inputs"])
 
-    return predict
+    return lambda inputs: spotting_protocol.in_batches(predict_batch, inputs, batch_size)
 
 
 def run_fold(config, workdir: str, videos, train_subjects: list[str], test_subjects: list[str],
@@ -85,12 +79,7 @@ def run_fold(config, workdir: str, videos, train_subjects: list[str], test_subje
     fit_videos = long_pipeline.of_subjects(videos, fit_subjects)
     config = _record_facts(config, long_pipeline.of_subjects(videos, train_subjects))
     t, d = config.train, config.data
-    ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"), max_to_keep=t.keep_checkpoints)
-    saved = ckpt.saved_config()
-    if saved is not None:
-        config_checks.check_same_run(workdir, config, saved)
-    if jax.process_index() == 0:
-        files.write_text(os.path.join(workdir, "config.json"), config.to_json_best_effort(indent=2))
+    ckpt, saved = fit.open_run(workdir, config)
 
     mesh = sharding.data_mesh()
     model = create_model(config.model)
