@@ -4,7 +4,9 @@
         --config.data.manual_dir=/path/to/CASME2
 
 Variants: the paper's Table 3 rows (`configs/casme2.py:variant=framewise`,
-`no_smooth`, `no_rank`).
+`no_smooth`, `no_rank`). `configs/casme2.py:task=recognition` (with `variant=full` or `framewise`) trains
+emotion recognition on the trimmed clips instead, leave-one-subject-out, scored by UF1/UAR beside the
+majority-class and class-prior baselines.
 """
 
 from configs import default

@@ -2,12 +2,16 @@
 
 Dataset configs start from `get_config()` here and change what differs.
 Variants (`configs/casme2.py:variant=no_rank`) are the paper's ablations.
+`task=recognition` (`configs/casme2.py:task=recognition`) turns a config into clip-level emotion
+recognition (`recognition` below).
 """
 
 import ml_collections
 from ml_collections.config_dict import placeholder
 
 VARIANTS = ("full", "framewise", "no_smooth", "no_rank")
+TASKS = ("intensity", "recognition")
+RECOGNITION_VARIANTS = ("full", "framewise")   # the others change the intensity loss, which recognition lacks
 
 
 def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
@@ -37,9 +41,46 @@ def apply_variant(config: ml_collections.ConfigDict, variant: str) -> ml_collect
     return config
 
 
+def recognition(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """A clip config -> emotion recognition on trimmed clips (the field's UF1/UAR benchmark).
+
+    Paper 001's ResNet18 + BiGRU (or frame-wise) with a Dense(classes) head, its per-frame logits averaged
+    over the clip, trained with class-weighted cross-entropy on trimmed windows (onset to offset, T frames);
+    no pseudo-intensity loss. Classes and their weights are recorded from the training subjects' clips when
+    training starts (`training/recognition_run.py`). Validation subjects (eval.validation_subjects > 0) are
+    split off the training subjects and pick the best checkpoint by UF1; none by default.
+    """
+    if config.variant not in RECOGNITION_VARIANTS:
+        raise ValueError(f"variant {config.variant!r} changes the intensity loss, which recognition does not "
+                         f"have: use one of {RECOGNITION_VARIANTS} with task=recognition")
+    config.task = "recognition"
+    config.model.task = "recognition"
+    config.data.train_window = "trimmed"
+    config.data.emotion_labels = "three"        # three (negative/positive/surprise, MEGC) | native
+    config.data.others = "exclude"              # exclude (never trained on, never scored) | class
+    config.data.emotion_classes = placeholder(tuple)  # recorded from the training clips (leave unset)
+    config.model.emotion_outputs = placeholder(int)   # recorded: len(emotion_classes)
+    config.loss.smooth_weight = 0.0             # no pseudo-intensity loss: these terms are not computed
+    config.loss.rank_weight = 0.0
+    config.loss.balance_classes = True          # each class weighted by 1 / its share of the training clips
+    config.loss.emotion_weights = placeholder(tuple)  # recorded: each class's weight (leave unset)
+    config.eval.chance_runs = 20                # draws of the class-prior baseline (its scores are their mean)
+    return config
+
+
+def apply_task(config: ml_collections.ConfigDict, task: str) -> ml_collections.ConfigDict:
+    """`task=intensity` (the config as it is) or `task=recognition`."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; choose one of {TASKS}")
+    return recognition(config) if task == "recognition" else config
+
+
 def paper_config(data_name: str, arg: str | None) -> ml_collections.ConfigDict:
-    """The paper's settings on a real dataset: T=16, batch 8, Adam 1e-4, 224x224, trimmed windows."""
-    args = parse_arg(arg, variant="full")
+    """The paper's settings on a real dataset: T=16, batch 8, Adam 1e-4, 224x224, trimmed windows.
+
+    With `task=recognition`, leave-one-subject-out, the field's protocol for UF1/UAR
+    (`--config.eval.protocol=holdout` for one subject-disjoint split)."""
+    args = parse_arg(arg, variant="full", task="intensity")
     config = get_config()
     config.data.name = data_name
     config.data.image_size = 224
@@ -48,7 +89,10 @@ def paper_config(data_name: str, arg: str | None) -> ml_collections.ConfigDict:
     config.train.checkpoint_every = 500          # also validates then, with eval.validation_subjects
     config.train.keep_checkpoints = 3           # the latest N are kept (checkpoints/); the best in best/
     config.eval.holdout_subjects = 5
-    return apply_variant(config, args.variant)
+    config = apply_task(apply_variant(config, args.variant), args.task)
+    if args.task == "recognition":
+        config.eval.protocol = "loso"
+    return config
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:

@@ -6,6 +6,8 @@
 Frames are 2040x1088 with the face in the middle: `dlib_224` crops one box
 per clip from dlib's landmarks (`samm/whole_224` for copies already cropped).
 Variants: the paper's Table 2 rows (`:variant=framewise`, `no_smooth`, `no_rank`).
+`:task=recognition` (with `variant=full` or `framewise`) trains emotion recognition on the trimmed clips
+instead, leave-one-subject-out, scored by UF1/UAR beside the majority-class and class-prior baselines.
 """
 
 from configs import default

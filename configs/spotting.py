@@ -3,7 +3,8 @@
 Datasets' spotting configs start from `get_config()` here. Variants are ablations:
 `full` (flow stem + slow-fast Mamba network), `bigru` (paper 001's temporal model in its place),
 `framewise` (no temporal model), `soft_targets` (a raised-cosine target inside each expression instead
-of paper 002's hard 1).
+of paper 002's hard 1), `spotting_only` (no emotion head), `separate` (the joint model's two tasks trained
+as two models, each for the whole step budget: does sharing help?).
 """
 
 import ml_collections
@@ -11,7 +12,7 @@ from ml_collections.config_dict import placeholder
 
 from configs import default
 
-VARIANTS = ("full", "bigru", "framewise", "soft_targets")
+VARIANTS = ("full", "bigru", "framewise", "soft_targets", "spotting_only", "separate")
 
 
 def apply_variant(config: ml_collections.ConfigDict, variant: str) -> ml_collections.ConfigDict:
@@ -23,6 +24,10 @@ def apply_variant(config: ml_collections.ConfigDict, variant: str) -> ml_collect
         config.model.temporal = "none"
     elif variant == "soft_targets":
         config.data.target_shape = "raised_cosine"
+    elif variant == "spotting_only":
+        config.model.emotion_head = False
+    elif variant == "separate":
+        config.train.separate = True
     config.variant = variant
     return config
 
@@ -48,6 +53,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.data.macro_frames = placeholder(float)
     config.data.flow_size = placeholder(int)        # how the dataset's flow features were made, for `meint_jax.spot`
     config.data.anchor_every = placeholder(int)
+    # Emotions (recognition): the field's three classes or the dataset's own; `others` (no class of the set,
+    # e.g. macro-expressions annotated without an emotion) excluded (MEGC) or a class of its own.
+    config.data.emotion_labels = "three"        # three | native
+    config.data.others = "exclude"              # exclude | class
+    config.data.emotion_classes = placeholder(tuple)  # recorded when training starts (leave unset)
 
     config.model = ml_collections.ConfigDict()
     config.model.task = "spotting"
@@ -62,10 +72,17 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.model.scan = "sequential"            # sequential (lax.scan) | associative (lax.associative_scan)
     config.model.gru_features = 128
     config.model.dtype = "float32"
+    config.model.emotion_head = True            # per-frame emotions (classes + neutral) beside the spotting head
+    config.model.emotion_outputs = placeholder(int)   # recorded: len(emotion_classes) + 1
 
     config.loss = ml_collections.ConfigDict()
     config.loss.micro_weight = 1.0
     config.loss.macro_weight = 1.0
+    config.loss.spotting_weight = 0.9           # paper 002's mix: 0.9 spotting + 0.1 recognition
+    config.loss.emotion_weight = 0.1
+    config.loss.neutral_weight = 0.1            # the neutral class's cross-entropy weight (down-weighted)
+    config.loss.balance_classes = True          # the emotion classes weighted by 1 / their share of training frames
+    config.loss.emotion_weights = placeholder(tuple)  # recorded: each class's weight, neutral last (leave unset)
 
     config.train = ml_collections.ConfigDict()
     config.train.batch_size = 32
@@ -77,6 +94,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.train.checkpoint_every = 500
     config.train.keep_checkpoints = 3
     config.train.cpu_convolutions = "xla"
+    config.train.separate = False               # the `separate` ablation: a spotting model and an emotion model
 
     config.eval = ml_collections.ConfigDict()
     config.eval.protocol = "loso"               # loso (the field's protocol) | holdout
@@ -89,6 +107,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.eval.chance_runs = 20
     config.eval.timelines = 4                   # test videos drawn as timelines
     config.eval.seed = 1234
+    config.eval.emotion_pooling = "vote"        # an interval's emotion: vote (paper 002) | mean of probabilities
     return apply_variant(config, args.variant)
 
 

@@ -1,7 +1,9 @@
-"""The paper's Tables 2/3 from one command, with the prior and the label-shape ablation.
+"""The papers' tables from one command: paper 001's Tables 2/3 with the prior and the label-shape ablation,
+and paper 002's joint-against-separate ablation of spotting and recognition.
 
     python -m meint_jax.paper_tables --dataset=synthetic --workdir=DIR
     python -m meint_jax.paper_tables --dataset=casme2 --workdir=DIR --manual_dir=/data/CASME2
+    python -m meint_jax.paper_tables --dataset=synthetic_spotting --workdir=DIR
 
 Each row is one run of `training.loop.train_and_evaluate` in `DIR/<row>/` (LOSO on the
 real datasets, the quick hold-out on the synthetic one, unless --protocol says
@@ -52,7 +54,19 @@ PAPER = {
     "no_smooth": {"samm": (0.9804, 0.9252), "casme2": (0.9876, 0.9446)},
     "no_rank": {"samm": (0.9791, 0.9221), "casme2": (0.9894, 0.9487)},
 }
-DATASETS = ("synthetic", "casme2", "samm")
+# Paper 002: one network with a spotting and an emotion head, against two networks with one each.
+SPOTTING_ROWS = (
+    Row("joint", "full", "", "joint: one network, spotting + emotion heads"),
+    Row("separate", "separate", "", "separate spotting and emotion networks"),
+)
+# Paper 002's ME spotting F1, F1_analysis and STRS (docs/design.md, "Paper 002's figures").
+PAPER_002 = {"CAS(ME)^3": (0.0997, 0.5638, 0.0562), "SAMM-LV": (0.2906, 0.6882, 0.2000)}
+SPOTTING_DATASETS = ("synthetic_spotting", "casme3_spotting", "samm_lv_spotting", "casme_sq_spotting")
+DATASETS = ("synthetic", "casme2", "samm") + SPOTTING_DATASETS
+
+
+def rows_of(dataset: str) -> tuple[Row, ...]:
+    return SPOTTING_ROWS if dataset in SPOTTING_DATASETS else ROWS
 
 
 
@@ -61,7 +75,8 @@ def define_flags():
     flags.DEFINE_string("workdir", None, "One subfolder per row, and table.md / table.json.")
     flags.DEFINE_string("size", None, "Synthetic only: 'tiny' for a smoke run (CI).")
     flags.DEFINE_enum("protocol", None, ["holdout", "loso"], "Default: loso on casme2/samm, holdout on synthetic.")
-    flags.DEFINE_list("rows", None, f"A subset of rows: {', '.join(r.name for r in ROWS)} (default: all).")
+    flags.DEFINE_list("rows", None, f"A subset of rows: {', '.join(r.name for r in ROWS + SPOTTING_ROWS)} "
+                      "(default: all of the dataset's).")
     flags.DEFINE_string("data_dir", None, "TFDS data_dir.")
     flags.DEFINE_string("manual_dir", None, "The licensed dataset's folder as distributed (casme2, samm).")
     flags.DEFINE_integer("num_steps", None, "Training steps per run (default: the config's).")
@@ -78,8 +93,9 @@ def row_config(dataset: str, variant: str, shape: str, *, size=None, protocol=No
                manual_dir=None, num_steps=None, folds=None):
     arg = f"variant={variant}" + (f",size={size}" if size else "")
     config = load_config(dataset, arg)
-    config.data.pseudo_label = shape
-    config.eval.protocol = protocol or ("holdout" if dataset == "synthetic" else "loso")
+    if shape:
+        config.data.pseudo_label = shape
+    config.eval.protocol = protocol or ("holdout" if dataset.startswith("synthetic") else "loso")
     if data_dir:
         config.data.data_dir = data_dir
     if manual_dir:
@@ -135,14 +151,53 @@ def make_table(dataset: str, results: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n\n" + note + "\n"
 
 
+def _spotting_cells(result: dict, predictor: str) -> list[str]:
+    rec = result[predictor]["recognition"]
+    micro, overall = rec["micro"], rec["overall"]
+    return [f"{micro['f1_spot']:.4f}", f"{micro['f1_analysis']:.4f}", f"{micro['strs']:.4f}",
+            f"{micro['uf1']:.4f} / {micro['uar']:.4f}", f"{overall['strs']:.4f}"]
+
+
+def make_spotting_table(dataset: str, results: dict[str, dict]) -> str:
+    """Markdown: ME spotting F1, F1_analysis, STRS, UF1 / UAR of the spotted MEs, overall STRS (MEs and MaEs)
+    per row, with the chance spotter and the majority class beside the joint row, paper 002's figures below."""
+    header = ["Row", "ME F1_spot", "ME F1_analysis", "ME STRS", "ME UF1 / UAR", "overall STRS"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in SPOTTING_ROWS:
+        if row.name not in results:
+            continue
+        lines.append("| " + " | ".join([row.label] + _spotting_cells(results[row.name], "model")) + " |")
+        if row.name == "joint":
+            for predictor, label in (("majority", "joint's intervals, training majority class"),
+                                     ("class_prior", "joint's intervals, class prior at random"),
+                                     ("chance", "chance spotter, class prior at random")):
+                lines.append("| " + " | ".join([label] + _spotting_cells(results[row.name], predictor)) + " |")
+    for name, (f1, analysis, score) in PAPER_002.items():
+        lines.append(f"| paper 002 on {name} | {f1:.4f} | {analysis:.4f} | {score:.4f} | - | - |")
+    loso = any("folds_done" in r for r in results.values())
+    note = (f"{dataset}: counts and label pairs pooled over {'all LOSO folds' if loso else 'the held-out subjects'}; "
+            "emotions scored over the spotted true positives, `others` left out; the chance row is a mean over "
+            "its runs.")
+    return "\n".join(lines) + "\n\n" + note + "\n"
+
+
+def _spotting_summary(result: dict) -> dict:
+    keep = ("f1_spot", "f1_analysis", "strs", "uf1", "uar")
+    return {p: {k: {m: result[p]["recognition"][k][m] for m in keep} for k in ("micro", "macro", "overall")}
+            for p in ("model", "model_neutral_dropped", "majority", "class_prior", "chance")
+            if "recognition" in result.get(p, {})}
+
+
 def run(dataset: str, workdir: str, *, rows=None, **overrides) -> str:
     from meint_jax.evaluation import intensity
     from meint_jax.training import config_checks, loop
 
-    wanted = [r for r in ROWS if not rows or r.name in rows]
-    unknown = set(rows or ()) - {r.name for r in ROWS}
+    spotting = dataset in SPOTTING_DATASETS
+    known = rows_of(dataset)
+    wanted = [r for r in known if not rows or r.name in rows]
+    unknown = set(rows or ()) - {r.name for r in known}
     if unknown:
-        raise ConfigError(f"--rows: unknown rows {sorted(unknown)}; choose from {[r.name for r in ROWS]}")
+        raise ConfigError(f"--rows: unknown rows {sorted(unknown)}; choose from {[r.name for r in known]}")
     workdir = files.writable_folder(workdir, "--workdir")
     results = {}
     for row in wanted:
@@ -163,18 +218,19 @@ def run(dataset: str, workdir: str, *, rows=None, **overrides) -> str:
         else:
             logging.info("Row %r: %s.", row.name, row.label)
             results[row.name] = loop.train_and_evaluate(config, row_dir)
-        table = make_table(dataset, results)
+        table = make_spotting_table(dataset, results) if spotting else make_table(dataset, results)
         files.write_text(os.path.join(workdir, "table.md"), table)
         files.write_text(os.path.join(workdir, "table.json"), json.dumps(
-            {n: intensity.without_per_clip({p: r[p] for p in ("trimmed", "untrimmed") if p in r})
+            {n: _spotting_summary(r) if spotting else
+             intensity.without_per_clip({p: r[p] for p in ("trimmed", "untrimmed") if p in r})
              for n, r in results.items()}, indent=1))
     return table
 
 
 def main(argv):
     del argv
-    if FLAGS.size and FLAGS.dataset != "synthetic":
-        raise ConfigError("--size applies to --dataset=synthetic only")
+    if FLAGS.size and not FLAGS.dataset.startswith("synthetic"):
+        raise ConfigError("--size applies to the synthetic datasets only")
     print(run(FLAGS.dataset, FLAGS.workdir, rows=FLAGS.rows, size=FLAGS.size, protocol=FLAGS.protocol,
               data_dir=FLAGS.data_dir, manual_dir=FLAGS.manual_dir, num_steps=FLAGS.num_steps, folds=FLAGS.folds))
 

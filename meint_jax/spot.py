@@ -67,7 +67,7 @@ def run(checkpoint: str, input_path: str, output: str, *, step: int | None = Non
                 stored = source(bar.update)
         numbers, scores, intervals = spotter.spot(stored)
         seconds = time.perf_counter() - start
-        written = writers.write_intervals(output, stored, numbers, scores, intervals, settings)
+        written = writers.write_intervals(output, stored, numbers, scores, intervals, settings, spotter.classes)
         summaries.append({"name": stored.video.video_id, "frames": stored.video.num_frames,
                           "intervals": len(intervals), "seconds": seconds, "files": written})
         logging.info("%s: %d frames, %d intervals, %.1f frames/s -> %s", stored.video.video_id,

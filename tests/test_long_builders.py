@@ -43,6 +43,38 @@ def reasons(summary, key="skipped_rows"):
     return sorted(row["reason"] for row in summary[key])
 
 
+def one_joint_step(config_module: str, builder, expected_classes, labels: str = "three") -> dict:
+    """The dataset's spotting + recognition config (shrunk network, same data settings) recorded on its
+    fixture and trained one step: finite losses, and emotion targets that hold each expected class."""
+    import importlib
+
+    import jax
+
+    from meint_jax.models import create_model
+    from meint_jax.training import spotting_run, steps
+
+    config = importlib.import_module(f"configs.{config_module}").get_config()
+    config.data.emotion_labels = labels
+    config.model.update(stem_features=8, slow_features=8, stages=2, lateral_after=(1,), d_state=4,
+                        layers_per_stage=1)
+    config.data.window = 8
+    config.data.frame_step = 1
+    config.train.batch_size = 4
+    videos = long_pipeline.load_videos(builder)
+    config = spotting_run._record_facts(config, videos)
+    assert config.data.emotion_classes == expected_classes and config.model.emotion_outputs == len(expected_classes) + 1
+    model = create_model(config.model)
+    tx = steps.create_optimizer(config.train)
+    state = steps.init_state(model, tx, (1, 8, 36), 0, dtype=np.float32)
+    spec = spotting_run.spotting_protocol.window_spec(config, train=True)
+    batch = next(long_pipeline.train_batches(videos, spec, batch_size=4, seed=0))
+    step = jax.jit(lambda s, b: steps.spotting_train_step(s, b, model=model, tx=tx, loss_config=config.loss))
+    state, metrics = step(state, {"inputs": batch["features"], "targets": batch["targets"], "mask": batch["mask"],
+                                  "emotions": batch["emotions"]})
+    assert int(state.step) == 1 and bool(metrics["finite"]) and float(metrics["emotion_ce"]) > 0
+    return config
+
+
 def test_casme_sq_reads_the_workbook_found_by_its_sheets_and_counts_every_skip(tmp_path, monkeypatch):
     from data_builders.casme_sq import casme_sq_dataset_builder as casme_sq
 
@@ -65,6 +97,7 @@ def test_casme_sq_reads_the_workbook_found_by_its_sheets_and_counts_every_skip(t
         assert any(r.startswith(expected) for r in found), (expected, found)
     assert summary["repaired_by_reason"] == {"offset 0": 1}
     assert os.path.basename(summary["sheets"][0]) == "CAS(ME)2_code_copy.xlsx"
+    one_joint_step("casme_sq_spotting", builder, ("negative", "positive", "surprise"))
 
 
 def test_samm_lv_joins_emotions_rounds_fractions_places_missing_apexes_and_stores_frames(tmp_path, monkeypatch):
@@ -85,6 +118,7 @@ def test_samm_lv_joins_emotions_rounds_fractions_places_missing_apexes_and_store
     for r in reasons(summary, "repaired_rows"):
         repaired[r.split(":")[0]] += 1
     assert repaired == long_fixtures.REPAIRED_SAMM_LV
+    one_joint_step("samm_lv_spotting", builder, ("negative", "positive", "surprise"))
 
     # The stored frames are the source frames cropped to the video's one face box, up to JPEG re-encoding.
     stored = videos["007/007_2"]
@@ -115,6 +149,9 @@ def test_casme3_reads_text_cells_blinks_gaps_and_a_case_changed_folder(tmp_path,
     summary = summary_of(builder)
     assert {r.split(":")[0] for r in reasons(summary)} == long_fixtures.SKIPPED_CASME3
     assert summary["videos"] == 3
+    one_joint_step("casme3_spotting", builder, ("negative", "positive", "surprise"))
+    native = one_joint_step("casme3_spotting", builder, ("disgust", "surprise"), "native")   # others left out
+    assert native.loss.emotion_weights[-1] == native.loss.neutral_weight
 
 
 def test_a_long_video_dataset_builds_on_first_use_and_refuses_a_changed_source(tmp_path, monkeypatch):

@@ -73,6 +73,15 @@ def test_a_folder_and_a_video_of_one_recording_give_the_same_intervals(run, reco
     for r in table:   # seconds are frame numbers over the video's 30 fps
         assert float(r["onset_s"]) == pytest.approx(int(r["onset"]) / 30, abs=1e-6)
         assert int(r["onset"]) <= int(r["apex"]) <= int(r["offset"])
+        # Each interval's emotion (the run's emotion head) with the mean probability of that class inside it.
+        assert r["emotion"] in ("negative", "positive", "surprise") and 0.0 < float(r["emotion_probability"]) < 1.0
+    probabilities = np.asarray(from_video["emotion_probabilities"])
+    assert from_video["emotion_classes"] == ["negative", "positive", "surprise", "neutral"]
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    for interval in from_video["intervals"]:
+        inside = probabilities[interval["onset"]:interval["offset"] + 1]
+        index = from_video["emotion_classes"].index(interval["emotion"])
+        assert interval["emotion_probability"] == pytest.approx(inside[:, index].mean(), abs=1e-5)
     assert os.path.getsize(tmp_path / "b" / "clip.png") > 1000
 
 

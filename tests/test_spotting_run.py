@@ -10,6 +10,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 import data_builders  # noqa: F401  Registers the builders.
+from configs import spotting as spotting_configs
 from configs import synthetic_spotting
 from meint_jax.common.errors import ConfigError
 from meint_jax.data import long_pipeline
@@ -50,6 +51,18 @@ def test_a_tiny_spotting_run_reports_the_model_beside_both_baselines_and_draws_t
     assert saved["test_subjects"] and not set(saved["test_subjects"]) & set(saved["validation_subjects"])
     assert os.path.getsize(os.path.join(workdir, "timelines.png")) > 1000
     assert summary["model"] == saved["model"]
+    # Spot-then-recognise beside its baselines: the matched label pairs are the spotting TPs, STRS = F1 x F1_a.
+    assert saved["classes"] == ["negative", "positive", "surprise"]
+    for rec in [saved[name]["recognition"] for name in ("model", "model_neutral_dropped", "majority")] + [
+            saved["class_prior"]["recognition_per_run"][0], saved["chance"]["recognition_per_run"][0]]:
+        assert len(rec["label_pairs"]["micro"]) == rec["counts"]["micro"][0]
+        assert rec["micro"]["strs"] == pytest.approx(rec["micro"]["f1_spot"] * rec["micro"]["f1_analysis"])
+    assert saved["model"]["recognition"]["micro"]["f1_spot"] == pytest.approx(saved["model"]["micro"]["f1"])
+    assert saved["majority"]["recognition"]["counts"] == saved["model"]["recognition"]["counts"]
+    assert saved["class_prior"]["runs"] == len(saved["class_prior"]["recognition_per_run"]) == 3
+    assert 0.0 <= saved["chance"]["recognition"]["micro"]["strs"] <= 1.0
+    emotions = [i["emotion"] for v in saved["per_video"] for i in v["intervals"]]
+    assert emotions and set(emotions) <= set(saved["classes"])
     # Started again: resumed from the last checkpoint, nothing retrained, the same figures.
     again = loop.train_and_evaluate(tiny(data_dir), workdir)
     assert again["model"] == saved["model"] and again["train_seconds_this_run"] < 5.0
@@ -109,12 +122,14 @@ def test_leave_one_subject_out_pools_the_counts_of_every_fold(data_dir, tmp_path
     for kind in ("micro", "macro"):
         summed = np.sum([f["model"]["counts"][kind] for f in folds], axis=0).tolist()
         assert results["model"]["counts"][kind] == summed
+        pairs = [p for f in folds for p in f["model"]["recognition"]["label_pairs"][kind]]
+        assert results["model"]["recognition"]["label_pairs"][kind] == pairs
     assert json.load(open(os.path.join(workdir, "results.json")))["model"] == results["model"]
 
 
 @pytest.mark.parametrize("module", ["casme3_spotting", "samm_lv_spotting", "casme_sq_spotting",
                                     "synthetic_spotting"])
-@pytest.mark.parametrize("variant", ["full", "bigru", "framewise", "soft_targets"])
+@pytest.mark.parametrize("variant", spotting_configs.VARIANTS)
 def test_every_spotting_config_and_variant_passes_the_checks_and_builds_its_model(module, variant):
     import importlib
 

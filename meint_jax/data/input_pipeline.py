@@ -59,12 +59,24 @@ class Augmentation:
     contrast: float = 0.0            # scale about the window's mean by U(1 - c, 1 + c)
 
 
-def load_clips(builder: tfds.core.DatasetBuilder, subjects) -> tf.data.Dataset:
-    """The built clips of `subjects`, frames left JPEG-encoded."""
+def load_clips(builder: tfds.core.DatasetBuilder, subjects, emotions=None) -> tf.data.Dataset:
+    """The built clips of `subjects`, frames left JPEG-encoded; with `emotions` (indices of the dataset's
+    `emotion` ClassLabel), only the clips of those emotions."""
     ds = builder.as_dataset(split="train", decoders={"frames": tfds.decode.SkipDecoding()},
                             shuffle_files=False)
     wanted = tf.constant(sorted(subjects))
-    return ds.filter(lambda ex: tf.reduce_any(tf.equal(ex["subject"], wanted)))
+    ds = ds.filter(lambda ex: tf.reduce_any(tf.equal(ex["subject"], wanted)))
+    if emotions is not None:
+        kept = tf.constant(sorted(int(e) for e in emotions), tf.int64)
+        ds = ds.filter(lambda ex: tf.reduce_any(tf.equal(ex["emotion"], kept)))
+    return ds
+
+
+def clip_emotions(builder: tfds.core.DatasetBuilder, subjects) -> list[tuple[str, str]]:
+    """(subject, emotion label by the dataset's own name) of every clip of `subjects`, in stored order."""
+    names = builder.info.features["emotion"].names
+    ds = load_clips(builder, subjects).map(lambda ex: (ex["subject"], ex["emotion"]))
+    return [(subject.decode(), names[int(i)]) for subject, i in tfds.as_numpy(ds)]
 
 
 def list_subjects(builder: tfds.core.DatasetBuilder) -> list[str]:
@@ -168,6 +180,7 @@ def _make_window(ex, seed, spec: WindowSpec, image_size: int, decode: bool,
         "onset": ex["onset"], "apex": ex["apex"], "offset": ex["offset"],
         "clip_id": ex["clip_id"],
         "subject": ex["subject"],
+        "emotion": ex["emotion"],        # the dataset's ClassLabel index (its names: builder.info.features)
     }
     if "true_intensity" in ex:
         window["true_intensity"] = tf.gather(ex["true_intensity"], index)
@@ -189,8 +202,11 @@ def _add_targets(batch: dict, label_shape: str) -> dict:
 
 def train_batches(builder, subjects, spec: WindowSpec, *, batch_size: int, image_size: int,
                   label_shape: str, augment: Augmentation, seed: int, start_step: int = 0,
-                  process_index: int = 0, process_count: int = 1) -> Iterator[dict]:
+                  process_index: int = 0, process_count: int = 1, emotions=None) -> Iterator[dict]:
     """Endless shuffled training batches of numpy arrays, deterministic from `seed`.
+
+    With `emotions` (ClassLabel indices), only clips of those emotions are drawn (recognition leaves out
+    the clips of no class).
 
     `start_step` skips the batches a resumed run already trained on, so it sees
     the same batches after a restart as an uninterrupted run (skipping happens
@@ -199,7 +215,7 @@ def train_batches(builder, subjects, spec: WindowSpec, *, batch_size: int, image
     """
     per_process = batch_size // process_count
     first_row = process_index * per_process
-    ds = load_clips(builder, subjects).cache().repeat()
+    ds = load_clips(builder, subjects, emotions).cache().repeat()
     ds = ds.shuffle(256, seed=seed, reshuffle_each_iteration=True).enumerate()
     ds = ds.skip(start_step * batch_size)
     if process_count > 1:

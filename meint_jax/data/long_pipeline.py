@@ -12,8 +12,9 @@ position. It carries:
 - `targets` [W, 2]: micro and macro channels, the `target_shape` inside each
   expression of that kind (paper 002's hard 1, or a pseudo-label shape), 0
   elsewhere; intervals are inclusive at both ends, as the MEGC metric counts;
-- `emotions` [W]: the class (long_videos.EMOTION_CLASSES) of the expression a
-  frame is in, NEUTRAL outside every expression;
+- `emotions` [W]: the class index (in `emotion_classes`) of the expression a
+  frame is in, len(emotion_classes) (neutral) outside every expression, -1 in
+  an expression whose label is not a class (`others` when excluded);
 - `positions` [W]: the frames' numbers in the source; `mask` [W]: 0 for padding
   (a video shorter than a window).
 Training windows are drawn so that a `me_fraction` share overlaps a
@@ -29,10 +30,10 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from meint_jax.data import flow_features, long_sources, long_videos, pseudo_labels
+from meint_jax.data import emotion_classes, flow_features, long_sources, long_videos, pseudo_labels
 from meint_jax.data.long_videos import LongVideo
 
-NEUTRAL = len(long_videos.EMOTION_CLASSES)   # the per-frame class outside every expression
+NEUTRAL = len(long_videos.EMOTION_CLASSES)   # the per-frame class outside every expression (default classes)
 TARGET_SHAPES = ("hard",) + tuple(pseudo_labels.SHAPES)
 
 
@@ -44,6 +45,8 @@ class LongWindowSpec:
     frame_step: int = 1         # every k-th frame (paper 002 takes every 7th on SAMM-LV)
     me_fraction: float = 0.5    # training windows that overlap an ME; < 0: positions uniform over all windows
     target_shape: str = "hard"  # inside an expression: hard (1) or a pseudo_labels shape
+    emotion_classes: tuple = long_videos.EMOTION_CLASSES    # per-frame emotion classes (neutral follows)
+    emotion_labels: str = "three"                          # three | native: which label of an expression
 
     def __post_init__(self):
         if self.length < 2 or self.frame_step < 1:
@@ -141,13 +144,15 @@ def frame_targets(positions: np.ndarray, intervals, shape: str = "hard") -> np.n
     return out
 
 
-def frame_emotions(positions: np.ndarray, intervals) -> np.ndarray:
-    """int32 [...]: each frame's expression class, NEUTRAL outside; a micro-expression wins an overlap."""
+def frame_emotions(positions: np.ndarray, intervals, classes=long_videos.EMOTION_CLASSES,
+                   label_set: str = "three") -> np.ndarray:
+    """int32 [...]: each frame's expression class index in `classes`, len(classes) (neutral) outside, -1
+    (`emotion_classes.IGNORED`) in an expression whose label is no class; a micro-expression wins an overlap."""
     positions = np.asarray(positions)
-    out = np.full(positions.shape, NEUTRAL, np.int32)
+    out = np.full(positions.shape, len(classes), np.int32)
     for interval in sorted(intervals, key=lambda i: i.kind == "micro"):      # macro first, micro over it
         inside = (positions >= interval.onset) & (positions <= interval.offset)
-        out[inside] = long_videos.EMOTION_CLASSES.index(interval.emotion)
+        out[inside] = emotion_classes.index(emotion_classes.interval_label(interval, label_set), tuple(classes))
     return out
 
 
@@ -193,7 +198,8 @@ def make_window(stored: StoredVideo, start: int, spec: LongWindowSpec) -> dict:
     positions = stored.video.frame_numbers[index]
     window = {"features": flow_features.relative_to_window_start(stored.flow[index]).astype(np.float32),
               "targets": frame_targets(positions, stored.video.intervals, spec.target_shape),
-              "emotions": frame_emotions(positions, stored.video.intervals),
+              "emotions": frame_emotions(positions, stored.video.intervals, spec.emotion_classes,
+                                         spec.emotion_labels),
               "positions": positions.astype(np.int32), "mask": mask, "start": np.int32(start)}
     if stored.video.true_intensity is not None:
         window["true_intensity"] = stored.video.true_intensity[index]

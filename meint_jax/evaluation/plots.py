@@ -67,15 +67,20 @@ def plot_prediction(path: str, frame_numbers, intensity, title: str, *, target=N
 def plot_timelines(path: str, panels: list[dict], title: str) -> None:
     """One row per long video: the micro and macro scores over its frames, the decoded intervals above the
     axis and the ground truth below it. Each panel has `video_id`, `frame_numbers`, `scores` [M, 2], and
-    `truth` / `predicted`: kind -> [(onset, offset)]."""
+    `truth` / `predicted`: kind -> [(onset, offset)], and optionally `labels`: kind -> the emotion of each
+    predicted interval, written above it."""
     colours = {"micro": "tab:red", "macro": "tab:blue"}
     fig, axes = plt.subplots(len(panels), 1, figsize=(12, 2.4 * len(panels)), squeeze=False)
     for ax, panel in zip(axes[:, 0], panels):
         x = panel["frame_numbers"]
         for channel, kind in enumerate(("micro", "macro")):
             ax.plot(x, panel["scores"][:, channel], color=colours[kind], lw=1, label=f"{kind} score")
-            for onset, offset in panel["predicted"].get(kind, ()):
+            labels = panel.get("labels", {}).get(kind) or [None] * len(panel["predicted"].get(kind, ()))
+            for (onset, offset), label in zip(panel["predicted"].get(kind, ()), labels):
                 ax.axvspan(onset, offset, ymin=0.55, ymax=1.0, color=colours[kind], alpha=0.25)
+                if label:
+                    ax.text((onset + offset) / 2, 1.0, label, ha="center", va="bottom", fontsize=6,
+                            color=colours[kind], rotation=90)
             for onset, offset in panel["truth"].get(kind, ()):
                 ax.axvspan(onset, offset, ymin=0.0, ymax=0.45, color=colours[kind], alpha=0.12, hatch="//")
         ax.set_ylim(0, 1.05)

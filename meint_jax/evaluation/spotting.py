@@ -29,20 +29,20 @@ def iou(a: tuple[int, int], b: tuple[int, int]) -> float:
     return inter / union
 
 
-def match_intervals(ground_truths: Sequence[tuple[int, int]], predictions: Sequence[tuple[int, int]],
-                    threshold: float = IOU_THRESHOLD) -> tuple[int, int, int]:
-    """(tp, fp, fn) of one video's predictions against its ground truths, both lists of inclusive
-    (onset, offset) frame pairs.
+def matched_pairs(ground_truths: Sequence[tuple[int, int]], predictions: Sequence[tuple[int, int]],
+                  threshold: float = IOU_THRESHOLD) -> list[tuple[int, int]]:
+    """(ground-truth index, prediction index) of each true positive, in prediction order: the one matching
+    rule, so that recognition scores the very pairs spotting counts.
 
     Predictions are taken in the order given (pass them best first); each takes the unmatched ground truth
-    it overlaps most, if that IoU reaches `threshold`.
+    it overlaps most, if that IoU reaches `threshold` (of equal IoUs the later ground truth).
     """
     for onset, offset in list(ground_truths) + list(predictions):
         if offset < onset:
             raise ValueError(f"interval ({onset}, {offset}) ends before it starts")
     matched = [False] * len(ground_truths)
-    tp = 0
-    for prediction in predictions:
+    pairs = []
+    for j, prediction in enumerate(predictions):
         best, best_iou = None, threshold
         for k, truth in enumerate(ground_truths):
             if not matched[k]:
@@ -51,7 +51,19 @@ def match_intervals(ground_truths: Sequence[tuple[int, int]], predictions: Seque
                     best, best_iou = k, overlap
         if best is not None:
             matched[best] = True
-            tp += 1
+            pairs.append((best, j))
+    return pairs
+
+
+def match_intervals(ground_truths: Sequence[tuple[int, int]], predictions: Sequence[tuple[int, int]],
+                    threshold: float = IOU_THRESHOLD) -> tuple[int, int, int]:
+    """(tp, fp, fn) of one video's predictions against its ground truths, both lists of inclusive
+    (onset, offset) frame pairs.
+
+    Predictions are taken in the order given (pass them best first); each takes the unmatched ground truth
+    it overlaps most, if that IoU reaches `threshold`.
+    """
+    tp = len(matched_pairs(ground_truths, predictions, threshold))  # refuses backwards intervals
     return tp, len(predictions) - tp, len(ground_truths) - tp
 
 

@@ -10,6 +10,11 @@ threshold `p` by F1 on the validation subjects' videos. Test videos are then dec
   settings chosen on the same validation videos;
 - `chance`: intervals at the training subjects' rate of expressions per frame, each of their median
   length, at random places (`config.eval.chance_runs` runs: mean and spread).
+With an emotion head, each of the model's intervals takes the emotion pooled from its frames
+(`emotion_pooling`), and spot-then-recognise is scored (`recognition.spot_then_recognise`: F1_spot,
+F1_analysis, STRS, UF1, UAR) for the model, for the model with intervals voted neutral dropped, and beside
+them with the model's intervals labelled by the training subjects' majority class and by their class prior
+drawn at random; the chance spotter's intervals take class-prior labels.
 """
 
 from __future__ import annotations
@@ -19,17 +24,32 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from meint_jax.data import long_pipeline
+from meint_jax.data import emotion_classes, long_pipeline
 from meint_jax.data.long_pipeline import StoredVideo
-from meint_jax.evaluation import baselines, decoding, spotting
+from meint_jax.evaluation import baselines, decoding, emotion_pooling, recognition, spotting
 
 KINDS = spotting.KINDS
 
 
+@dataclasses.dataclass(frozen=True)
+class SpottedInterval:
+    kind: str
+    onset: int                  # frame numbers of the recording, inclusive
+    apex: int                   # where the score peaks
+    offset: int
+    score: float
+    emotion: str | None = None  # pooled from the emotion head (none without one)
+    emotion_probability: float | None = None
+    voted_neutral: bool = False
+
+
 def window_spec(config, train: bool = False) -> long_pipeline.LongWindowSpec:
     d = config.data
-    return long_pipeline.LongWindowSpec(length=d.window, frame_step=d.frame_step,
-                                        me_fraction=d.me_fraction if train else -1.0, target_shape=d.target_shape)
+    classes = d.get("emotion_classes")
+    return long_pipeline.LongWindowSpec(
+        length=d.window, frame_step=d.frame_step, me_fraction=d.me_fraction if train else -1.0,
+        target_shape=d.target_shape, emotion_labels=d.get("emotion_labels", "three"),
+        **({"emotion_classes": tuple(classes)} if classes is not None else {}))
 
 
 def grid_numbers(stored: StoredVideo, frame_step: int) -> np.ndarray:
@@ -39,16 +59,17 @@ def grid_numbers(stored: StoredVideo, frame_step: int) -> np.ndarray:
 
 def video_scores(stored: StoredVideo, spec: long_pipeline.LongWindowSpec, stride: int,
                  predict_windows: Callable[[np.ndarray], np.ndarray], frames=None) -> np.ndarray:
-    """float [M, 2]: each frame of the step grid's mean score over the windows holding it.
+    """float [M, channels]: each frame of the step grid's mean score over the windows holding it.
 
-    `predict_windows(inputs) -> scores [K, W, 2]` for the windows' flow features [K, W, 36], or their face
-    frames [K, W, S, S, 3] when a `long_pipeline.FrameReader` is given.
+    `predict_windows(inputs) -> scores [K, W, channels]` (micro, macro, then any emotion probabilities) for
+    the windows' flow features [K, W, 36], or their face frames [K, W, S, S, 3] when a
+    `long_pipeline.FrameReader` is given.
     """
     windows = long_pipeline.video_windows(stored, spec, stride, frames)
     inputs = windows["frames"] if frames is not None else windows["features"]
     scores = np.asarray(predict_windows(inputs), np.float64)
     size = len(grid_numbers(stored, spec.frame_step))
-    total, count = np.zeros((size, 2)), np.zeros(size)
+    total, count = np.zeros((size, scores.shape[-1])), np.zeros(size)
     for start, window_scores, mask in zip(windows["start"], scores, windows["mask"]):
         grid = int(start) + np.arange(spec.length)
         keep = (mask > 0) & (grid < size)
@@ -95,11 +116,39 @@ def choose_decoders(config, training: Sequence[StoredVideo], validation: Sequenc
     return chosen
 
 
-def decode_video(stored: StoredVideo, scores: np.ndarray, decoders: dict, frame_step: int) -> dict:
-    """kind -> [(onset, offset)] in the video's frame numbers, best first."""
+def spot_video(stored: StoredVideo, scores: np.ndarray, decoders: dict, frame_step: int,
+               classes: Sequence[str] = (), pooling: str = "vote") -> list[SpottedInterval]:
+    """The decoded intervals of every kind (best first within a kind), in the video's frame numbers; with
+    `classes` and scores holding the emotion channels (2 + classes + neutral), each with its pooled emotion."""
     numbers = grid_numbers(stored, frame_step)
-    return {kind: decoding.to_frames(decoding.decode(scores[:, channel], decoders[kind]), numbers)
-            for channel, kind in enumerate(KINDS)}
+    with_emotions = bool(classes) and scores.shape[1] == 3 + len(classes)
+    found = []
+    for channel, kind in enumerate(KINDS):
+        for s in decoding.decode(scores[:, channel], decoders[kind]):
+            emotion = {}
+            if with_emotions:
+                pooled = emotion_pooling.pool(scores[s.onset:s.offset + 1, 2:], pooling)
+                emotion = {"emotion": classes[pooled.index], "emotion_probability": round(pooled.probability, 6),
+                           "voted_neutral": pooled.neutral}
+            found.append(SpottedInterval(kind, int(numbers[s.onset]), int(numbers[s.peak]), int(numbers[s.offset]),
+                                         round(s.score, 6), **emotion))
+    return found
+
+
+def by_kind(found: Sequence[SpottedInterval], labels: Sequence[str] | None = None) -> dict:
+    """kind -> [(onset, offset)] (or (onset, offset, label) with one label per interval), in `found`'s order."""
+    out = {kind: [] for kind in KINDS}
+    for k, i in enumerate(found):
+        out[i.kind].append((i.onset, i.offset) if labels is None else (i.onset, i.offset, labels[k]))
+    return out
+
+
+def labelled_truths(stored: StoredVideo, label_set: str) -> dict:
+    """kind -> [(onset, offset, label)] of a video's annotated expressions, labels in the class set."""
+    out = {kind: [] for kind in KINDS}
+    for i in stored.video.intervals:
+        out[i.kind].append((i.onset, i.offset, emotion_classes.interval_label(i, label_set)))
+    return out
 
 
 def _counts(pairs) -> dict:
@@ -126,6 +175,8 @@ def evaluate(config, videos: Sequence[StoredVideo], predict_windows, training_su
         raise ValueError(f"no videos of the test subjects {list(test_subjects)}")
     training = fit + validation                      # every expression of the training subjects
     lag = int(np.median(grid_lengths(training, "micro", step) or [max(1, spec.length // 4)]))
+    classes = tuple(config.data.get("emotion_classes") or ())
+    pooling = config.eval.get("emotion_pooling", "vote")
 
     def motion(v):
         score = baselines.motion_scores(v.flow[::step], lag)
@@ -134,29 +185,53 @@ def evaluate(config, videos: Sequence[StoredVideo], predict_windows, training_su
     predictors = {"model": lambda v: video_scores(v, spec, stride, predict_windows, frames), "motion": motion}
     results, per_video = {}, [{"video_id": v.video.video_id, "truth": {k: truths(v, k) for k in KINDS}}
                               for v in test]
+    model_found = []
     for name, score_fn in predictors.items():
         decoders = choose_decoders(config, fit, [(v, score_fn(v)) for v in validation])
         pairs = []
         for record, v in zip(per_video, test):
             scores = score_fn(v)
-            predicted = decode_video(v, scores, decoders, step)
-            record[name] = predicted
+            found = spot_video(v, scores, decoders, step, classes if name == "model" else (), pooling)
+            record[name] = by_kind(found)
             if name == "model":
                 record["scores"] = scores
-            pairs.append((record["truth"], predicted))
+                record["intervals"] = [dataclasses.asdict(i) for i in found]
+                model_found.append(found)
+            pairs.append((record["truth"], record[name]))
         counts = _counts(pairs)
         results[name] = {**scores_from_counts(counts), "counts": counts,
                          "decoders": {k: dataclasses.asdict(d) for k, d in decoders.items()}}
 
-    rng = np.random.default_rng(config.eval.seed)
+    # One generator per baseline, so that what one draws never moves another's figures.
+    rng, prior_rng, label_rng = (np.random.default_rng([config.eval.seed, k]) for k in range(3))
+    prior = ClassPrior(training, config.data.get("emotion_labels", "three"), classes)
+    with_emotions = bool(model_found) and any(i.emotion is not None for f in model_found for i in f)
+    if with_emotions:
+        truth_labels = [labelled_truths(v, prior.label_set) for v in test]
+
+        def labelled(relabel, keep=lambda interval: True):
+            """Per test video (labelled truths, the model's kept intervals labelled by `relabel`)."""
+            return [(t, by_kind([i for i in f if keep(i)], [relabel(i) for i in f if keep(i)]))
+                    for t, f in zip(truth_labels, model_found)]
+
+        results["model"]["recognition"] = recognition.spot_then_recognise(labelled(lambda i: i.emotion), classes)
+        kept = recognition.spot_then_recognise(labelled(lambda i: i.emotion, lambda i: not i.voted_neutral), classes)
+        results["model_neutral_dropped"] = {**scores_from_counts(kept["counts"]), "counts": kept["counts"],
+                                            "recognition": kept}
+        results["majority"] = {"recognition": recognition.spot_then_recognise(
+            labelled(lambda i: prior.majority[i.kind]), classes), "class": prior.majority}
+        results["class_prior"] = {**recognition_runs([recognition.spot_then_recognise(
+            labelled(lambda i: prior.draw(i.kind, prior_rng)), classes) for _ in range(config.eval.chance_runs)]),
+            "prior": prior.shares}
+
     frames = sum(len(grid_numbers(v, step)) for v in training)
     chance = {}                                       # kind -> (expressions per frame, median length)
     for kind in KINDS:
         lengths = grid_lengths(training, kind, step)
         chance[kind] = (len(lengths) / frames if frames else 0.0, int(np.median(lengths or [1])))
-    runs = []
+    runs, recognised = [], []
     for _ in range(config.eval.chance_runs):
-        pairs = []
+        pairs, labelled_pairs = [], []
         for record, v in zip(per_video, test):
             numbers = grid_numbers(v, step)
             predicted = {}
@@ -164,25 +239,76 @@ def evaluate(config, videos: Sequence[StoredVideo], predict_windows, training_su
                 spans = baselines.chance_intervals(len(numbers), *chance[kind], rng)
                 predicted[kind] = [(int(numbers[a]), int(numbers[b])) for a, b in spans]
             pairs.append((record["truth"], predicted))
+            if with_emotions:
+                labels = {kind: [(a, b, prior.draw(kind, label_rng)) for a, b in spans]
+                          for kind, spans in predicted.items()}
+                labelled_pairs.append((labelled_truths(v, prior.label_set), labels))
         runs.append(_counts(pairs))
-    results["chance"] = chance_summary(runs)
+        if with_emotions:
+            recognised.append(recognition.spot_then_recognise(labelled_pairs, classes))
+    results["chance"] = chance_summary(runs, recognised)
     return results, per_video
 
 
-def chance_summary(runs: list[dict]) -> dict:
-    """Mean and spread over chance runs of each kind's F1, and every run's counts (to pool over folds)."""
+class ClassPrior:
+    """The training subjects' emotion classes per kind of expression: the majority class, each class's share,
+    and labels drawn from those shares (the recognition baselines that need no learning)."""
+
+    def __init__(self, training: Sequence[StoredVideo], label_set: str, classes: Sequence[str]):
+        self.label_set, self.classes = label_set, tuple(classes)
+        self.shares, self.majority = {}, {}
+        for kind in KINDS:
+            labels = [emotion_classes.interval_label(i, label_set) for v in training for i in v.video.intervals
+                      if i.kind == kind]
+            counts = np.array([labels.count(c) for c in self.classes], np.float64)
+            if not len(counts) or not counts.sum():
+                counts = np.ones(len(self.classes))
+            self.shares[kind] = dict(zip(self.classes, (counts / max(counts.sum(), 1.0)).tolist()))
+            self.majority[kind] = self.classes[int(np.argmax(counts))] if self.classes else None
+
+    def draw(self, kind: str, rng: np.random.Generator) -> str:
+        return self.classes[int(rng.choice(len(self.classes), p=list(self.shares[kind].values())))]
+
+
+def recognition_runs(recognised: Sequence[dict]) -> dict:
+    """Means over runs of randomly drawn labels: each kind's F1_spot, F1_analysis, STRS, UF1 and UAR, and
+    every run's result (to pool over folds)."""
+    return {"recognition": {key: {name: float(np.mean([r[key][name] for r in recognised]))
+                                  for name in ("f1_spot", "f1_analysis", "strs", "uf1", "uar")}
+                            for key in ("micro", "macro", "overall")},
+            "runs": len(recognised), "recognition_per_run": list(recognised)}
+
+
+def chance_summary(runs: list[dict], recognised: Sequence[dict] = ()) -> dict:
+    """Mean and spread over chance runs of each kind's F1 (and STRS with class-prior labels), and every run's
+    counts and label pairs (to pool over folds)."""
     f1 = {key: [scores_from_counts(c)[key]["f1"] for c in runs] for key in ("micro", "macro", "overall")}
-    return {**{key: {"f1": float(np.mean(v)), "f1_std": float(np.std(v))} for key, v in f1.items()},
-            "runs": len(runs), "counts_per_run": runs}
+    out = {**{key: {"f1": float(np.mean(v)), "f1_std": float(np.std(v))} for key, v in f1.items()},
+           "runs": len(runs), "counts_per_run": runs}
+    return {**out, **recognition_runs(recognised), "runs": len(runs)} if recognised else out
 
 
 def pool_folds(fold_results: Sequence[dict]) -> dict:
-    """The MEGC figures over all folds: every predictor's counts summed over folds, then scored."""
+    """The MEGC figures over all folds: every predictor's counts (and matched label pairs) summed over folds,
+    then scored."""
     out = {}
-    for name in ("model", "motion"):
+    for name in ("model", "motion", "model_neutral_dropped"):
+        if not all(name in f for f in fold_results):
+            continue
         counts = {kind: np.sum([f[name]["counts"][kind] for f in fold_results], axis=0).tolist() for kind in KINDS}
         out[name] = {**scores_from_counts(counts), "counts": counts}
+    classes = tuple(fold_results[0].get("classes") or ())
+    for name in ("model", "model_neutral_dropped", "majority"):
+        if all("recognition" in f.get(name, {}) for f in fold_results):
+            out.setdefault(name, {})["recognition"] = recognition.pool_spot_then_recognise(
+                [f[name]["recognition"] for f in fold_results], classes)
     runs = [{kind: np.sum([f["chance"]["counts_per_run"][r][kind] for f in fold_results], axis=0).tolist()
              for kind in KINDS} for r in range(min(f["chance"]["runs"] for f in fold_results))]
-    out["chance"] = chance_summary(runs)
+    pooled_runs = lambda name: [recognition.pool_spot_then_recognise(
+        [f[name]["recognition_per_run"][r] for f in fold_results], classes)
+        for r in range(min(f[name]["runs"] for f in fold_results))]
+    if all("recognition_per_run" in f.get("class_prior", {}) for f in fold_results):
+        out["class_prior"] = recognition_runs(pooled_runs("class_prior"))
+    recognised = pooled_runs("chance") if all("recognition_per_run" in f["chance"] for f in fold_results) else []
+    out["chance"] = chance_summary(runs, recognised)
     return out

@@ -1,6 +1,7 @@
 """`Spotter`: a trained spotting run that turns a long recording into intervals.
 
     Spotter.from_run(workdir).spot(video)   # StoredVideo (flow features) -> scores and intervals per kind
+                                            # (each with its emotion where the model has an emotion head)
 
 The run's checkpoint gives the model and how its features were made; its
 `metrics.json` gives the decoder settings chosen on its validation subjects
@@ -26,15 +27,9 @@ from meint_jax.data.long_videos import LongVideo
 from meint_jax.evaluation import decoding, spotting_protocol
 from meint_jax.inference.estimator import restore_for_inference
 from meint_jax.models import create_model
+from meint_jax.training.steps import TrainState, spotting_predict_step
 
-
-@dataclasses.dataclass(frozen=True)
-class SpottedInterval:
-    kind: str
-    onset: int          # frame numbers of the recording, inclusive
-    apex: int           # where the score peaks
-    offset: int
-    score: float
+SpottedInterval = spotting_protocol.SpottedInterval
 
 
 class Spotter:
@@ -42,9 +37,12 @@ class Spotter:
         self.config = ml_collections.ConfigDict(config)
         self.decoders = {k: decoding.DecoderConfig(**v) for k, v in decoders.items()}
         model = create_model(self.config.model)
-        forward = jax.jit(lambda x: jax.nn.sigmoid(model.apply(variables, x, train=False)[0]))
+        self.classes = tuple(self.config.data.get("emotion_classes") or ()) if self.config.model.get(
+            "emotion_outputs") else ()
+        self.pooling = self.config.eval.get("emotion_pooling", "vote")
         self.batch_size = batch_size
-        self._forward = forward
+        self._forward = jax.jit(lambda x: spotting_predict_step(
+            TrainState(0, variables["params"], variables.get("batch_stats", {}), None), x, model=model))
         self.spec = spotting_protocol.window_spec(self.config)
         self.stride = self.config.eval.stride or max(1, self.spec.length // 2)
 
@@ -70,17 +68,14 @@ class Spotter:
         return spotting_protocol.in_batches(self._forward, features, self.batch_size)
 
     def spot(self, stored: StoredVideo) -> tuple[np.ndarray, np.ndarray, list[SpottedInterval]]:
-        """(frame numbers of the step grid [M], scores [M, 2], intervals best first per kind)."""
+        """(frame numbers of the step grid [M], scores [M, 2 (+ classes + neutral)], intervals best first per
+        kind, each with its pooled emotion where the model has an emotion head)."""
         if stored.video.num_frames < 2:
             raise PredictError(f"{stored.video.source or stored.video.video_id}: fewer than 2 frames to spot in")
         scores = spotting_protocol.video_scores(stored, self.spec, self.stride, self._predict_windows)
         numbers = spotting_protocol.grid_numbers(stored, self.spec.frame_step)
-        found = []
-        for channel, kind in enumerate(spotting_protocol.KINDS):
-            for s in decoding.decode(scores[:, channel], self.decoders[kind]):
-                found.append(SpottedInterval(kind, int(numbers[s.onset]), int(numbers[s.peak]),
-                                             int(numbers[s.offset]), round(s.score, 6)))
-        return numbers, scores, found
+        return numbers, scores, spotting_protocol.spot_video(stored, scores, self.decoders, self.spec.frame_step,
+                                                             self.classes, self.pooling)
 
     # ------------------------------------------------------------------------------------------- inputs
 

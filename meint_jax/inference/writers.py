@@ -48,10 +48,11 @@ def write_curve(output: str, clip: Clip, curve: np.ndarray, sampled: np.ndarray,
     return paths
 
 
-def write_intervals(output: str, stored, numbers: np.ndarray, scores: np.ndarray, intervals, settings: dict
-                    ) -> list[str]:
+def write_intervals(output: str, stored, numbers: np.ndarray, scores: np.ndarray, intervals, settings: dict,
+                    classes=()) -> list[str]:
     """NAME.csv, NAME.json and NAME.png of one spotted recording, all or none: every interval (kind, onset,
-    apex, offset, score, in frame numbers and seconds), the per-frame scores, and the timeline (with the
+    apex, offset, score, in frame numbers and seconds, and its emotion with its probability where the model
+    has an emotion head), the per-frame scores (and emotion probabilities), and the timeline (with the
     annotated intervals where the input has them)."""
     video = stored.video
     fps = video.fps or None
@@ -59,25 +60,32 @@ def write_intervals(output: str, stored, numbers: np.ndarray, scores: np.ndarray
     def seconds(frame):
         return None if fps is None else round(frame / fps, 6)
 
+    columns = ["kind", "onset", "apex", "offset", "score", "onset_s", "apex_s", "offset_s"]
+    if classes:
+        columns += ["emotion", "emotion_probability", "voted_neutral"]
     rows = [{"kind": i.kind, "onset": i.onset, "apex": i.apex, "offset": i.offset, "score": i.score,
-             "onset_s": seconds(i.onset), "apex_s": seconds(i.apex), "offset_s": seconds(i.offset)}
+             "onset_s": seconds(i.onset), "apex_s": seconds(i.apex), "offset_s": seconds(i.offset),
+             **({"emotion": i.emotion, "emotion_probability": i.emotion_probability,
+                 "voted_neutral": i.voted_neutral} if classes else {})}
             for i in intervals]
     truth = {kind: [(i.onset, i.offset) for i in video.intervals if i.kind == kind] for kind in ("micro", "macro")}
     record = {"input": video.source or video.video_id, "name": video.video_id, **settings, "fps": fps,
               "intervals": rows, "annotated": truth if video.intervals else None,
               "frame_number": numbers.tolist(), "micro_score": np.round(scores[:, 0], 6).tolist(),
               "macro_score": np.round(scores[:, 1], 6).tolist()}
-    lines = ["kind,onset,apex,offset,score,onset_s,apex_s,offset_s"]
-    for r in rows:
-        lines.append(",".join("" if r[k] is None else str(r[k]) for k in
-                              ("kind", "onset", "apex", "offset", "score", "onset_s", "apex_s", "offset_s")))
+    if classes:
+        record["emotion_classes"] = list(classes) + ["neutral"]
+        record["emotion_probabilities"] = np.round(scores[:, 2:], 6).tolist()
+    lines = [",".join(columns)] + [",".join("" if r[k] is None else str(r[k]) for k in columns) for r in rows]
     base = os.path.join(output, video.video_id.replace(os.sep, "_"))
     paths = [base + ".json", base + ".csv", base + ".png"]
     predicted = {kind: [(i.onset, i.offset) for i in intervals if i.kind == kind] for kind in ("micro", "macro")}
+    labels = {kind: [i.emotion for i in intervals if i.kind == kind] for kind in ("micro", "macro")}
     with files.atomic_files(paths) as (json_tmp, csv_tmp, png_tmp):
         for path, text in ((json_tmp, json.dumps(record, indent=1)), (csv_tmp, "\n".join(lines) + "\n")):
             with open(path, "w") as f:
                 f.write(text)
         plots.plot_timelines(png_tmp, [{"video_id": video.video_id, "frame_numbers": numbers, "scores": scores,
-                                        "truth": truth, "predicted": predicted}], video.source or video.video_id)
+                                        "truth": truth, "predicted": predicted,
+                                        **({"labels": labels} if classes else {})}], video.source or video.video_id)
     return paths

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from meint_jax.models import resnet, slow_fast, temporal, xla_cpu
-from meint_jax.models.model import IntensityModel, SpottingModel
+from meint_jax.models.model import ClipRecognitionModel, IntensityModel, SpottingModel
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 TEMPORAL_MODELS = ("bigru", "none")
@@ -31,7 +31,8 @@ def create_temporal(kind: str, features: int, dtype) -> nn.Module:
 
 
 def create_spotting_model(model_config: ml_collections.ConfigDict, backend: str | None = None) -> SpottingModel:
-    """Encoder (flow stem or ResNet18) x temporal model (slow-fast, BiGRU, none) x a Dense(2) head."""
+    """Encoder (flow stem or ResNet18) x temporal model (slow-fast, BiGRU, none) x a Dense(2) head, and a
+    Dense(emotion_outputs) emotion head where the config records its classes (`emotion_outputs`)."""
     m = model_config
     dtype = DTYPES[m.dtype]
     if m.inputs == "flow":
@@ -47,15 +48,25 @@ def create_spotting_model(model_config: ml_collections.ConfigDict, backend: str 
         network = temporal.FrameWise(name="temporal")
     else:
         raise ValueError(f"unknown temporal model {m.temporal!r}; use one of {SPOTTING_TEMPORAL_MODELS}")
+    outputs = m.get("emotion_outputs")
+    emotion_head = nn.Dense(outputs, dtype=jnp.float32, name="emotion_head") if outputs else None
     return SpottingModel(encoder=encoder, temporal=network, head=nn.Dense(2, dtype=jnp.float32, name="head"),
-                         inputs=m.inputs, dtype=dtype)
+                         emotion_head=emotion_head, inputs=m.inputs, dtype=dtype)
 
 
 def create_model(model_config: ml_collections.ConfigDict, backend: str | None = None):
-    """The model a config describes: a spotting model where `model.task` is spotting, else paper 001's."""
-    if model_config.get("task", "intensity") == "spotting":
+    """The model a config describes by `model.task`: spotting, clip recognition (paper 001's parts with an
+    emotion head of `emotion_outputs` classes), or paper 001's intensity model."""
+    task = model_config.get("task", "intensity")
+    if task == "spotting":
         return create_spotting_model(model_config, backend)
     dtype = DTYPES[model_config.dtype]
+    if task == "recognition":
+        return ClipRecognitionModel(
+            encoder=create_encoder(dtype, backend),
+            temporal=create_temporal(model_config.temporal, model_config.gru_features, dtype),
+            head=nn.Dense(model_config.emotion_outputs, dtype=jnp.float32, name="head"),
+            frame_input=model_config.get("frame_input", "frames"), dtype=dtype)
     return IntensityModel(
         encoder=create_encoder(dtype, backend),
         temporal=create_temporal(model_config.temporal, model_config.gru_features, dtype),

@@ -77,22 +77,33 @@ class IntensityModel(nn.Module):
         return self.frame_input == "frames"
 
 
+class ClipRecognitionModel(IntensityModel):
+    """A trimmed clip's emotion: paper 001's parts with a Dense(classes) head, its per-frame logits averaged
+    over the clip's T frames (every frame votes, so the logits' mean is the clip's) -> logits [B, classes]."""
+
+    def heads(self, context: jnp.ndarray) -> jnp.ndarray:
+        return self.head(context.astype(jnp.float32)).mean(axis=1)
+
+
 SPOTTING_INPUTS = ("flow", "frames")
 
 
 class SpottingModel(nn.Module):
-    """Per-frame spotting scores of a window: micro and macro channels (logits; sigmoid gives the score).
+    """Per-frame spotting scores of a window: micro and macro channels (logits; sigmoid gives the score),
+    and with an emotion head each frame's emotion logits (the classes, then neutral).
 
         flow [B, T, 36] or frames [B, T, H, W, 3] --encode--> [B, T, D] --contextualize--> [B, T, D']
-            --heads--> logits [B, T, 2]
+            --heads--> logits [B, T, 2] (+ emotion_head --> [B, T, classes + 1] in the aux dict)
 
     The same parts as `IntensityModel`, any of each: the flow stem or ResNet18 as encoder, paper 002's
-    slow-fast network, a BiGRU or none as temporal model, a Dense head per output.
+    slow-fast network, a BiGRU or none as temporal model, a Dense head per output. The two heads share
+    every other parameter (paper 002's joint training of spotting and recognition).
     """
 
     encoder: nn.Module          # FlowStem (flow) or ResNet18 (frames), named "encoder"
     temporal: nn.Module         # SlowFast, BiGRU or FrameWise, named "temporal"
     head: nn.Module             # Dense(2) named "head"
+    emotion_head: nn.Module | None = None   # Dense(classes + 1) named "emotion_head", or none
     inputs: str = "flow"
     dtype: Any = jnp.float32
 
@@ -104,7 +115,10 @@ class SpottingModel(nn.Module):
 
     def __call__(self, inputs: jnp.ndarray, train: bool = False) -> tuple[jnp.ndarray, dict]:
         context = self.contextualize(self.encode(inputs, train), train)
-        return self.heads(context), {"features": context}
+        aux = {"features": context}
+        if self.emotion_head is not None:
+            aux["emotions"] = self.emotion_head(context.astype(jnp.float32))
+        return self.heads(context), aux
 
     def encode(self, inputs: jnp.ndarray, train: bool = False) -> jnp.ndarray:
         if self.inputs == "flow":

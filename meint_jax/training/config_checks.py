@@ -84,13 +84,35 @@ def check_spotting_config(config: ml_collections.ConfigDict) -> None:
            f"config.eval.stride={e.stride!r}: use 1 to data.window frames, or leave it unset (half a window)")
     _check(d.data_dir is None or os.path.isdir(os.path.expanduser(d.data_dir)),
            f"config.data.data_dir={d.data_dir!r} does not exist: create it, or leave data.data_dir unset")
+    _check_emotions(config)
+    _check(e.get("emotion_pooling", "vote") in EMOTION_POOLING,
+           f"config.eval.emotion_pooling={e.emotion_pooling!r}: choose one of {EMOTION_POOLING}")
     _check_training(config.train, e)
+
+
+EMOTION_POOLING = ("vote", "mean")
+
+
+def _check_emotions(config) -> None:
+    """The emotion settings that spotting (joint training) and clip recognition share."""
+    from meint_jax.data import emotion_classes
+
+    d, lo = config.data, config.loss
+    _check(d.get("emotion_labels", "three") in emotion_classes.LABEL_SETS,
+           f"config.data.emotion_labels={d.get('emotion_labels')!r}: choose one of {emotion_classes.LABEL_SETS}")
+    _check(d.get("others", "exclude") in emotion_classes.OTHERS,
+           f"config.data.others={d.get('others')!r}: choose one of {emotion_classes.OTHERS}")
+    for name in ("spotting_weight", "emotion_weight", "neutral_weight"):
+        if name in lo:
+            _check(lo[name] >= 0.0, f"config.loss.{name}={lo[name]!r}: use a value >= 0")
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
     """Raises ConfigError naming the first field whose value cannot work."""
     if config.get("task", "intensity") == "spotting":
         return check_spotting_config(config)
+    if config.get("task", "intensity") == "recognition":
+        _check_emotions(config)
     d, m, t, e, lo = config.data, config.model, config.train, config.eval, config.loss
     _check(isinstance(d.image_size, int) and d.image_size >= 32,
            f"config.data.image_size={d.image_size!r}: use an integer of at least 32 (ResNet18 downsamples 32x)")
@@ -148,7 +170,8 @@ RESUMABLE_CHANGES = ("train.num_steps", "train.log_every", "train.checkpoint_eve
                      "train.cpu_convolutions", "data.data_dir", "data.manual_dir", "eval.")
 # Recorded from the dataset when training starts; unset in a config that has not started.
 RECORDED = ("data.frame_size", "data.expression_frames", "data.micro_frames", "data.macro_frames",
-            "data.flow_size", "data.anchor_every")
+            "data.flow_size", "data.anchor_every", "data.emotion_classes", "model.emotion_outputs",
+            "loss.emotion_weights")
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict:

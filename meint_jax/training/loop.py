@@ -6,6 +6,8 @@ subjects), stops on a non-finite loss, and at the end evaluates the model and
 the position prior on held-out subjects in both protocols, writing
 `metrics.json` and `curves.png`. `config.eval.protocol` chooses one
 subject-disjoint hold-out or leave-one-subject-out (`evaluation/loso.py`).
+Spotting (`spotting_run.py`) and clip emotion recognition (`recognition_run.py`)
+run their folds on the same `fit.fit`.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def _log_results(results: dict, log) -> None:
                 r["spearman"], r["kendall"], truth, r["num_clips"], versus)
 
 
-def _record_dataset_facts(config, builder, train_subjects):
+def record_dataset_facts(config, builder, train_subjects):
     """A copy of `config` with what prediction on new video needs to know of the training data."""
     config = copy.deepcopy(config)
     stored = builder.info.features["frames"].shape[1]
@@ -86,7 +88,7 @@ def _record_dataset_facts(config, builder, train_subjects):
     return config
 
 
-def _augmentation(data_config) -> input_pipeline.Augmentation:
+def augmentation(data_config) -> input_pipeline.Augmentation:
     return input_pipeline.Augmentation(flip=data_config.flip, min_crop=data_config.min_crop,
                                        brightness=data_config.brightness, contrast=data_config.contrast)
 
@@ -100,6 +102,10 @@ def batch_predictor(predict_fn, state: TrainState, mesh, batch_size: int):
 def train_and_evaluate(config, workdir: str) -> dict:
     """Trains and evaluates by `config.eval.protocol`; returns metrics.json's (or results.json's) content."""
     config_checks.check_config(config)
+    if config.get("task", "intensity") == "recognition" and not (
+            isinstance(config.eval.get("chance_runs"), int) and config.eval.chance_runs >= 1):
+        raise ConfigError(f"config.eval.chance_runs={config.eval.get('chance_runs')!r}: use a positive integer "
+                          "(draws of the class-prior baseline)")
     workdir = config_checks.prepare_workdir(workdir)
     if jax.default_backend() == "cpu" and allocator.current() == "glibc":
         logging.warning("On glibc's malloc, XLA:CPU faults in fresh memory every step (0.5-0.9 s of kernel time "
@@ -109,6 +115,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
     builder = lookup.get_builder(config.data)
     if config.get("task", "intensity") == "spotting":
         return _spotting(config, workdir, builder)
+    if config.get("task", "intensity") == "recognition":
+        return _recognition(config, workdir, builder)
     subjects = input_pipeline.list_subjects(builder)
     if config.eval.protocol == "loso":
         return loso.run_loso(config, workdir, builder, subjects, run_fold)
@@ -149,9 +157,27 @@ def _spotting(config, workdir: str, builder) -> dict:
     return run_fold(config, workdir, videos, *_holdout(config, subjects))
 
 
-def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subjects: list[str]) -> dict:
-    """Trains on `train_subjects` (less any validation subjects), tests on `test_subjects`."""
-    os.makedirs(workdir, exist_ok=True)
+def _recognition(config, workdir: str, builder) -> dict:
+    """An emotion recognition run on trimmed clips: hold-out or LOSO folds of `recognition_run`."""
+    from meint_jax.training import recognition_run
+
+    features = builder.info.features
+    if "onset" not in features or "emotion" not in features:
+        raise ConfigError(f"config.data.name={config.data.name!r} is not a clip dataset with emotion labels "
+                          "(e.g. synthetic_me/default, casme2/cropped_224, samm/dlib_224)")
+    subjects = recognition_run.scored_subjects(config, builder)
+    left_out = sorted(set(input_pipeline.list_subjects(builder)) - set(subjects))
+    if left_out:
+        logging.info("Subjects %s are left out: none of their clips has a class of data.emotion_labels=%r.",
+                     ", ".join(left_out), config.data.emotion_labels)
+    if config.eval.protocol == "loso":
+        return loso.run_loso(config, workdir, builder, subjects, recognition_run.run_fold,
+                             recognition_run.write_results)
+    return recognition_run.run_fold(config, workdir, builder, *_holdout(config, subjects))
+
+
+def split_validation(config, train_subjects: list[str], test_subjects: list[str]) -> tuple[list[str], list[str]]:
+    """(training, validation) subjects: `config.eval.validation_subjects` of the training subjects (none if 0)."""
     validation_subjects = []
     if config.eval.validation_subjects:
         try:
@@ -161,7 +187,14 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
             raise ConfigError(f"config.eval.validation_subjects: {e}") from e
     logging.info("Subjects: %d train, %d validation, %d test (%s).", len(train_subjects), len(validation_subjects),
                  len(test_subjects), ", ".join(test_subjects))
-    config = _record_dataset_facts(config, builder, train_subjects)
+    return train_subjects, validation_subjects
+
+
+def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subjects: list[str]) -> dict:
+    """Trains on `train_subjects` (less any validation subjects), tests on `test_subjects`."""
+    os.makedirs(workdir, exist_ok=True)
+    train_subjects, validation_subjects = split_validation(config, train_subjects, test_subjects)
+    config = record_dataset_facts(config, builder, train_subjects)
     t = config.train
     ckpt, saved = fit.open_run(workdir, config)
 
@@ -184,7 +217,7 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
     step_fn, predict_fn = jit_steps(model, tx, config, out_sharding=sharding.replicated(mesh))
     batches = input_pipeline.train_batches(
         builder, train_subjects, intensity.window_spec(config, d.train_window, d.jitter), batch_size=t.batch_size,
-        image_size=d.image_size, label_shape=d.pseudo_label, augment=_augmentation(d), seed=config.seed,
+        image_size=d.image_size, label_shape=d.pseudo_label, augment=augmentation(d), seed=config.seed,
         start_step=start_step, process_index=jax.process_index(), process_count=jax.process_count())
     run_log = RunLog(workdir, start_step)
     if start_step:

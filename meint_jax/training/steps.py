@@ -82,23 +82,54 @@ def _apply(state: TrainState, loss_fn, tx) -> tuple[TrainState, dict]:
 
 
 def spotting_train_step(state: TrainState, batch: dict, *, model, tx, loss_config) -> tuple[TrainState, dict]:
-    """One step on paper 002's spotting loss (`losses.spotting_mse`) for a batch of windows: `inputs`
-    (flow features or frames), `targets` [B, T, 2], `mask` [B, T]."""
+    """One step on paper 002's loss for a batch of windows: `inputs` (flow features or frames), `targets`
+    [B, T, 2], `mask` [B, T], and with an emotion head `emotions` [B, T] (class indices):
+    spotting_weight x `losses.spotting_mse` + emotion_weight x `losses.emotion_cross_entropy`."""
 
     def loss_fn(params):
-        (logits, _), updates = model.apply({"params": params, "batch_stats": state.batch_stats}, batch["inputs"],
-                                           train=True, mutable=["batch_stats"])
-        loss = losses.spotting_mse(logits, batch["targets"], batch["mask"],
+        (logits, aux), updates = model.apply({"params": params, "batch_stats": state.batch_stats}, batch["inputs"],
+                                             train=True, mutable=["batch_stats"])
+        spot = losses.spotting_mse(logits, batch["targets"], batch["mask"],
                                    (loss_config.micro_weight, loss_config.macro_weight))
-        return loss, ({"mse": loss}, updates.get("batch_stats", {}))
+        terms = {"mse": spot}
+        loss = loss_config.get("spotting_weight", 1.0) * spot
+        if "emotions" in aux:
+            terms["emotion_ce"] = losses.emotion_cross_entropy(aux["emotions"], batch["emotions"], batch["mask"],
+                                                               loss_config.emotion_weights)
+            loss = loss + loss_config.emotion_weight * terms["emotion_ce"]
+        return loss, (terms, updates.get("batch_stats", {}))
 
     return _apply(state, loss_fn, tx)
 
 
 def spotting_predict_step(state: TrainState, inputs: jnp.ndarray, *, model) -> jnp.ndarray:
-    """Per-frame scores in [0, 1] [B, T, 2] (micro, macro)."""
-    logits, _ = model.apply({"params": state.params, "batch_stats": state.batch_stats}, inputs, train=False)
-    return jax.nn.sigmoid(logits)
+    """Per-frame scores [B, T, 2 (+ C + 1)]: micro and macro in [0, 1], then with an emotion head the
+    probabilities of the emotion classes and neutral (softmax)."""
+    logits, aux = model.apply({"params": state.params, "batch_stats": state.batch_stats}, inputs, train=False)
+    scores = jax.nn.sigmoid(logits)
+    if "emotions" in aux:
+        scores = jnp.concatenate([scores, jax.nn.softmax(aux["emotions"], axis=-1)], axis=-1)
+    return scores
+
+
+def recognition_train_step(state: TrainState, batch: dict, *, model, tx, loss_config) -> tuple[TrainState, dict]:
+    """One step of clip recognition: weighted cross-entropy of the clips' `emotion` (class index; < 0 for a
+    clip of no class, which weighs nothing) from their `frames`."""
+
+    def loss_fn(params):
+        (logits, _), updates = model.apply({"params": params, "batch_stats": state.batch_stats}, batch["frames"],
+                                           train=True, mutable=["batch_stats"])
+        ce = losses.emotion_cross_entropy(logits, batch["emotion"], jnp.ones(logits.shape[:1]),
+                                          loss_config.emotion_weights)
+        return ce, ({"emotion_ce": ce}, updates.get("batch_stats", {}))
+
+    return _apply(state, loss_fn, tx)
+
+
+def recognition_predict_step(state: TrainState, frames: jnp.ndarray, *, model) -> jnp.ndarray:
+    """Class probabilities [B, C] of clips."""
+    logits, _ = model.apply({"params": state.params, "batch_stats": state.batch_stats}, frames, train=False)
+    return jax.nn.softmax(logits, axis=-1)
 
 
 def predict_step(state: TrainState, frames: jnp.ndarray, *, model) -> jnp.ndarray:
@@ -115,11 +146,14 @@ def jit_steps(model, tx, config: ml_collections.ConfigDict, *, out_sharding=None
     """
     placed = lambda outputs: {} if out_sharding is None else {"out_shardings": outputs}
     cpu_convolutions = config.train.cpu_convolutions
-    spotting = config.get("task", "intensity") == "spotting"
-    train_fn, forward_fn = (spotting_train_step, spotting_predict_step) if spotting else (train_step, predict_step)
+    train_fn, forward_fn = STEPS[config.get("task", "intensity")]
     step_fn = jax.jit(functools.partial(train_fn, model=model, tx=tx, loss_config=config.loss),
                       compiler_options=xla_options.step_options(cpu_convolutions, step="train"),
                       donate_argnums=0 if donate else (), **placed((out_sharding, out_sharding)))
     predict_fn = jax.jit(functools.partial(forward_fn, model=model), **placed(out_sharding),
                          compiler_options=xla_options.step_options(cpu_convolutions, step="predict"))
     return step_fn, predict_fn
+
+
+STEPS = {"intensity": (train_step, predict_step), "spotting": (spotting_train_step, spotting_predict_step),
+         "recognition": (recognition_train_step, recognition_predict_step)}

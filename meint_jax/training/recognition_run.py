@@ -1,0 +1,280 @@
+"""Clip emotion recognition (the field's UF1/UAR benchmark) on the one training loop: a fold's training, then
+its evaluation.
+
+`loop.train_and_evaluate` calls `run_fold` per hold-out or LOSO fold. A fold records its class set and class
+weights from its training subjects' clips (`record_classes`: the test subjects never move them), trains
+paper 001's network with an emotion head on trimmed windows of the training clips that have a class
+(`fit.fit`), then classifies each test clip from its one trimmed window (onset to offset, T frames) and
+scores the model beside two baselines that never look at a pixel: the training clips' majority class, and
+labels drawn from the training clips' class prior (the mean over `eval.chance_runs` draws). Every score is
+computed from the per-clip records metrics.json keeps (`score_clips`), so that LOSO (`write_results`) pools
+all folds' clips before scoring, as the field does, rather than averaging the folds' scores.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+
+import jax
+import numpy as np
+from absl import logging
+
+from meint_jax.common import files
+from meint_jax.common.errors import ConfigError
+from meint_jax.data import emotion_classes, input_pipeline
+from meint_jax.evaluation import intensity, loso, recognition
+from meint_jax.models import create_model
+from meint_jax.training import checkpoint, fit, loop, sharding
+from meint_jax.training.run_log import RunLog
+from meint_jax.training.steps import create_optimizer, init_state, jit_steps
+
+PREDICTORS = ("model", "majority", "prior")
+SCALARS = ("uf1", "uar", "f1_analysis", "accuracy")
+
+
+def _class_counts(labels, classes) -> dict[str, int]:
+    return {c: sum(label == c for label in labels) for c in classes}
+
+
+def training_counts(config, builder, subjects) -> dict[str, int]:
+    """class -> number of clips of `subjects` with that class (config.data.emotion_classes)."""
+    labels = [emotion_classes.label(n, config.data.emotion_labels)
+              for _, n in input_pipeline.clip_emotions(builder, subjects)]
+    return _class_counts(labels, tuple(config.data.emotion_classes))
+
+
+def _record(config, key: str, value, matches) -> None:
+    """Sets a recorded field, or refuses a value the user set that the training clips contradict."""
+    section, name = key.split(".")
+    if config[section][name] is not None and not matches(config[section][name], value):
+        raise ConfigError(f"config.{key}={config[section][name]!r}, but the training clips give {value!r}: "
+                          f"leave config.{key} unset (it is recorded when training starts)")
+    config[section][name] = value
+
+
+def record_classes(config, builder, train_subjects: list[str]):
+    """A copy of `config` with the class set, the head's size and the class weights recorded from the clips of
+    `train_subjects` (1 / each class's share of them, mean 1 over the classes present, with
+    loss.balance_classes; a class no training clip has weighs 0, never being a target). ConfigError when
+    those clips hold fewer than 2 classes."""
+    config = copy.deepcopy(config)
+    d = config.data
+    natives = [n for _, n in input_pipeline.clip_emotions(builder, train_subjects)]
+    classes = emotion_classes.classes(d.emotion_labels, d.others, natives)
+    counts = _class_counts([emotion_classes.label(n, d.emotion_labels) for n in natives], classes)
+    present = [c for c in classes if counts[c]]
+    clips = (f"the {len(natives)} clips of config.data.name={d.name!r} of training subjects "
+             f"{', '.join(train_subjects)}")
+    if not present:
+        raise ConfigError(f"config.data.emotion_labels={d.emotion_labels!r}: none of {clips} has an emotion of "
+                          f"that set (their labels: {', '.join(sorted(set(natives))) or 'none'})")
+    if len(present) < 2:
+        raise ConfigError(f"config.data.emotion_labels={d.emotion_labels!r}: {clips} hold one class only "
+                          f"({present[0]}); recognition needs 2 or more (try data.emotion_labels='native' or "
+                          "data.others='class')")
+    if config.loss.balance_classes:
+        inverse = np.array([1.0 / counts[c] if counts[c] else 0.0 for c in classes])
+        weights = inverse / inverse[inverse > 0].mean()
+    else:
+        weights = np.ones(len(classes))
+    _record(config, "data.emotion_classes", tuple(classes), lambda a, b: tuple(a) == tuple(b))
+    _record(config, "model.emotion_outputs", len(classes), lambda a, b: a == b)
+    _record(config, "loss.emotion_weights", tuple(float(w) for w in weights),
+            lambda a, b: len(a) == len(b) and np.allclose(a, b))
+    return config
+
+
+def scored_subjects(config, builder) -> list[str]:
+    """The subjects with a clip that can be scored: one whose label is a class of the set (any, with
+    data.others='class'). A subject whose clips are all `others` would be a fold that tests nothing, and its
+    clips are never trained on."""
+    keep = config.data.others == "class"
+    return sorted({s for s, n in input_pipeline.clip_emotions(builder, input_pipeline.list_subjects(builder))
+                   if keep or emotion_classes.label(n, config.data.emotion_labels) != "others"})
+
+
+def class_table(config, builder) -> np.ndarray:
+    """int32 [the dataset's emotion labels]: each label's class index (IGNORED where it is no class)."""
+    classes = tuple(config.data.emotion_classes)
+    return np.array([emotion_classes.index(emotion_classes.label(n, config.data.emotion_labels), classes)
+                     for n in builder.info.features["emotion"].names], np.int32)
+
+
+def classify(config, builder, predict_batch, subjects: list[str]) -> list[dict]:
+    """Each clip of `subjects` classified from its one trimmed window: clip_id, subject, the dataset's label
+    (`native`), its class (`true`; others or an unseen label where it is none of the classes), the model's
+    class, that class's probability and every class's."""
+    spec = intensity.window_spec(config, "trimmed", jitter=False)
+    windows = input_pipeline.eval_windows(builder, subjects, spec, windows_per_clip=1,
+                                          image_size=config.data.image_size, label_shape=config.data.pseudo_label,
+                                          seed=config.eval.seed)
+    probabilities = intensity.predict_windows(predict_batch, windows, config.train.batch_size)
+    names = builder.info.features["emotion"].names
+    classes = tuple(config.data.emotion_classes)
+    records = []
+    for i, p in enumerate(probabilities):
+        native, k = names[int(windows["emotion"][i])], int(np.argmax(p))
+        records.append({"clip_id": windows["clip_id"][i].decode(), "subject": windows["subject"][i].decode(),
+                        "native": native, "true": emotion_classes.label(native, config.data.emotion_labels),
+                        "predicted": classes[k], "probability": float(p[k]),
+                        "probabilities": [float(x) for x in p]})
+    return records
+
+
+def _mean_scores(draws: list[dict]) -> dict:
+    """The scores of the prior's draws: each figure's mean (and std), the mean confusion matrix."""
+    mean = {k: float(np.mean([s[k] for s in draws])) for k in SCALARS}
+    return {**mean, "std": {k: float(np.std([s[k] for s in draws])) for k in SCALARS}, "runs": len(draws),
+            "pairs": draws[0]["pairs"], "confusion": np.mean([s["confusion"] for s in draws], axis=0).tolist(),
+            "classes": draws[0]["classes"]}
+
+
+def score_clips(records: list[dict], classes) -> dict:
+    """The model's, the majority class's and the prior's `recognition_scores` over per-clip records (`true`,
+    `predicted`, `majority`, `prior`: one label per draw), clips of no class left out."""
+    truth = [r["true"] for r in records]
+    runs = min(len(r["prior"]) for r in records)
+    draws = [recognition.recognition_scores(truth, [r["prior"][k] for r in records], classes) for k in range(runs)]
+    return {"model": recognition.recognition_scores(truth, [r["predicted"] for r in records], classes),
+            "majority": recognition.recognition_scores(truth, [r["majority"] for r in records], classes),
+            "prior": _mean_scores(draws)}
+
+
+def evaluate(config, builder, predict_batch, train_subjects: list[str], test_subjects: list[str]):
+    """(results, per-clip records) on `test_subjects`: the model and both baselines, whose class counts come
+    from the clips of `train_subjects` only."""
+    classes = tuple(config.data.emotion_classes)
+    counts = training_counts(config, builder, train_subjects)
+    majority = max(classes, key=lambda c: counts[c])          # the first in class order on a tie
+    total = sum(counts.values())
+    shares = np.array([counts[c] / total for c in classes])
+    records = classify(config, builder, predict_batch, test_subjects)
+    draws = np.random.default_rng(config.eval.seed).choice(len(classes), (len(records), config.eval.chance_runs),
+                                                             p=shares)
+    for record, drawn in zip(records, draws):
+        record["majority"] = majority
+        record["prior"] = [classes[k] for k in drawn]
+    scores = score_clips(records, classes)
+    results = {"train_class_counts": counts, "model": scores["model"],
+               "majority": {"class": majority, **scores["majority"]},
+               "prior": {"class_prior": dict(zip(classes, shares.tolist())), **scores["prior"]}}
+    return results, records
+
+
+def _log_scores(results: dict, log) -> None:
+    for name in PREDICTORS:
+        r = results[name]
+        log("%-8s UF1 %.3f, UAR %.3f, accuracy %.3f (%d clips scored)", name, r["uf1"], r["uar"], r["accuracy"],
+            r["pairs"])
+
+
+def _validate(config, builder, predict_batch, validation_subjects, state, best_ckpt, run_log, step: int) -> None:
+    """UF1 on the validation subjects' clips; keeps the checkpoint if it is the best so far."""
+    records = classify(config, builder, predict_batch, validation_subjects)
+    uf1, uar = recognition.uf1_uar([r["true"] for r in records], [r["predicted"] for r in records],
+                                   tuple(config.data.emotion_classes))
+    run_log.scalars(step, {"uf1": uf1, "uar": uar}, prefix="validation")
+    best_ckpt.save(step, state, config.to_dict(), metrics={"validation_uf1": uf1})
+    best = best_ckpt.best()
+    run_log.text("step %d: validation UF1 %.3f, UAR %.3f (best UF1 %.3f at step %d)", step, uf1, uar,
+                 best[1] if best else uf1, best[0] if best else step)
+
+
+def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subjects: list[str]) -> dict:
+    """Trains on `train_subjects` less any validation subjects (they pick the best checkpoint by UF1 with
+    eval.select='best'), tests on `test_subjects`; writes metrics.json."""
+    os.makedirs(workdir, exist_ok=True)
+    train_subjects, validation_subjects = loop.split_validation(config, train_subjects, test_subjects)
+    config = record_classes(loop.record_dataset_facts(config, builder, train_subjects), builder, train_subjects)
+    t, d = config.train, config.data
+    ckpt, saved = fit.open_run(workdir, config)
+
+    mesh = sharding.data_mesh()
+    model = create_model(config.model)
+    tx = create_optimizer(t)
+    state = init_state(model, tx, (1, d.num_steps, d.image_size, d.image_size, 3), config.seed)
+    best_ckpt = None
+    if validation_subjects:
+        best_ckpt = checkpoint.Checkpointer(os.path.join(workdir, "best"), max_to_keep=1,
+                                            best_metric="validation_uf1")
+    if saved is not None:
+        state, _ = ckpt.restore(state)
+    else:
+        state = loop.load_pretrained_encoder(state, tx, config.model.init_from)
+    state = sharding.replicate(state, mesh)
+    start_step = int(state.step)
+
+    step_fn, predict_fn = jit_steps(model, tx, config, out_sharding=sharding.replicated(mesh))
+    table = class_table(config, builder)
+    batches = input_pipeline.train_batches(
+        builder, train_subjects, intensity.window_spec(config, d.train_window, d.jitter), batch_size=t.batch_size,
+        image_size=d.image_size, label_shape=d.pseudo_label, augment=loop.augmentation(d), seed=config.seed,
+        start_step=start_step, process_index=jax.process_index(), process_count=jax.process_count(),
+        emotions=np.flatnonzero(table >= 0))
+    run_log = RunLog(workdir, start_step)
+    if start_step:
+        run_log.text("resumed from %s", ckpt.step_dir(start_step))
+    predictor = lambda state: loop.batch_predictor(predict_fn, state, mesh, t.batch_size)  # noqa: E731
+
+    def on_checkpoint(step, state):
+        if best_ckpt is not None:
+            _validate(config, builder, predictor(state), validation_subjects, state, best_ckpt, run_log, step)
+
+    state, train_seconds = fit.fit(
+        config, state, step_fn, batches,
+        to_device=lambda b: sharding.shard_batch({"frames": b["frames"], "emotion": table[b["emotion"]]}, mesh),
+        example_ids=lambda b: "clips " + ", ".join(c.decode() for c in b["clip_id"]),
+        ckpt=ckpt, run_log=run_log, on_checkpoint=on_checkpoint, closing=(best_ckpt,))
+
+    selected = "last"
+    if config.eval.select == "best" and best_ckpt is not None and best_ckpt.best() is not None:
+        best_step, _ = best_ckpt.best()
+        state, _ = best_ckpt.restore(state, best_step)
+        selected = f"best (step {best_step})"
+    results, per_clip = evaluate(config, builder, predictor(state), train_subjects, test_subjects)
+    _log_scores(results, run_log.text)
+    for name in PREDICTORS:
+        run_log.scalars(int(state.step), {k: results[name][k] for k in SCALARS}, prefix=f"test/{name}")
+    compilations = {"train_step": step_fn._cache_size(), "predict_step": predict_fn._cache_size()}
+    if max(compilations.values()) > 1:
+        run_log.text("warning: a step was compiled more than once (%s): some input changed shape or type",
+                     compilations)
+    run_log.close()
+    summary = {
+        "task": "recognition", "dataset": d.name, "variant": config.variant, "emotion_labels": d.emotion_labels,
+        "others": d.others, "classes": list(d.emotion_classes), "class_weights": list(config.loss.emotion_weights),
+        "train_steps": int(state.step), "evaluated_checkpoint": selected, "compilations": compilations,
+        "train_seconds_this_run": round(train_seconds, 1), "train_subjects": train_subjects,
+        "validation_subjects": validation_subjects, "test_subjects": test_subjects, "test_clips": len(per_clip),
+        **results, "per_clip": per_clip,
+    }
+    if jax.process_index() == 0:
+        files.write_text(os.path.join(workdir, "metrics.json"), json.dumps(summary, indent=2))
+        logging.info("Wrote %s.", os.path.join(workdir, "metrics.json"))
+    return summary
+
+
+def write_results(workdir: str, subjects: list[str] | None = None) -> dict:
+    """Pools every finished fold's clips (`WORKDIR/fold_*/metrics.json`) and scores them together into
+    `WORKDIR/results.json`: UF1 and UAR over all folds' predictions, as the field reports them."""
+    folds = loso.finished_folds(workdir)
+    class_sets = [tuple(f["classes"]) for f in folds.values()]
+    # Folds agree on the class set unless it is the native labels seen in training (sorted): then their union.
+    classes = list(class_sets[0]) if len(set(class_sets)) == 1 else sorted({c for s in class_sets for c in s})
+    records = [r for f in folds.values() for r in f["per_clip"]]
+    results = {"protocol": "loso", "task": "recognition", "folds_done": sorted(folds),
+               "folds_missing": sorted(set(subjects or ()) - set(folds)), "classes": classes,
+               "clips": len(records), **score_clips(records, classes),
+               "per_fold": {s: {k: f["model"][k] for k in ("uf1", "uar", "pairs")} for s, f in folds.items()}}
+    if jax.process_index() == 0:
+        files.write_text(os.path.join(workdir, "results.json"), json.dumps(results, indent=2))
+    if results["folds_missing"]:
+        logging.warning("results.json covers %d folds; %d still to run: %s", len(folds),
+                        len(results["folds_missing"]), ", ".join(results["folds_missing"]))
+    logging.info("LOSO recognition over %d folds, %d clips scored: model UF1 %.3f, UAR %.3f (majority %.3f/%.3f, "
+                 "prior %.3f/%.3f)", len(folds), results["model"]["pairs"], results["model"]["uf1"],
+                 results["model"]["uar"], results["majority"]["uf1"], results["majority"]["uar"],
+                 results["prior"]["uf1"], results["prior"]["uar"])
+    return results

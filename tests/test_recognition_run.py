@@ -1,0 +1,316 @@
+"""Clip emotion recognition runs: metrics.json against its own per-clip records, baselines that never see the
+test clips, resumption, leave-one-subject-out pooling, the CASME II and SAMM configs on fixture copies of
+their layouts, and the errors a user can make."""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+import data_builders  # noqa: F401  Registers the builders.
+from configs import casme2 as casme2_config
+from configs import default
+from configs import samm as samm_config
+from configs import synthetic as synthetic_config
+from meint_jax.common.errors import ConfigError
+from meint_jax.data import emotion_classes, input_pipeline
+from meint_jax.evaluation import recognition
+from meint_jax.training import loop, recognition_run
+from tests.fixtures import write_jpeg, write_sheet
+
+SIZE = 32
+
+
+def data_dir_of(builder):
+    return os.path.dirname(os.path.dirname(os.path.dirname(builder.data_dir)))
+
+
+def tiny(builder, **changes):
+    config = synthetic_config.get_config("task=recognition,size=tiny")
+    config.data.data_dir = data_dir_of(builder)
+    for key, value in changes.items():
+        section, name = key.split(".")
+        config[section][name] = value
+    return config
+
+
+def three_class_labels(builder, subjects):
+    """Each clip's class (negative/positive/surprise/others), read straight from the built dataset."""
+    names = builder.info.features["emotion"].names
+    return {ex["clip_id"].decode(): emotion_classes.label(names[ex["emotion"]], "three")
+            for ex in tfds.as_numpy(builder.as_dataset(split="train"))
+            if ex["subject"].decode() in subjects}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def compilation_cache(tmp_path_factory):
+    """Runs of one config compile the same steps: JAX's persistent cache lets the later runs of this module load
+    them instead (a few seconds instead of half a minute each); switched off again afterwards."""
+    import jax
+    from jax.experimental.compilation_cache import compilation_cache as cc
+
+    names = ("jax_persistent_cache_min_compile_time_secs", "jax_persistent_cache_min_entry_size_bytes")
+    before = {name: jax.config.values[name] for name in names}
+    before_dir = jax.config.values["jax_compilation_cache_dir"]
+    cc.reset_cache()
+    cc.set_cache_dir(str(tmp_path_factory.mktemp("jax_cache")))
+    jax.config.update(names[0], 0.0)
+    jax.config.update(names[1], 0)
+    yield
+    cc.reset_cache()
+    jax.config.update("jax_compilation_cache_dir", before_dir)
+    for name, value in before.items():
+        jax.config.update(name, value)
+
+
+# The two tests on `tiny_run` come first and the two fixture-dataset runs next, so that pytest-xdist's first
+# batches (two consecutive tests per worker) train the tiny run once, on one worker.
+@pytest.fixture(scope="module")
+def tiny_run(tiny_builder, tmp_path_factory):
+    workdir = str(tmp_path_factory.mktemp("recognition") / "run")
+    summary = loop.train_and_evaluate(tiny(tiny_builder), workdir)
+    return workdir, summary
+
+
+def test_a_tiny_run_writes_scores_that_its_own_per_clip_records_reproduce(tiny_builder, tiny_run):
+    workdir, summary = tiny_run
+    saved = json.load(open(os.path.join(workdir, "metrics.json")))
+    assert saved == json.loads(json.dumps(summary))
+    assert saved["task"] == "recognition" and saved["train_steps"] == 6
+    assert saved["compilations"] == {"train_step": 1, "predict_step": 1}
+    classes = saved["classes"]
+    assert classes == ["negative", "positive", "surprise"]      # three classes, others excluded
+    recorded = json.load(open(os.path.join(workdir, "config.json")))
+    assert recorded["data"]["emotion_classes"] == classes and recorded["model"]["emotion_outputs"] == 3
+    assert not set(saved["train_subjects"]) & set(saved["test_subjects"])
+
+    truth = three_class_labels(tiny_builder, saved["test_subjects"])
+    clips = saved["per_clip"]
+    assert {c["clip_id"]: c["true"] for c in clips} == truth     # every test clip, its own label
+    for c in clips:
+        assert c["predicted"] == classes[int(np.argmax(c["probabilities"]))]
+        assert c["probability"] == max(c["probabilities"]) and abs(sum(c["probabilities"]) - 1) < 1e-5
+    true = [c["true"] for c in clips]
+    for name, labels in (("model", [c["predicted"] for c in clips]), ("majority", [c["majority"] for c in clips])):
+        assert (saved[name]["uf1"], saved[name]["uar"]) == pytest.approx(recognition.uf1_uar(true, labels, classes))
+    draws = [recognition.uf1_uar(true, [c["prior"][k] for c in clips], classes) for k in range(20)]
+    assert saved["prior"]["runs"] == 20
+    assert (saved["prior"]["uf1"], saved["prior"]["uar"]) == pytest.approx(tuple(np.mean(draws, axis=0)))
+    assert saved["model"]["pairs"] == sum(t in classes for t in true)
+    assert "majority UF1" in open(os.path.join(workdir, "train.log")).read()
+
+    # The class weights: 1 / each class's share of the training clips, mean 1.
+    labels = list(three_class_labels(tiny_builder, saved["train_subjects"]).values())
+    counts = {c: labels.count(c) for c in classes}
+    assert saved["train_class_counts"] == counts
+    inverse = np.array([1 / counts[c] for c in classes])
+    np.testing.assert_allclose(saved["class_weights"], inverse / inverse.mean())
+
+
+def test_a_run_killed_after_a_checkpoint_resumes_there_and_ends_as_an_uninterrupted_run(tiny_builder, tiny_run,
+                                                                                       tmp_path):
+    whole, _ = tiny_run
+    killed = str(tmp_path / "killed")
+    shutil.copytree(whole, killed)                 # what a kill between steps 3 and 6 leaves behind
+    shutil.rmtree(os.path.join(killed, "checkpoints", "6"))
+    os.remove(os.path.join(killed, "metrics.json"))
+    resumed = loop.train_and_evaluate(tiny(tiny_builder), killed)
+    assert f"resumed from {os.path.join(killed, 'checkpoints', '3')}" in open(os.path.join(killed, "train.log")).read()
+    assert resumed["train_steps"] == 6
+    logged = [json.loads(line)["step"] for line in open(os.path.join(killed, "train_log.jsonl"))]
+    assert logged == [2, 4, 6]
+    uninterrupted = json.load(open(os.path.join(whole, "metrics.json")))
+    np.testing.assert_array_equal([c["probabilities"] for c in resumed["per_clip"]],
+                                  [c["probabilities"] for c in uninterrupted["per_clip"]])
+    for name in ("model", "majority", "prior"):
+        assert resumed[name] == uninterrupted[name]
+
+
+def _casme2_manual(root):
+    rng = np.random.default_rng(2)
+    rows = [["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"]]
+    emotions = {1: ("happiness", "disgust"), 2: ("surprise", "others"), 3: ("repression", "happiness")}
+    for s, labels in emotions.items():
+        for e, emotion in enumerate(labels):
+            for n in range(1, 9):
+                write_jpeg(str(root / "CASME2_RAW_selected" / f"sub{s:02d}" / f"EP0{e}_01" / f"img{n}.jpg"), rng)
+            rows.append([s, f"EP0{e}_01", 2, 4, 7, "12", emotion])
+    write_sheet(root / "CASME2-coding-20140508.xlsx", rows)
+    return str(root)
+
+
+def _samm_manual(root):
+    rng = np.random.default_rng(3)
+    rows = [["Notes: generated"], [],
+            ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration",
+             "Micro", "Action Units", "Estimated Emotion", "Objective Classes", "Notes"]]
+    clips = (("006", "006_1_2", "Happiness"), ("006", "006_1_3", "Anger"), ("007", "007_2_1", "Surprise"),
+             ("007", "007_2_2", "Other"), ("008", "008_3_1", "Contempt"))
+    for subject, name, emotion in clips:
+        for n in range(100, 108):
+            write_jpeg(str(root / "SAMM" / subject / name / f"{subject}_{n:05d}.jpg"), rng)
+        rows.append([subject, name, name[4:], 101, 103, 106, 6, "Micro - 1/2", "12", emotion, "I", None])
+    write_sheet(root / "SAMM_Micro_FACS_Codes_v2.xlsx", rows)
+    return str(root)
+
+
+def _one_step(config, data_dir, manual_dir, name):
+    config.data.update(name=name, data_dir=str(data_dir), manual_dir=manual_dir, image_size=SIZE, num_steps=4)
+    config.model.gru_features = 8
+    config.train.update(batch_size=2, num_steps=1, log_every=1, checkpoint_every=1)
+    return config
+
+
+@pytest.mark.slow
+def test_the_casme2_recognition_config_trains_leave_one_subject_out_on_a_copy_of_its_layout(tmp_path, monkeypatch):
+    from data_builders.casme2 import casme2_dataset_builder as casme2
+
+    monkeypatch.setattr([c for c in casme2.Builder.BUILDER_CONFIGS if c.name == "cropped_128"][0], "frame_size", SIZE)
+    (tmp_path / "tfds").mkdir()
+    config = casme2_config.get_config("task=recognition")
+    assert config.eval.protocol == "loso" and config.data.train_window == "trimmed"
+    config = _one_step(config, tmp_path / "tfds", _casme2_manual(tmp_path / "manual"), "casme2/cropped_128")
+    config.eval.folds = "0"                       # one fold (subject 01) of three
+    results = loop.train_and_evaluate(config, str(tmp_path / "run"))
+    assert results["folds_done"] == ["01"] and results["folds_missing"] == ["02", "03"]
+    fold = json.load(open(tmp_path / "run" / "fold_01" / "metrics.json"))
+    assert fold["train_steps"] == 1 and fold["train_subjects"] == ["02", "03"]
+    assert {c["native"]: c["true"] for c in fold["per_clip"]} == {"happiness": "positive", "disgust": "negative"}
+    assert fold["train_class_counts"] == {"negative": 1, "positive": 1, "surprise": 1}   # others left out
+    assert results["model"] == fold["model"] and results["clips"] == 2
+
+
+@pytest.mark.slow
+def test_the_samm_recognition_config_trains_on_a_copy_of_its_layout(tmp_path, monkeypatch):
+    from data_builders.samm import samm_dataset_builder as samm
+
+    monkeypatch.setattr([c for c in samm.Builder.BUILDER_CONFIGS if c.name == "whole_128"][0], "frame_size", SIZE)
+    (tmp_path / "tfds").mkdir()
+    config = _one_step(samm_config.get_config("task=recognition"), tmp_path / "tfds",
+                       _samm_manual(tmp_path / "manual"), "samm/whole_128")
+    config.eval.protocol = "holdout"
+    config.eval.holdout_subjects = 1
+    summary = loop.train_and_evaluate(config, str(tmp_path / "run"))
+    assert summary["train_steps"] == 1 and summary["test_subjects"] == ["008"]
+    assert summary["train_class_counts"] == {"negative": 1, "positive": 1, "surprise": 1}   # "Other" left out
+    assert [(c["native"], c["true"]) for c in summary["per_clip"]] == [("contempt", "negative")]
+
+
+def test_the_majority_baseline_is_the_training_clips_commonest_class_whatever_the_test_labels(
+        tiny_builder, monkeypatch):
+    config = tiny(tiny_builder)
+    train, test = ["s01", "s02", "s04"], ["s03"]
+    config = recognition_run.record_classes(config, tiny_builder, train)
+    labels = list(three_class_labels(tiny_builder, train).values())
+    commonest = max(config.data.emotion_classes, key=labels.count)
+
+    def always_surprise(frames):              # a stand-in for a model
+        return np.tile(np.array([[0.1, 0.2, 0.7]], np.float32), (len(frames), 1))
+
+    results, records = recognition_run.evaluate(config, tiny_builder, always_surprise, train, test)
+    assert results["majority"]["class"] == commonest and {r["majority"] for r in records} == {commonest}
+
+    surprise = tiny_builder.info.features["emotion"].names.index("surprise")
+    real = input_pipeline.load_clips
+
+    def test_clips_relabelled(builder, subjects, *args, **kwargs):   # every s03 clip is now a surprise
+        return real(builder, subjects, *args, **kwargs).map(lambda ex: {**ex, "emotion": tf.where(
+            tf.equal(ex["subject"], "s03"), tf.constant(surprise, tf.int64), ex["emotion"])})
+
+    monkeypatch.setattr(input_pipeline, "load_clips", test_clips_relabelled)
+    again, records = recognition_run.evaluate(config, tiny_builder, always_surprise, train, test)
+    assert {r["true"] for r in records} == {"surprise"} and len(records) == 3   # counted with the test clips,
+    assert again["majority"]["class"] == commonest                               # surprise would win
+    assert again["prior"]["class_prior"] == results["prior"]["class_prior"]
+    assert again["model"]["accuracy"] == 1.0 != results["model"]["accuracy"]    # the test labels did count
+
+
+def test_a_subject_whose_clips_all_have_no_class_is_no_fold(tiny_builder, monkeypatch):
+    config = tiny(tiny_builder)
+    assert recognition_run.scored_subjects(config, tiny_builder) == ["s01", "s02", "s03", "s04"]
+    others = tiny_builder.info.features["emotion"].names.index("others")
+    real = input_pipeline.load_clips
+
+    def s04_all_others(builder, subjects, *args, **kwargs):
+        return real(builder, subjects, *args, **kwargs).map(lambda ex: {**ex, "emotion": tf.where(
+            tf.equal(ex["subject"], "s04"), tf.constant(others, tf.int64), ex["emotion"])})
+
+    monkeypatch.setattr(input_pipeline, "load_clips", s04_all_others)
+    assert recognition_run.scored_subjects(config, tiny_builder) == ["s01", "s02", "s03"]
+    config.data.others = "class"                   # others is a class: every clip counts
+    assert recognition_run.scored_subjects(config, tiny_builder) == ["s01", "s02", "s03", "s04"]
+
+
+def _fold(workdir, subject, clips):
+    """A finished fold's metrics.json holding `clips`, (true, predicted) pairs."""
+    classes = ["negative", "positive", "surprise"]
+    records = [{"clip_id": f"{subject}_{i}", "subject": subject, "true": t, "predicted": p, "majority": "negative",
+                "prior": [p, t]} for i, (t, p) in enumerate(clips)]
+    os.makedirs(os.path.join(workdir, f"fold_{subject}"))
+    uf1, uar = recognition.uf1_uar([t for t, _ in clips], [p for _, p in clips], classes)
+    with open(os.path.join(workdir, f"fold_{subject}", "metrics.json"), "w") as f:
+        json.dump({"classes": classes, "model": {"uf1": uf1, "uar": uar, "pairs": len(clips)},
+                   "per_clip": records}, f)
+    return uf1
+
+
+def test_leave_one_subject_out_scores_the_pooled_clips_not_the_mean_of_the_folds(tmp_path):
+    workdir = str(tmp_path)
+    a = [("negative", "negative"), ("positive", "positive"), ("negative", "positive")]
+    b = [("surprise", "surprise"), ("others", "surprise")]     # others: not a class, not scored
+    fold_means = np.mean([_fold(workdir, "01", a), _fold(workdir, "02", b)])
+    results = recognition_run.write_results(workdir, ["01", "02", "03"])
+    assert results["folds_done"] == ["01", "02"] and results["folds_missing"] == ["03"]
+    pairs = a + b
+    true, predicted = [t for t, _ in pairs], [p for _, p in pairs]
+    classes = ["negative", "positive", "surprise"]
+    assert (results["model"]["uf1"], results["model"]["uar"]) == recognition.uf1_uar(true, predicted, classes)
+    assert results["model"]["uf1"] != pytest.approx(fold_means)
+    assert results["model"]["pairs"] == 4 and results["clips"] == 5
+    draws = [recognition.uf1_uar(true, predicted, classes), recognition.uf1_uar(true, true, classes)]
+    assert results["prior"]["uf1"] == pytest.approx(np.mean([d[0] for d in draws]))
+    assert json.load(open(os.path.join(workdir, "results.json"))) == json.loads(json.dumps(results))
+
+
+def test_a_bad_emotion_label_set_is_a_one_line_config_error(tiny_builder, tmp_path):
+    with pytest.raises(ConfigError) as error:
+        loop.train_and_evaluate(tiny(tiny_builder, **{"data.emotion_labels": "seven"}), str(tmp_path / "run"))
+    assert "config.data.emotion_labels='seven'" in str(error.value) and "\n" not in str(error.value)
+    assert not os.path.exists(tmp_path / "run" / "checkpoints")
+
+
+def test_class_weights_balance_the_training_clips_and_a_class_none_of_them_has_weighs_nothing(tiny_builder):
+    config = recognition_run.record_classes(tiny(tiny_builder), tiny_builder, ["s01", "s02"])
+    # s01: repression, disgust, surprise; s02: happiness and two others: negative 2, positive 1, surprise 1.
+    assert config.data.emotion_classes == ("negative", "positive", "surprise")
+    np.testing.assert_allclose(config.loss.emotion_weights, np.array([0.5, 1, 1]) / (2.5 / 3))
+    config = recognition_run.record_classes(tiny(tiny_builder), tiny_builder, ["s02", "s04"])
+    assert config.loss.emotion_weights == (1.0, 1.0, 0.0)      # surprise: no training clip, never a target
+    unbalanced = recognition_run.record_classes(tiny(tiny_builder, **{"loss.balance_classes": False}), tiny_builder,
+                                                ["s01", "s02"])
+    assert unbalanced.loss.emotion_weights == (1.0, 1.0, 1.0) and unbalanced.model.emotion_outputs == 3
+
+
+def test_training_subjects_with_one_class_only_are_a_config_error_naming_the_dataset(tiny_builder):
+    config = tiny(tiny_builder)
+    with pytest.raises(ConfigError) as error:      # s04: disgust and two others, so negative only
+        recognition_run.record_classes(config, tiny_builder, ["s04"])
+    message = str(error.value)
+    assert "config.data.emotion_labels='three'" in message and "synthetic_me/tiny" in message
+    assert "one class only (negative)" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("module", [casme2_config, samm_config, synthetic_config])
+def test_the_task_argument_leaves_the_intensity_configs_as_they_were(module):
+    assert module.get_config("task=intensity").to_dict() == module.get_config().to_dict()
+    assert module.get_config().get("task", "intensity") == "intensity"
+    config = module.get_config("task=recognition,variant=framewise")
+    assert config.task == config.model.task == "recognition" and config.model.temporal == "none"
+    with pytest.raises(ValueError, match="no_rank"):
+        module.get_config("task=recognition,variant=no_rank")
+    with pytest.raises(ValueError, match="unknown task"):
+        default.apply_task(module.get_config(), "spotting")
