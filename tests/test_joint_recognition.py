@@ -14,7 +14,7 @@ from configs import synthetic_spotting
 from meint_jax import paper_tables
 from meint_jax.data import emotion_classes, long_pipeline
 from meint_jax.data.long_videos import Interval
-from meint_jax.evaluation import decoding, emotion_pooling, spotting_protocol
+from meint_jax.evaluation import decoding, emotion_pooling, recognition, spotting_protocol
 from meint_jax.training import losses, spotting_run
 
 
@@ -134,12 +134,55 @@ def test_the_recognition_baselines_and_decoders_do_not_move_when_only_test_emoti
     again, _ = spotting_protocol.evaluate(config, relabelled, predict, fit, validation, test)
     assert again["majority"]["class"] == results["majority"]["class"]
     assert again["class_prior"]["prior"] == results["class_prior"]["prior"]
-    assert again["model"]["decoders"] == results["model"]["decoders"]
     truths = lambda r: [p[0] for k in ("micro", "macro") for p in r["model"]["recognition"]["label_pairs"][k]]
     assert truths(results) and truths(again) == [flipped[t] for t in truths(results)]     # the test labels did count
 
 
 @pytest.mark.slow
+def test_a_fold_where_the_model_spots_nothing_scores_strs_zero_and_pools(data_dir):
+    videos = long_pipeline.load_videos(tfds.builder("synthetic_long/tiny", data_dir=data_dir))
+    config = synthetic_spotting.get_config("size=tiny")
+    config.data.emotion_classes = emotion_classes.THREE
+    flat = lambda features: np.full(features.shape[:2] + (6,), 0.25)     # flat scores: nothing is decoded
+    results, _ = spotting_protocol.evaluate(config, videos, flat, ["s01"], ["s02"], ["s03"])
+    assert results["model"]["counts"]["micro"][:2] == [0, 0]
+    assert results["model"]["recognition"]["micro"]["strs"] == 0.0
+    assert results["majority"]["recognition"]["overall"]["strs"] == 0.0
+    pooled = spotting_protocol.pool_folds([results, results])
+    assert pooled["model"]["recognition"]["micro"]["strs"] == 0.0 and "recognition" in pooled["chance"]
+
+
+def test_folds_with_different_native_classes_pool_over_all_of_them():
+    def fold(classes, pairs):
+        truths = [{"micro": [(10 * k, 10 * k + 4, t)], "macro": []} for k, (t, _) in enumerate(pairs)]
+        predictions = [{"micro": [(10 * k, 10 * k + 4, p)], "macro": []} for k, (_, p) in enumerate(pairs)]
+        part = recognition.spot_then_recognise(zip(truths, predictions), classes)
+        counts = {"micro": part["counts"]["micro"], "macro": [0, 0, 0]}
+        chance = spotting_protocol.chance_summary([counts], [part])
+        return {"classes": list(classes), "model": {"counts": counts, "recognition": part},
+                "motion": {"counts": counts}, "chance": chance}
+
+    first = fold(("disgust", "happiness"), [("disgust", "disgust"), ("happiness", "happiness")])
+    second = fold(("disgust", "fear"), [("fear", "fear"), ("fear", "disgust")])   # a label only s02 has
+    pooled = spotting_protocol.pool_folds([first, second])["model"]["recognition"]
+    assert pooled["classes"] == ["disgust", "fear", "happiness"]
+    # 4 pairs, 3 classes: P = (1/2, 1, 1), R = (1, 1/2, 1); means 5/6 and 5/6 -> F1_analysis 5/6.
+    assert pooled["micro"]["pairs"] == 4 and pooled["micro"]["f1_analysis"] == pytest.approx(5 / 6)
+
+
+def test_resuming_a_spotting_run_saved_before_the_emotion_head_is_refused_in_one_line(tmp_path):
+    from meint_jax.common.errors import ConfigError
+    from meint_jax.training import config_checks
+
+    config = synthetic_spotting.get_config("size=tiny")
+    old = json.loads(config.to_json_best_effort())
+    del old["model"]["emotion_head"]
+    with pytest.raises(ConfigError, match="model.emotion_head: False there, True now"):
+        config_checks.check_same_run(str(tmp_path), config, old)
+    config.model.emotion_head = False
+    config_checks.check_same_run(str(tmp_path), config, old)      # without a head, as it was: resumes
+
+
 def test_the_ablation_table_sets_joint_training_against_separate_models(data_dir, tmp_path):
     workdir = tmp_path / "tables"
     table = paper_tables.run("synthetic_spotting", str(workdir), size="tiny", data_dir=data_dir)

@@ -43,9 +43,9 @@ def reasons(summary, key="skipped_rows"):
     return sorted(row["reason"] for row in summary[key])
 
 
-def one_joint_step(config_module: str, builder, expected_classes, labels: str = "three") -> dict:
+def one_joint_step(config_module: str, builder, expected_classes, present, labels: str = "three") -> dict:
     """The dataset's spotting + recognition config (shrunk network, same data settings) recorded on its
-    fixture and trained one step: finite losses, and emotion targets that hold each expected class."""
+    fixture and trained one step (finite losses); its frames' emotion targets hold the `present` classes."""
     import importlib
 
     import jax
@@ -63,10 +63,14 @@ def one_joint_step(config_module: str, builder, expected_classes, labels: str = 
     videos = long_pipeline.load_videos(builder)
     config = spotting_run._record_facts(config, videos)
     assert config.data.emotion_classes == expected_classes and config.model.emotion_outputs == len(expected_classes) + 1
+    spec = spotting_run.spotting_protocol.window_spec(config, train=True)
+    targets = np.concatenate([long_pipeline.frame_emotions(v.video.frame_numbers, v.video.intervals,
+                                                           spec.emotion_classes, labels) for v in videos])
+    classes = tuple(config.data.emotion_classes)
+    assert {classes[k] for k in targets if 0 <= k < len(classes)} == set(present)
     model = create_model(config.model)
     tx = steps.create_optimizer(config.train)
     state = steps.init_state(model, tx, (1, 8, 36), 0, dtype=np.float32)
-    spec = spotting_run.spotting_protocol.window_spec(config, train=True)
     batch = next(long_pipeline.train_batches(videos, spec, batch_size=4, seed=0))
     step = jax.jit(lambda s, b: steps.spotting_train_step(s, b, model=model, tx=tx, loss_config=config.loss))
     state, metrics = step(state, {"inputs": batch["features"], "targets": batch["targets"], "mask": batch["mask"],
@@ -97,7 +101,7 @@ def test_casme_sq_reads_the_workbook_found_by_its_sheets_and_counts_every_skip(t
         assert any(r.startswith(expected) for r in found), (expected, found)
     assert summary["repaired_by_reason"] == {"offset 0": 1}
     assert os.path.basename(summary["sheets"][0]) == "CAS(ME)2_code_copy.xlsx"
-    one_joint_step("casme_sq_spotting", builder, ("negative", "positive", "surprise"))
+    one_joint_step("casme_sq_spotting", builder, ("negative", "positive", "surprise"), {"negative", "positive"})
 
 
 def test_samm_lv_joins_emotions_rounds_fractions_places_missing_apexes_and_stores_frames(tmp_path, monkeypatch):
@@ -118,7 +122,7 @@ def test_samm_lv_joins_emotions_rounds_fractions_places_missing_apexes_and_store
     for r in reasons(summary, "repaired_rows"):
         repaired[r.split(":")[0]] += 1
     assert repaired == long_fixtures.REPAIRED_SAMM_LV
-    one_joint_step("samm_lv_spotting", builder, ("negative", "positive", "surprise"))
+    one_joint_step("samm_lv_spotting", builder, ("negative", "positive", "surprise"), {"negative", "positive"})
 
     # The stored frames are the source frames cropped to the video's one face box, up to JPEG re-encoding.
     stored = videos["007/007_2"]
@@ -149,8 +153,9 @@ def test_casme3_reads_text_cells_blinks_gaps_and_a_case_changed_folder(tmp_path,
     summary = summary_of(builder)
     assert {r.split(":")[0] for r in reasons(summary)} == long_fixtures.SKIPPED_CASME3
     assert summary["videos"] == 3
-    one_joint_step("casme3_spotting", builder, ("negative", "positive", "surprise"))
-    native = one_joint_step("casme3_spotting", builder, ("disgust", "surprise"), "native")   # others left out
+    one_joint_step("casme3_spotting", builder, ("negative", "positive", "surprise"), {"negative", "surprise"})
+    native = one_joint_step("casme3_spotting", builder, ("disgust", "surprise"), {"disgust", "surprise"},
+                            "native")   # others left out
     assert native.loss.emotion_weights[-1] == native.loss.neutral_weight
 
 

@@ -205,7 +205,9 @@ def evaluate(config, videos: Sequence[StoredVideo], predict_windows, training_su
     # One generator per baseline, so that what one draws never moves another's figures.
     rng, prior_rng, label_rng = (np.random.default_rng([config.eval.seed, k]) for k in range(3))
     prior = ClassPrior(training, config.data.get("emotion_labels", "three"), classes)
-    with_emotions = bool(model_found) and any(i.emotion is not None for f in model_found for i in f)
+    # Whether the model has an emotion head (its scores carry the classes and neutral), even where it spots
+    # nothing: a fold without a spotted interval scores STRS 0, not no STRS.
+    with_emotions = bool(classes) and any(r["scores"].shape[1] == 3 + len(classes) for r in per_video)
     if with_emotions:
         truth_labels = [labelled_truths(v, prior.label_set) for v in test]
 
@@ -297,7 +299,9 @@ def pool_folds(fold_results: Sequence[dict]) -> dict:
             continue
         counts = {kind: np.sum([f[name]["counts"][kind] for f in fold_results], axis=0).tolist() for kind in KINDS}
         out[name] = {**scores_from_counts(counts), "counts": counts}
-    classes = tuple(fold_results[0].get("classes") or ())
+    # Folds agree on the classes unless they are the native labels their training subjects have: then all of them.
+    sets = {tuple(f.get("classes") or ()) for f in fold_results}
+    classes = sets.pop() if len(sets) == 1 else tuple(sorted({c for s in sets for c in s}))
     for name in ("model", "model_neutral_dropped", "majority"):
         if all("recognition" in f.get(name, {}) for f in fold_results):
             out.setdefault(name, {})["recognition"] = recognition.pool_spot_then_recognise(

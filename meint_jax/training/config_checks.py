@@ -86,7 +86,7 @@ def check_spotting_config(config: ml_collections.ConfigDict) -> None:
            f"config.data.data_dir={d.data_dir!r} does not exist: create it, or leave data.data_dir unset")
     _check_emotions(config)
     _check(e.get("emotion_pooling", "vote") in EMOTION_POOLING,
-           f"config.eval.emotion_pooling={e.emotion_pooling!r}: choose one of {EMOTION_POOLING}")
+           f"config.eval.emotion_pooling={e.get('emotion_pooling')!r}: choose one of {EMOTION_POOLING}")
     _check_training(config.train, e)
 
 
@@ -174,6 +174,12 @@ RECORDED = ("data.frame_size", "data.expression_frames", "data.micro_frames", "d
             "loss.emotion_weights")
 
 
+# Keys added after runs were saved without them, with the value such a run had: comparing them tells a
+# resumed old run from a config that would change it (a spotting run saved before the emotion head existed
+# had none).
+ADDED_SINCE = {"model.emotion_head": False}
+
+
 def _flatten(tree: dict, prefix: str = "") -> dict:
     flat = {}
     for key, value in tree.items():
@@ -197,7 +203,7 @@ def check_same_run(workdir: str, config: ml_collections.ConfigDict, saved: dict 
             return
         saved = files.read_json(path, ConfigError, "not a readable config",
                                 "delete it (the checkpoints keep their own copy) or use a new --workdir")
-    saved = _flatten(saved)
+    saved = {**ADDED_SINCE, **_flatten(saved)}
     wanted = _flatten(json.loads(config.to_json_best_effort()))
     changed = [key for key in sorted(set(saved) & set(wanted))
                if saved[key] != wanted[key] and not key.startswith(RESUMABLE_CHANGES)

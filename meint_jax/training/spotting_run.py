@@ -139,7 +139,7 @@ def run_fold(config, workdir: str, videos, train_subjects: list[str], test_subje
         "task": "spotting", "dataset": d.name, "variant": config.variant, "train_steps": int(state.step),
         "train_seconds_this_run": round(seconds, 1), "compilations": compilations,
         "classes": list(config.data.emotion_classes or ()), "emotion_labels": d.emotion_labels,
-        "others": d.others, "emotion_pooling": config.eval.emotion_pooling,
+        "others": d.others, "emotion_pooling": config.eval.get("emotion_pooling", "vote"),
         "train_subjects": fit_subjects, "validation_subjects": validation_subjects, "test_subjects": test_subjects,
         **results,
         "per_video": [{k: v for k, v in r.items() if k != "scores"} for r in per_video],
