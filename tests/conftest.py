@@ -31,3 +31,29 @@ def tiny_workdir(tiny_builder, tmp_path_factory):
     workdir = str(tmp_path_factory.mktemp("tiny_run"))
     loop.train_and_evaluate(config, workdir)
     return workdir
+
+
+@pytest.fixture(scope="session")
+def long_data_dir(tmp_path_factory):
+    """A TFDS data_dir holding `synthetic_long/tiny`, built once per test worker."""
+    import tensorflow_datasets as tfds
+
+    import data_builders  # noqa: F401  Registers the builders.
+
+    path = str(tmp_path_factory.mktemp("tfds_long"))
+    tfds.builder("synthetic_long/tiny", data_dir=path).download_and_prepare()
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_spotting_run(long_data_dir, tmp_path_factory):
+    """(workdir, data_dir) of one tiny spotting run with its emotion head (`configs/synthetic_spotting.py:
+    size=tiny`), trained once per test worker: tests that need a finished run read it, never change it."""
+    from configs import synthetic_spotting
+    from meint_jax.training import loop
+
+    config = synthetic_spotting.get_config("size=tiny")
+    config.data.data_dir = long_data_dir
+    workdir = str(tmp_path_factory.mktemp("spot_run") / "run")
+    loop.train_and_evaluate(config, workdir)
+    return workdir, long_data_dir

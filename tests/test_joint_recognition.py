@@ -108,10 +108,8 @@ def test_class_weights_balance_the_training_frames_and_neutral_takes_its_own():
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tfds")
-    tfds.builder("synthetic_long/tiny", data_dir=str(path)).download_and_prepare()
-    return str(path)
+def data_dir(long_data_dir):
+    return long_data_dir
 
 
 def test_the_recognition_baselines_and_decoders_do_not_move_when_only_test_emotions_change(data_dir):
@@ -183,8 +181,12 @@ def test_resuming_a_spotting_run_saved_before_the_emotion_head_is_refused_in_one
     config_checks.check_same_run(str(tmp_path), config, old)      # without a head, as it was: resumes
 
 
-def test_the_ablation_table_sets_joint_training_against_separate_models(data_dir, tmp_path):
+def test_the_ablation_table_sets_joint_training_against_separate_models(tiny_spotting_run, tmp_path):
+    import shutil
+
+    trained, data_dir = tiny_spotting_run
     workdir = tmp_path / "tables"
+    shutil.copytree(trained, workdir / "joint")     # the joint row is the tiny run: the table finds it done
     table = paper_tables.run("synthetic_spotting", str(workdir), size="tiny", data_dir=data_dir)
     joint = json.load(open(workdir / "joint" / "metrics.json"))
     separate = json.load(open(workdir / "separate" / "metrics.json"))

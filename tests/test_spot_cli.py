@@ -10,13 +10,10 @@ import sys
 import av
 import numpy as np
 import pytest
-import tensorflow_datasets as tfds
 
 import data_builders  # noqa: F401  Registers the builders.
-from configs import synthetic_spotting
 from meint_jax import spot
 from meint_jax.common.errors import PredictError
-from meint_jax.training import loop
 from tests import long_fixtures
 from tests.test_faults import REPO
 
@@ -24,16 +21,9 @@ FRAMES = 60
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tiny_spotting_run):
     """A tiny spotting run (flow at 48 px) and the tiny synthetic long videos it was trained on."""
-    root = tmp_path_factory.mktemp("spot")
-    data_dir = str(root / "tfds")
-    os.makedirs(data_dir)
-    tfds.builder("synthetic_long/tiny", data_dir=data_dir).download_and_prepare()
-    config = synthetic_spotting.get_config("size=tiny")
-    config.data.data_dir = data_dir
-    loop.train_and_evaluate(config, str(root / "run"))
-    return str(root / "run"), data_dir
+    return tiny_spotting_run
 
 
 @pytest.fixture(scope="module")

@@ -190,6 +190,23 @@ def split_validation(config, train_subjects: list[str], test_subjects: list[str]
     return train_subjects, validation_subjects
 
 
+def start_clip_run(config, workdir: str, ckpt, saved, mesh, validation_subjects, best_metric: str):
+    """(model, optimiser, replicated state, keeper of the best checkpoint by `best_metric` or None) of a run
+    on clips: restored from its latest checkpoint, or new with the encoder's weights from model.init_from."""
+    model = create_model(config.model)
+    tx = create_optimizer(config.train)
+    d = config.data
+    state = init_state(model, tx, (1, d.num_steps, d.image_size, d.image_size, 3), config.seed)
+    best_ckpt = None
+    if validation_subjects:
+        best_ckpt = checkpoint.Checkpointer(os.path.join(workdir, "best"), max_to_keep=1, best_metric=best_metric)
+    if saved is not None:
+        state, _ = ckpt.restore(state)
+    else:
+        state = load_pretrained_encoder(state, tx, config.model.init_from)
+    return model, tx, sharding.replicate(state, mesh), best_ckpt
+
+
 def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subjects: list[str]) -> dict:
     """Trains on `train_subjects` (less any validation subjects), tests on `test_subjects`."""
     os.makedirs(workdir, exist_ok=True)
@@ -199,19 +216,9 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
     ckpt, saved = fit.open_run(workdir, config)
 
     mesh = sharding.data_mesh()
-    model = create_model(config.model)
-    tx = create_optimizer(config.train)
     d = config.data
-    state = init_state(model, tx, (1, d.num_steps, d.image_size, d.image_size, 3), config.seed)
-    best_ckpt = None
-    if validation_subjects:
-        best_ckpt = checkpoint.Checkpointer(os.path.join(workdir, "best"), max_to_keep=1,
-                                            best_metric="validation_spearman")
-    if saved is not None:
-        state, _ = ckpt.restore(state)
-    else:
-        state = load_pretrained_encoder(state, tx, config.model.init_from)
-    state = sharding.replicate(state, mesh)
+    model, tx, state, best_ckpt = start_clip_run(config, workdir, ckpt, saved, mesh, validation_subjects,
+                                                 "validation_spearman")
     start_step = int(state.step)
 
     step_fn, predict_fn = jit_steps(model, tx, config, out_sharding=sharding.replicated(mesh))

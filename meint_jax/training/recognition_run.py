@@ -25,10 +25,9 @@ from meint_jax.common import files
 from meint_jax.common.errors import ConfigError
 from meint_jax.data import emotion_classes, input_pipeline
 from meint_jax.evaluation import intensity, loso, recognition
-from meint_jax.models import create_model
-from meint_jax.training import checkpoint, fit, loop, sharding
+from meint_jax.training import fit, loop, sharding
 from meint_jax.training.run_log import RunLog
-from meint_jax.training.steps import create_optimizer, init_state, jit_steps
+from meint_jax.training.steps import jit_steps
 
 PREDICTORS = ("model", "majority", "prior")
 SCALARS = ("uf1", "uar", "f1_analysis", "accuracy")
@@ -192,18 +191,8 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
     ckpt, saved = fit.open_run(workdir, config)
 
     mesh = sharding.data_mesh()
-    model = create_model(config.model)
-    tx = create_optimizer(t)
-    state = init_state(model, tx, (1, d.num_steps, d.image_size, d.image_size, 3), config.seed)
-    best_ckpt = None
-    if validation_subjects:
-        best_ckpt = checkpoint.Checkpointer(os.path.join(workdir, "best"), max_to_keep=1,
-                                            best_metric="validation_uf1")
-    if saved is not None:
-        state, _ = ckpt.restore(state)
-    else:
-        state = loop.load_pretrained_encoder(state, tx, config.model.init_from)
-    state = sharding.replicate(state, mesh)
+    model, tx, state, best_ckpt = loop.start_clip_run(config, workdir, ckpt, saved, mesh, validation_subjects,
+                                                      "validation_uf1")
     start_step = int(state.step)
 
     step_fn, predict_fn = jit_steps(model, tx, config, out_sharding=sharding.replicated(mesh))

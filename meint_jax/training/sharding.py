@@ -43,3 +43,17 @@ def shard_batch(local_batch: dict, mesh: Mesh) -> dict:
     """Process-local numpy rows -> global arrays split over the `data` axis."""
     sharding = batch_sharding(mesh)
     return {k: jax.make_array_from_process_local_data(sharding, np.asarray(v)) for k, v in local_batch.items()}
+
+
+def for_devices(config, devices: int | None = None, backend: str | None = None):
+    """A copy of `config` fit to the accelerators present: the batch rounded up to a multiple of the device
+    count (a TPU v2-8 has 8 cores, and the batch is split over all of them), and bfloat16 compute on a TPU
+    (parameters stay float32: flax keeps `param_dtype` float32 whatever the compute dtype)."""
+    import copy
+
+    config = copy.deepcopy(config)
+    devices = devices or jax.device_count()
+    config.train.batch_size = -(-config.train.batch_size // devices) * devices
+    if (backend or jax.default_backend()) == "tpu":
+        config.model.dtype = "bfloat16"
+    return config
