@@ -276,6 +276,28 @@ def test_leave_one_subject_out_scores_the_pooled_clips_not_the_mean_of_the_folds
     assert json.load(open(os.path.join(workdir, "results.json"))) == json.loads(json.dumps(results))
 
 
+def test_the_composite_pools_the_clips_of_several_datasets_runs(tmp_path):
+    casme2, samm = str(tmp_path / "casme2"), str(tmp_path / "samm")
+    a = [("negative", "negative"), ("positive", "negative")]
+    b = [("surprise", "surprise"), ("negative", "negative"), ("others", "negative")]
+    _fold(casme2, "01", a)
+    _fold(samm, "01", b)       # the same subject code in another dataset: a different person
+    results = recognition_run.write_composite([casme2, samm], str(tmp_path / "composite"))
+    pairs = [p for p in a + b if p[0] != "others"]
+    true, predicted = [t for t, _ in pairs], [p for _, p in pairs]
+    assert (results["model"]["uf1"], results["model"]["uar"]) == recognition.uf1_uar(
+        true, predicted, ["negative", "positive", "surprise"])
+    assert results["model"]["pairs"] == 4 and results["clips"] == 5 and len(results["per_dataset"]) == 2
+    assert json.load(open(tmp_path / "composite" / "results.json"))["model"] == results["model"]
+    with open(os.path.join(samm, "fold_01", "metrics.json")) as f:
+        fold = json.load(f)
+    fold["emotion_labels"] = "native"
+    with open(os.path.join(samm, "fold_01", "metrics.json"), "w") as f:
+        json.dump(fold, f)
+    with pytest.raises(ConfigError, match="three classes"):
+        recognition_run.write_composite([casme2, samm], str(tmp_path / "composite"))
+
+
 def test_a_bad_emotion_label_set_is_a_one_line_config_error(tiny_builder, tmp_path):
     with pytest.raises(ConfigError) as error:
         loop.train_and_evaluate(tiny(tiny_builder, **{"data.emotion_labels": "seven"}), str(tmp_path / "run"))
