@@ -207,6 +207,24 @@ def start_clip_run(config, workdir: str, ckpt, saved, mesh, validation_subjects,
     return model, tx, sharding.replicate(state, mesh), best_ckpt
 
 
+def select_checkpoint(config, state, best_ckpt) -> tuple[TrainState, str]:
+    """(the state to evaluate, which it is): the last, or with eval.select='best' the best on validation."""
+    if config.eval.select == "best" and best_ckpt is not None and best_ckpt.best() is not None:
+        best_step, _ = best_ckpt.best()
+        state, _ = best_ckpt.restore(state, best_step)
+        return state, f"best (step {best_step})"
+    return state, "last"
+
+
+def count_compilations(step_fn, predict_fn, run_log) -> dict:
+    """How often each jitted step compiled; more than once is logged (an input changed shape or type)."""
+    compilations = {"train_step": step_fn._cache_size(), "predict_step": predict_fn._cache_size()}
+    if max(compilations.values()) > 1:
+        run_log.text("warning: a step was compiled more than once (%s): some input changed shape or type",
+                     compilations)
+    return compilations
+
+
 def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subjects: list[str]) -> dict:
     """Trains on `train_subjects` (less any validation subjects), tests on `test_subjects`."""
     os.makedirs(workdir, exist_ok=True)
@@ -241,11 +259,7 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
         example_ids=lambda batch: "clips " + ", ".join(c.decode() for c in batch["clip_id"]),
         ckpt=ckpt, run_log=run_log, on_checkpoint=on_checkpoint, closing=(best_ckpt,))
 
-    selected = "last"
-    if config.eval.select == "best" and best_ckpt is not None and best_ckpt.best() is not None:
-        best_step, _ = best_ckpt.best()
-        state, _ = best_ckpt.restore(state, best_step)
-        selected = f"best (step {best_step})"
+    state, selected = select_checkpoint(config, state, best_ckpt)
     results, panels = intensity.evaluate(config, builder, batch_predictor(predict_fn, state, mesh, t.batch_size),
                                         train_subjects, test_subjects)
     _log_results(results, run_log.text)
@@ -253,10 +267,7 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
         for predictor, r in by_predictor.items():
             run_log.scalars(int(state.step), {k: v for k, v in r.items() if isinstance(v, float)},
                             prefix=f"test/{protocol}/{predictor}")
-    compilations = {"train_step": step_fn._cache_size(), "predict_step": predict_fn._cache_size()}
-    if max(compilations.values()) > 1:
-        run_log.text("warning: a step was compiled more than once (%s): some input changed shape or type",
-                     compilations)
+    compilations = count_compilations(step_fn, predict_fn, run_log)
     run_log.close()
     summary = {
         "dataset": d.name, "variant": config.variant, "pseudo_label": d.pseudo_label,

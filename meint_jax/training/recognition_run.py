@@ -217,19 +217,12 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
         example_ids=lambda b: "clips " + ", ".join(c.decode() for c in b["clip_id"]),
         ckpt=ckpt, run_log=run_log, on_checkpoint=on_checkpoint, closing=(best_ckpt,))
 
-    selected = "last"
-    if config.eval.select == "best" and best_ckpt is not None and best_ckpt.best() is not None:
-        best_step, _ = best_ckpt.best()
-        state, _ = best_ckpt.restore(state, best_step)
-        selected = f"best (step {best_step})"
+    state, selected = loop.select_checkpoint(config, state, best_ckpt)
     results, per_clip = evaluate(config, builder, predictor(state), train_subjects, test_subjects)
     _log_scores(results, run_log.text)
     for name in PREDICTORS:
         run_log.scalars(int(state.step), {k: results[name][k] for k in SCALARS}, prefix=f"test/{name}")
-    compilations = {"train_step": step_fn._cache_size(), "predict_step": predict_fn._cache_size()}
-    if max(compilations.values()) > 1:
-        run_log.text("warning: a step was compiled more than once (%s): some input changed shape or type",
-                     compilations)
+    compilations = loop.count_compilations(step_fn, predict_fn, run_log)
     run_log.close()
     summary = {
         "task": "recognition", "dataset": d.name, "variant": config.variant, "emotion_labels": d.emotion_labels,
