@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from meint_jax.evaluation import decoding
+from meint_jax.evaluation import decoding, spotting
 from meint_jax.evaluation.decoding import DecoderConfig, Spotted
 
 
@@ -66,8 +66,21 @@ def test_the_duration_prior_comes_from_the_training_lengths():
 
 
 def test_intervals_map_to_the_videos_frame_numbers():
-    numbers = np.arange(0, 70, 7) + 1                         # every 7th frame from 1
+    numbers = np.arange(0, 70, 7) + 1                         # frames 1, 8, 15, ... scored, one a row
     assert decoding.to_frames([Spotted(2, 3, 4, 1.0)], numbers) == [(15, 29)]
+
+
+def test_rows_of_a_seven_frame_grid_span_the_frames_they_stand_for_clipped_to_the_video():
+    numbers = np.arange(64) + 100                             # 64 frames from 100; rows score 100, 107, ..., 163
+    # rows 2-4 are frames 114, 121, 128: each end widens by 3 frames, half the step
+    assert decoding.to_frames([Spotted(2, 3, 4, 1.0)], numbers, step=7) == [(111, 131)]
+    assert decoding.grid_span(0, 9, numbers, 7) == (100, 163)                 # clipped at both ends
+    assert decoding.grid_span(1, 1, numbers, 2) == (102, 103)                 # an even step widens the end
+    # an expression over frames 130-158 (0-based 30-58) is scored on rows 5-8 (frames 135-156): widened,
+    # IoU 27/30 = 0.9; the rows' own frames alone would give 22/29 = 0.76
+    onset, offset = decoding.grid_span(5, 8, numbers, 7)
+    assert (onset, offset) == (132, 159)
+    assert spotting.iou((onset, offset), (130, 158)) == pytest.approx(0.9)
 
 
 def test_tuning_picks_the_settings_with_the_best_validation_f1():

@@ -88,6 +88,16 @@ def test_a_spotted_interval_takes_the_emotion_of_its_own_frames():
     assert micro == [(110, 114, "surprise"), (125, 129, "negative")]     # frame numbers start at 100
 
 
+def test_on_a_seven_frame_grid_an_interval_spans_the_frames_its_rows_stand_for():
+    scores = np.zeros((40, 2))
+    scores[10:15, 0] = 1.0                                   # rows 10-14: frames 170-198 of a video from 100
+    stored = long_pipeline.StoredVideo(dataclasses.replace(_video(280), intervals=()), np.zeros((280, 36)))
+    decoder = decoding.DecoderConfig(smooth=1, p=0.5, min_distance=3)
+    found = spotting_protocol.spot_video(stored, scores, {"micro": decoder, "macro": decoder}, 7)
+    assert [(i.kind, i.onset, i.offset) for i in found] == [("micro", 167, 201)]
+    assert (found[0].apex - 100) % 7 == 0                    # the apex is a scored frame
+
+
 def _video(frames):
     from meint_jax.data.long_videos import LongVideo
 

@@ -104,22 +104,36 @@ def decode(scores: np.ndarray, config: DecoderConfig) -> list[Spotted]:
     return kept
 
 
-def to_frames(spotted: Iterable[Spotted], frame_numbers: np.ndarray) -> list[tuple[int, int]]:
-    """(onset, offset) in the video's frame numbers for intervals found on its frames (or every k-th)."""
-    return [(int(frame_numbers[s.onset]), int(frame_numbers[s.offset])) for s in spotted]
+def grid_span(onset: int, offset: int, frame_numbers: np.ndarray, step: int = 1) -> tuple[int, int]:
+    """(first, last) frame number of rows onset..offset of a video scored on every `step`-th frame.
+
+    An expression's boundary lies anywhere between two scored frames, so each end widens by half a step
+    (clipped to the video): mapping the rows to their own frames alone would make every interval on
+    average step - 1 frames shorter than the expression it spots (6 on SAMM-LV's 7-frame grid).
+    `frame_numbers` are all the video's frames, not only the scored ones.
+    """
+    first = max(0, onset * step - (step - 1) // 2)
+    last = min(len(frame_numbers) - 1, offset * step + step // 2)
+    return int(frame_numbers[first]), int(frame_numbers[last])
+
+
+def to_frames(spotted: Iterable[Spotted], frame_numbers: np.ndarray, step: int = 1) -> list[tuple[int, int]]:
+    """(onset, offset) in the video's frame numbers for intervals found on its every `step`-th frame."""
+    return [grid_span(s.onset, s.offset, frame_numbers, step) for s in spotted]
 
 
 def tune(candidates: Iterable[DecoderConfig], validation: Sequence[tuple[np.ndarray, np.ndarray, list]],
-         ) -> tuple[DecoderConfig, float]:
+         step: int = 1) -> tuple[DecoderConfig, float]:
     """(the candidate with the best F1 on the validation videos, that F1); ties go to the earlier candidate.
 
-    `validation` holds, per video, (scores [N], frame numbers [N], ground truths [(onset, offset)]).
+    `validation` holds, per video, (scores on every `step`-th frame [M], all its frame numbers [N],
+    ground truths [(onset, offset)]).
     """
     best, best_f1 = None, -1.0
     for config in candidates:
         counts = spotting.SpotCounts()
         for scores, numbers, truths in validation:
-            counts.add(*spotting.match_intervals(truths, to_frames(decode(scores, config), numbers)))
+            counts.add(*spotting.match_intervals(truths, to_frames(decode(scores, config), numbers, step)))
         f1 = counts.scores()["f1"]
         if f1 > best_f1:
             best, best_f1 = config, f1

@@ -111,8 +111,8 @@ def choose_decoders(config, training: Sequence[StoredVideo], validation: Sequenc
                                             grid_lengths(training, kind, step))
         base = dataclasses.replace(base, smooth=base.min_distance)     # a box of k_p frames
         candidates = decoding.grid(base, p=list(config.eval.p_grid))
-        held = [(scores[:, channel], grid_numbers(v, step), truths(v, kind)) for v, scores in validation]
-        chosen[kind], _ = decoding.tune(candidates, held) if held else (base, 0.0)
+        held = [(scores[:, channel], v.video.frame_numbers, truths(v, kind)) for v, scores in validation]
+        chosen[kind], _ = decoding.tune(candidates, held, step) if held else (base, 0.0)
     return chosen
 
 
@@ -130,8 +130,8 @@ def spot_video(stored: StoredVideo, scores: np.ndarray, decoders: dict, frame_st
                 pooled = emotion_pooling.pool(scores[s.onset:s.offset + 1, 2:], pooling)
                 emotion = {"emotion": classes[pooled.index], "emotion_probability": round(pooled.probability, 6),
                            "voted_neutral": pooled.neutral}
-            found.append(SpottedInterval(kind, int(numbers[s.onset]), int(numbers[s.peak]), int(numbers[s.offset]),
-                                         round(s.score, 6), **emotion))
+            onset, offset = decoding.grid_span(s.onset, s.offset, stored.video.frame_numbers, frame_step)
+            found.append(SpottedInterval(kind, onset, int(numbers[s.peak]), offset, round(s.score, 6), **emotion))
     return found
 
 
@@ -239,7 +239,7 @@ def evaluate(config, videos: Sequence[StoredVideo], predict_windows, training_su
             predicted = {}
             for kind in KINDS:
                 spans = baselines.chance_intervals(len(numbers), *chance[kind], rng)
-                predicted[kind] = [(int(numbers[a]), int(numbers[b])) for a, b in spans]
+                predicted[kind] = [decoding.grid_span(a, b, v.video.frame_numbers, step) for a, b in spans]
             pairs.append((record["truth"], predicted))
             if with_emotions:
                 labels = {kind: [(a, b, prior.draw(kind, label_rng)) for a, b in spans]
