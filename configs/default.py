@@ -11,6 +11,7 @@ from ml_collections.config_dict import placeholder
 
 VARIANTS = ("full", "framewise", "no_smooth", "no_rank")
 TASKS = ("intensity", "recognition")
+CLIP_INPUTS = ("frames", "flow")                 # what clip recognition reads (models.model.CLIP_INPUTS)
 RECOGNITION_VARIANTS = ("full", "framewise")   # the others change the intensity loss, which recognition lacks
 
 
@@ -41,7 +42,7 @@ def apply_variant(config: ml_collections.ConfigDict, variant: str) -> ml_collect
     return config
 
 
-def recognition(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+def recognition(config: ml_collections.ConfigDict, inputs: str = "frames") -> ml_collections.ConfigDict:
     """A clip config -> emotion recognition on trimmed clips (the field's UF1/UAR benchmark).
 
     Paper 001's ResNet18 + BiGRU (or frame-wise) with a Dense(classes) head, its per-frame logits averaged
@@ -49,7 +50,13 @@ def recognition(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     no pseudo-intensity loss. Classes and their weights are recorded from the training subjects' clips when
     training starts (`training/recognition_run.py`). Validation subjects (eval.validation_subjects > 0) are
     split off the training subjects and pick the best checkpoint by UF1; none by default.
+
+    `inputs=flow` trains on paper 002's 18 regions' motion computed from the face crops (`data/clip_flow.py`)
+    through its flow stem instead of ResNet18, with its augmentation (features scaled by U(0.9, 1.1)) in
+    place of the image augmentations, which would move the regions.
     """
+    if inputs not in CLIP_INPUTS:
+        raise ValueError(f"unknown inputs {inputs!r}; choose one of {CLIP_INPUTS}")
     if config.variant not in RECOGNITION_VARIANTS:
         raise ValueError(f"variant {config.variant!r} changes the intensity loss, which recognition does not "
                          f"have: use one of {RECOGNITION_VARIANTS} with task=recognition")
@@ -65,14 +72,25 @@ def recognition(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     config.loss.balance_classes = True          # each class weighted by 1 / its share of the training clips
     config.loss.emotion_weights = placeholder(tuple)  # recorded: each class's weight (leave unset)
     config.eval.chance_runs = 20                # draws of the class-prior baseline (its scores are their mean)
+    config.model.inputs = inputs                # frames (paper 001's ResNet18) | flow (paper 002's region motion)
+    if inputs == "flow":
+        config.model.stem_features = 128        # paper 002's flow stem
+        config.data.feature_scale = 0.1         # each window's motion x U(1 - s, 1 + s) (paper 002)
+        config.data.clip_landmarks = "dlib"     # where the regions sit: dlib on each clip's crop | template
+        config.data.flip = False
+        config.data.min_crop = 1.0
+        config.data.brightness = 0.0
+        config.data.contrast = 0.0
     return config
 
 
-def apply_task(config: ml_collections.ConfigDict, task: str) -> ml_collections.ConfigDict:
-    """`task=intensity` (the config as it is) or `task=recognition`."""
+def apply_task(config: ml_collections.ConfigDict, task: str, inputs: str = "frames") -> ml_collections.ConfigDict:
+    """`task=intensity` (the config as it is) or `task=recognition` (on `inputs`: frames or flow)."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {TASKS}")
-    return recognition(config) if task == "recognition" else config
+    if task != "recognition" and inputs != "frames":
+        raise ValueError(f"inputs={inputs!r} is for task=recognition; the intensity model reads frames")
+    return recognition(config, inputs) if task == "recognition" else config
 
 
 def paper_config(data_name: str, arg: str | None) -> ml_collections.ConfigDict:
@@ -80,7 +98,7 @@ def paper_config(data_name: str, arg: str | None) -> ml_collections.ConfigDict:
 
     With `task=recognition`, leave-one-subject-out, the field's protocol for UF1/UAR
     (`--config.eval.protocol=holdout` for one subject-disjoint split)."""
-    args = parse_arg(arg, variant="full", task="intensity")
+    args = parse_arg(arg, variant="full", task="intensity", inputs="frames")
     config = get_config()
     config.data.name = data_name
     config.data.image_size = 224
@@ -89,7 +107,7 @@ def paper_config(data_name: str, arg: str | None) -> ml_collections.ConfigDict:
     config.train.checkpoint_every = 500          # also validates then, with eval.validation_subjects
     config.train.keep_checkpoints = 3           # the latest N are kept (checkpoints/); the best in best/
     config.eval.holdout_subjects = 5
-    config = apply_task(apply_variant(config, args.variant), args.task)
+    config = apply_task(apply_variant(config, args.variant), args.task, args.inputs)
     if args.task == "recognition":
         config.eval.protocol = "loso"
     return config

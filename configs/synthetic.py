@@ -2,14 +2,15 @@
 
 Named variants: the paper's ablations (`:variant=framewise`), and `tiny`
 for tests and smoke runs (`configs/synthetic.py:variant=full,size=tiny`).
-`task=recognition` trains clip-level emotion recognition instead (`default.recognition`).
+`task=recognition` trains clip-level emotion recognition instead (`default.recognition`), on the frames
+or, with `task=recognition,inputs=flow`, on paper 002's region motion.
 """
 
 from configs import default
 
 
 def get_config(arg=None):
-    args = default.parse_arg(arg, variant="full", size="default", task="intensity")
+    args = default.parse_arg(arg, variant="full", size="default", task="intensity", inputs="frames")
     config = default.get_config()
     config.data.name = "synthetic_me/default"
     # 80 px (the dataset stores 112 px): chosen when XLA:CPU ran 64 px slower than 80 px, a slow path
@@ -49,4 +50,7 @@ def get_config(arg=None):
         config.eval.plot_clips = 2
     elif args.size != "default":
         raise ValueError(f"unknown size {args.size!r}; use 'default' or 'tiny'")
-    return default.apply_task(default.apply_variant(config, args.variant), args.task)
+    config = default.apply_task(default.apply_variant(config, args.variant), args.task, args.inputs)
+    if args.inputs == "flow":
+        config.data.clip_landmarks = "template"     # dlib misreads the procedural faces (data/clip_flow.py)
+    return config

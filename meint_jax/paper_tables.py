@@ -59,7 +59,7 @@ SPOTTING_ROWS = (
     Row("joint", "full", "", "joint: one network, spotting + emotion heads"),
     Row("separate", "separate", "", "separate spotting and emotion networks"),
 )
-# Paper 002's ME spotting F1, F1_analysis and STRS (docs/design.md, "Paper 002's figures").
+# Paper 002's ME spotting F1, F1_analysis and STRS (its abstract; README, "Results of the spotting command").
 PAPER_002 = {"CAS(ME)^3": (0.0997, 0.5638, 0.0562), "SAMM-LV": (0.2906, 0.6882, 0.2000)}
 SPOTTING_DATASETS = ("synthetic_spotting", "casme3_spotting", "samm_lv_spotting", "casme_sq_spotting")
 DATASETS = ("synthetic", "casme2", "samm") + SPOTTING_DATASETS
@@ -78,7 +78,7 @@ def define_flags():
     flags.DEFINE_list("rows", None, f"A subset of rows: {', '.join(r.name for r in ROWS + SPOTTING_ROWS)} "
                       "(default: all of the dataset's).")
     flags.DEFINE_string("data_dir", None, "TFDS data_dir.")
-    flags.DEFINE_string("manual_dir", None, "The licensed dataset's folder as distributed (casme2, samm).")
+    flags.DEFINE_string("manual_dir", None, "The licensed dataset's folder as distributed (any real dataset).")
     flags.DEFINE_integer("num_steps", None, "Training steps per run (default: the config's).")
     flags.DEFINE_string("folds", None, "LOSO: the folds to run here (e.g. 0-12); others can run elsewhere.")
     flags.mark_flags_as_required(["dataset", "workdir"])

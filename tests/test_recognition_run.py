@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 
+import jax
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -166,12 +167,14 @@ def _one_step(config, data_dir, manual_dir, name):
 
 
 @pytest.mark.slow
-def test_the_casme2_recognition_config_trains_leave_one_subject_out_on_a_copy_of_its_layout(tmp_path, monkeypatch):
+@pytest.mark.parametrize("inputs", ["frames", "flow"])
+def test_the_casme2_recognition_config_trains_leave_one_subject_out_on_a_copy_of_its_layout(tmp_path, monkeypatch,
+                                                                                            inputs):
     from data_builders.casme2 import casme2_dataset_builder as casme2
 
     monkeypatch.setattr([c for c in casme2.Builder.BUILDER_CONFIGS if c.name == "cropped_128"][0], "frame_size", SIZE)
     (tmp_path / "tfds").mkdir()
-    config = casme2_config.get_config("task=recognition")
+    config = casme2_config.get_config(f"task=recognition,inputs={inputs}")
     assert config.eval.protocol == "loso" and config.data.train_window == "trimmed"
     config = _one_step(config, tmp_path / "tfds", _casme2_manual(tmp_path / "manual"), "casme2/cropped_128")
     config.eval.folds = "0"                       # one fold (subject 01) of three
@@ -182,6 +185,9 @@ def test_the_casme2_recognition_config_trains_leave_one_subject_out_on_a_copy_of
     assert {c["native"]: c["true"] for c in fold["per_clip"]} == {"happiness": "positive", "disgust": "negative"}
     assert fold["train_class_counts"] == {"negative": 1, "positive": 1, "surprise": 1}   # others left out
     assert results["model"] == fold["model"] and results["clips"] == 2
+    if inputs == "flow":                             # every clip's regions placed, by dlib or the template
+        log = open(tmp_path / "run" / "fold_01" / "train.log").read()
+        assert "clip flow: regions placed by dlib on" in log
 
 
 @pytest.mark.slow
@@ -336,3 +342,50 @@ def test_the_task_argument_leaves_the_intensity_configs_as_they_were(module):
         module.get_config("task=recognition,variant=no_rank")
     with pytest.raises(ValueError, match="unknown task"):
         default.apply_task(module.get_config(), "spotting")
+
+
+def test_recognition_on_region_motion_trains_the_flow_stem_on_every_training_clip(tiny_builder, tmp_path):
+    config = synthetic_config.get_config("task=recognition,size=tiny,inputs=flow")
+    config.data.data_dir = data_dir_of(tiny_builder)
+    assert config.data.clip_landmarks == "template" and not config.data.flip
+    summary = loop.train_and_evaluate(config, str(tmp_path / "flow"))
+    assert summary["train_steps"] == config.train.num_steps and len(summary["per_clip"]) == summary["test_clips"]
+    assert summary["model"]["pairs"] == sum(c["true"] != "others" for c in summary["per_clip"])
+    saved = json.load(open(tmp_path / "flow" / "config.json"))
+    assert saved["model"]["inputs"] == "flow"
+    from meint_jax.models import create_model
+
+    config.model.emotion_outputs = len(summary["classes"])
+    shapes = jax.eval_shape(lambda: create_model(config.model).init(
+        jax.random.PRNGKey(0), np.zeros((1, config.data.num_steps, 36), np.float32)))
+    kernel = shapes["params"]["encoder"]["ConvBNReLU_0"]["Conv_0"]["kernel"]
+    assert kernel.shape[1:] == (36, config.model.stem_features)     # the flow stem reads the 36 motions
+    log = open(tmp_path / "flow" / "train.log").read()
+    assert "clip flow: regions placed by dlib on 0 clips, by the template on" in log
+
+
+def test_a_resumed_flow_run_scales_each_step_as_an_uninterrupted_one():
+    config = synthetic_config.get_config("task=recognition,size=tiny,inputs=flow")
+    batches = [{"frames": np.zeros((2, 3, 32, 32, 3), np.uint8), "clip_id": np.array([b"a", b"b"])}
+               for _ in range(4)]
+    ones = lambda windows, keys: np.ones(windows.shape[:2] + (36,), np.float32)     # noqa: E731
+    whole = [b["frames"] for b in recognition_run.flow_batches(iter(batches), ones, config, 0)]
+    resumed = [b["frames"] for b in recognition_run.flow_batches(iter(batches[2:]), ones, config, 2)]
+    np.testing.assert_array_equal(np.stack(whole[2:]), np.stack(resumed))
+    factors = np.stack(whole)[..., 0, 0]                 # [steps, windows]: one factor per window and step
+    assert np.all(np.abs(factors - 1.0) <= config.data.feature_scale) and len(np.unique(factors)) == 8
+    assert np.all(np.stack(whole) == factors[..., None, None])
+
+
+def test_flow_inputs_refuse_image_augmentations_and_the_intensity_task():
+    from meint_jax.training import config_checks
+
+    config = synthetic_config.get_config("task=recognition,inputs=flow")
+    config_checks.check_config(config)
+    config.data.min_crop = 0.85
+    with pytest.raises(ConfigError, match="min_crop=0.85"):
+        config_checks.check_config(config)
+    with pytest.raises(ValueError, match="task=recognition"):
+        synthetic_config.get_config("inputs=flow")
+    with pytest.raises(ValueError, match="unknown inputs"):
+        synthetic_config.get_config("task=recognition,inputs=landmarks")

@@ -62,11 +62,13 @@ def create_model(model_config: ml_collections.ConfigDict, backend: str | None = 
         return create_spotting_model(model_config, backend)
     dtype = DTYPES[model_config.dtype]
     if task == "recognition":
+        inputs = model_config.get("inputs", "frames")
         return ClipRecognitionModel(
-            encoder=create_encoder(dtype, backend),
+            encoder=(slow_fast.FlowStem(model_config.stem_features, dtype=dtype, name="encoder")
+                     if inputs == "flow" else create_encoder(dtype, backend)),
             temporal=create_temporal(model_config.temporal, model_config.gru_features, dtype),
             head=nn.Dense(model_config.emotion_outputs, dtype=jnp.float32, name="head"),
-            frame_input=model_config.get("frame_input", "frames"), dtype=dtype)
+            frame_input=model_config.get("frame_input", "frames"), inputs=inputs, dtype=dtype)
     return IntensityModel(
         encoder=create_encoder(dtype, backend),
         temporal=create_temporal(model_config.temporal, model_config.gru_features, dtype),

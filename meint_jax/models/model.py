@@ -77,9 +77,25 @@ class IntensityModel(nn.Module):
         return self.frame_input == "frames"
 
 
+CLIP_INPUTS = ("frames", "flow")
+
+
 class ClipRecognitionModel(IntensityModel):
     """A trimmed clip's emotion: paper 001's parts with a Dense(classes) head, its per-frame logits averaged
-    over the clip's T frames (every frame votes, so the logits' mean is the clip's) -> logits [B, classes]."""
+    over the clip's T frames (every frame votes, so the logits' mean is the clip's) -> logits [B, classes].
+
+    `inputs="flow"` takes paper 002's region motion [B, T, 36] (`data/clip_flow.py`) instead of frames,
+    encoded by the flow stem."""
+
+    inputs: str = "frames"
+
+    def encode(self, x: jnp.ndarray, train: bool = False, with_stages: bool = False):
+        if self.inputs not in CLIP_INPUTS:
+            raise ValueError(f"unknown inputs {self.inputs!r}; use one of {CLIP_INPUTS}")
+        if self.inputs == "frames":
+            return super().encode(x, train, with_stages)
+        features = self.encoder(x.astype(self.dtype), train)
+        return (features, {}) if with_stages else features
 
     def heads(self, context: jnp.ndarray) -> jnp.ndarray:
         return self.head(context.astype(jnp.float32)).mean(axis=1)

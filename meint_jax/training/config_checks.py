@@ -15,7 +15,7 @@ from meint_jax.common.errors import ConfigError
 from meint_jax.data import pseudo_labels
 from meint_jax.models import DTYPES
 from meint_jax.models.factory import TEMPORAL_MODELS
-from meint_jax.models.model import FRAME_INPUTS
+from meint_jax.models.model import CLIP_INPUTS, FRAME_INPUTS
 
 
 def _check(condition: bool, message: str) -> None:
@@ -107,13 +107,30 @@ def _check_emotions(config) -> None:
             _check(lo[name] >= 0.0, f"config.loss.{name}={lo[name]!r}: use a value >= 0")
 
 
+def _check_clip_inputs(d, m) -> None:
+    """Clip recognition on flow: the image augmentations would move the face under its regions."""
+    inputs = m.get("inputs", "frames")
+    _check(inputs in CLIP_INPUTS, f"config.model.inputs={inputs!r}: choose one of {CLIP_INPUTS}")
+    if inputs == "flow":
+        moved = [f"data.{k}={d[k]!r}" for k, off in (("flip", False), ("min_crop", 1.0), ("brightness", 0.0),
+                                                      ("contrast", 0.0)) if d[k] != off]
+        _check(not moved, f"config.model.inputs='flow' with {', '.join(moved)}: image augmentations move the "
+               "regions the flow is pooled in; use `task=recognition,inputs=flow` (its augmentation is "
+               "data.feature_scale)")
+        _check(d.get("clip_landmarks") in ("dlib", "template"),
+               f"config.data.clip_landmarks={d.get('clip_landmarks')!r}: use 'dlib' or 'template'")
+        _check(0.0 <= d.get("feature_scale", 0.0) < 1.0,
+               f"config.data.feature_scale={d.get('feature_scale')!r}: use a fraction in [0, 1)")
+
+
 def check_config(config: ml_collections.ConfigDict) -> None:
     """Raises ConfigError naming the first field whose value cannot work."""
     if config.get("task", "intensity") == "spotting":
         return check_spotting_config(config)
+    d, m, t, e, lo = config.data, config.model, config.train, config.eval, config.loss
     if config.get("task", "intensity") == "recognition":
         _check_emotions(config)
-    d, m, t, e, lo = config.data, config.model, config.train, config.eval, config.loss
+        _check_clip_inputs(d, m)
     _check(isinstance(d.image_size, int) and d.image_size >= 32,
            f"config.data.image_size={d.image_size!r}: use an integer of at least 32 (ResNet18 downsamples 32x)")
     _check(isinstance(d.num_steps, int) and d.num_steps >= 3,
@@ -177,7 +194,7 @@ RECORDED = ("data.frame_size", "data.expression_frames", "data.micro_frames", "d
 # Keys added after runs were saved without them, with the value such a run had: comparing them tells a
 # resumed old run from a config that would change it (a spotting run saved before the emotion head existed
 # had none).
-ADDED_SINCE = {"model.emotion_head": False}
+ADDED_SINCE = {"model.emotion_head": False, "model.inputs": "frames"}
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict:

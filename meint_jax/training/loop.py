@@ -18,6 +18,7 @@ import json
 import os
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from absl import logging
 from flax import traverse_util
@@ -25,7 +26,7 @@ from flax import traverse_util
 from data_builders import lookup
 from meint_jax.common import allocator, files
 from meint_jax.common.errors import ConfigError, first_line
-from meint_jax.data import input_pipeline
+from meint_jax.data import flow_features, input_pipeline
 from meint_jax.evaluation import intensity, loso, plots
 from meint_jax.models import create_model
 from meint_jax.training import checkpoint, config_checks, fit, sharding
@@ -196,7 +197,10 @@ def start_clip_run(config, workdir: str, ckpt, saved, mesh, validation_subjects,
     model = create_model(config.model)
     tx = create_optimizer(config.train)
     d = config.data
-    state = init_state(model, tx, (1, d.num_steps, d.image_size, d.image_size, 3), config.seed)
+    if config.model.get("inputs", "frames") == "flow":         # clip recognition on region motion
+        state = init_state(model, tx, (1, d.num_steps, flow_features.NUM_FEATURES), config.seed, jnp.float32)
+    else:
+        state = init_state(model, tx, (1, d.num_steps, d.image_size, d.image_size, 3), config.seed)
     best_ckpt = None
     if validation_subjects:
         best_ckpt = checkpoint.Checkpointer(os.path.join(workdir, "best"), max_to_keep=1, best_metric=best_metric)

@@ -23,7 +23,7 @@ from absl import logging
 
 from meint_jax.common import files
 from meint_jax.common.errors import ConfigError
-from meint_jax.data import emotion_classes, input_pipeline
+from meint_jax.data import clip_flow, emotion_classes, input_pipeline
 from meint_jax.evaluation import intensity, loso, recognition
 from meint_jax.training import fit, loop, sharding
 from meint_jax.training.run_log import RunLog
@@ -162,6 +162,19 @@ def evaluate(config, builder, predict_batch, train_subjects: list[str], test_sub
     return results, records
 
 
+def flow_batches(batches, flow: clip_flow.ClipFlow, config, start_step: int):
+    """Training batches with their frames replaced by the windows' region motion [B, T, 36], each window's
+    scaled by one factor from U(1 - s, 1 + s) (paper 002's augmentation), drawn from (seed, step) so that a
+    resumed run draws what an uninterrupted one would."""
+    scale = config.data.feature_scale
+    for step, batch in enumerate(batches, start_step):
+        motion = flow(batch["frames"], [bytes(c) for c in batch["clip_id"]])
+        if scale:
+            rng = np.random.default_rng([config.seed, 7, step])
+            motion *= rng.uniform(1 - scale, 1 + scale, (len(motion), 1, 1)).astype(np.float32)
+        yield {**batch, "frames": motion}
+
+
 def _log_scores(results: dict, log) -> None:
     for name in PREDICTORS:
         r = results[name]
@@ -205,7 +218,13 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
     run_log = RunLog(workdir, start_step)
     if start_step:
         run_log.text("resumed from %s", ckpt.step_dir(start_step))
-    predictor = lambda state: loop.batch_predictor(predict_fn, state, mesh, t.batch_size)  # noqa: E731
+    flow = clip_flow.ClipFlow(d.clip_landmarks) if config.model.get("inputs", "frames") == "flow" else None
+    if flow is not None:
+        batches = flow_batches(batches, flow, config, start_step)
+
+    def predictor(state):
+        predict = loop.batch_predictor(predict_fn, state, mesh, t.batch_size)
+        return predict if flow is None else lambda frames: predict(flow(frames))
 
     def on_checkpoint(step, state):
         if best_ckpt is not None:
@@ -219,6 +238,8 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
 
     state, selected = loop.select_checkpoint(config, state, best_ckpt)
     results, per_clip = evaluate(config, builder, predictor(state), train_subjects, test_subjects)
+    if flow is not None:
+        flow.log_counts(run_log.text)
     _log_scores(results, run_log.text)
     for name in PREDICTORS:
         run_log.scalars(int(state.step), {k: results[name][k] for k in SCALARS}, prefix=f"test/{name}")
