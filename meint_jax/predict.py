@@ -1,10 +1,13 @@
-"""Per-frame intensity curves for new recordings, from a trained checkpoint.
+"""Per-frame intensity curves for new recordings, or their emotion, from a trained checkpoint.
 
     python -m meint_jax.predict --checkpoint=WORKDIR --input=PATH --output=DIR
 
 PATH is a folder of frames, a video file, or `tfds:NAME/CONFIG[:SPLIT]` (e.g.
-`tfds:synthetic_me/default:train`); writes NAME.csv, NAME.json and NAME.png per
-input. The Python API is `inference.estimator.IntensityEstimator`.
+`tfds:synthetic_me/default:train`). With an intensity run, writes NAME.csv, NAME.json
+and NAME.png per input (`inference.estimator.IntensityEstimator`); with a clip-recognition
+run (task=recognition), NAME.json per input and emotions.csv, each input taken as one
+expression from its onset to its offset, or whole where none is annotated
+(`inference.recognizer.ClipRecognizer`).
 """
 
 from meint_jax.common import cli
@@ -21,6 +24,7 @@ from meint_jax.common import files
 from meint_jax.common.errors import PredictError
 from meint_jax.inference import readers, writers
 from meint_jax.inference.estimator import IntensityEstimator, restore_for_inference
+from meint_jax.inference.recognizer import ClipRecognizer
 
 
 def run(checkpoint: str, input_path: str, output: str, *, step: int | None = None, face: str = "dlib",
@@ -34,6 +38,12 @@ def run(checkpoint: str, input_path: str, output: str, *, step: int | None = Non
         raise PredictError(f"--fps={fps}: use the recording's frame rate, a positive number")
     output = files.writable_folder(output, "--output")
     variables, config, restored_step = restore_for_inference(checkpoint, step)
+    task = config.get("task", "intensity")
+    if task == "spotting":
+        raise PredictError(f"{checkpoint}: a spotting run; spot long recordings with python -m meint_jax.spot")
+    if task == "recognition":
+        return recognise(ClipRecognizer(variables, config), checkpoint, restored_step, input_path, output,
+                         face=face, margin=margin, fps=fps, data_dir=data_dir, clip_ids=clip_ids)
     estimator = IntensityEstimator(variables, config, frame_step=frame_step, batch_size=batch_size)
     clips = readers.read_inputs(input_path, estimator.frame_size, face=face, margin=margin, fps=fps,
                                 data_dir=data_dir, clip_ids=clip_ids)
@@ -59,6 +69,27 @@ def run(checkpoint: str, input_path: str, output: str, *, step: int | None = Non
     print(f"Predicted {len(summaries)} input(s), {total_frames} frames at {total_frames / total_seconds:.1f} "
           f"frames/s (first call includes compilation); outputs in {os.path.abspath(output)}")
     return summaries
+
+
+def recognise(recognizer: ClipRecognizer, checkpoint: str, restored_step: int, input_path: str, output: str,
+              **read_options) -> list[dict]:
+    """Every input clip -> its emotion (NAME.json), and emotions.csv over all of them."""
+    clips = readers.read_inputs(input_path, recognizer.frame_size, **read_options)
+    settings = {"checkpoint": os.path.abspath(checkpoint), "checkpoint_step": restored_step,
+                "window": recognizer.window, "inputs": recognizer.inputs}
+    rows = []
+    for clip in clips:
+        try:
+            probabilities, read = recognizer.predict(clip.frames, clip.frame_numbers, clip.onset, clip.offset)
+        except PredictError as e:
+            raise PredictError(f"{clip.source}: {e}") from e
+        rows.append(writers.write_emotion(output, clip, probabilities, recognizer.classes, read, settings))
+        logging.info("%s: %s (%.3f)", clip.clip_id, rows[-1]["emotion"], rows[-1]["probability"])
+    if not rows:
+        raise PredictError(f"{input_path}: no clips to recognise")
+    table = writers.write_emotion_table(output, rows)
+    print(f"Recognised {len(rows)} input(s): {table}")
+    return rows
 
 
 FLAGS = flags.FLAGS

@@ -17,9 +17,11 @@ from configs import casme2 as casme2_config
 from configs import default
 from configs import samm as samm_config
 from configs import synthetic as synthetic_config
-from meint_jax.common.errors import ConfigError
+from meint_jax import predict
+from meint_jax.common.errors import ConfigError, PredictError
 from meint_jax.data import emotion_classes, input_pipeline
 from meint_jax.evaluation import recognition
+from meint_jax.inference.estimator import IntensityEstimator, restore_for_inference
 from meint_jax.training import loop, recognition_run
 from tests.fixtures import write_jpeg, write_sheet
 
@@ -110,6 +112,34 @@ def test_a_tiny_run_writes_scores_that_its_own_per_clip_records_reproduce(tiny_b
     assert saved["train_class_counts"] == counts
     inverse = np.array([1 / counts[c] for c in classes])
     np.testing.assert_allclose(saved["class_weights"], inverse / inverse.mean())
+
+
+def predicted_like_the_run(workdir, builder, tmp_path) -> None:
+    """`meint_jax.predict` on the run's test clips gives the probabilities its evaluation recorded."""
+    saved = json.load(open(os.path.join(workdir, "metrics.json")))
+    clips = {c["clip_id"]: c for c in saved["per_clip"]}
+    steps = json.load(open(os.path.join(workdir, "config.json")))["data"]["num_steps"]
+    rows = predict.run(workdir, f"tfds:{builder.name}/{builder.builder_config.name}", str(tmp_path / "emotions"),
+                       data_dir=data_dir_of(builder), clip_ids=sorted(clips))
+    assert len(rows) == len(clips)
+    for row in rows:
+        recorded = clips[row["name"]]
+        np.testing.assert_allclose([row[f"p_{c}"] for c in saved["classes"]], recorded["probabilities"], atol=1e-5)
+        assert row["emotion"] == recorded["predicted"]
+        written = json.load(open(tmp_path / "emotions" / f"{row['name']}.json"))
+        assert written["emotion"] == row["emotion"] and written["annotated_emotion"] == recorded["native"]
+        assert len(written["frames_read"]) == steps and written["frames_read"][0] == written["onset"]
+    table = (tmp_path / "emotions" / "emotions.csv").read_text().splitlines()
+    assert table[0] == "name,emotion,probability," + ",".join(f"p_{c}" for c in saved["classes"])
+    assert len(table) == len(clips) + 1
+
+
+def test_predict_names_the_emotion_of_each_clip_as_the_runs_evaluation_did(tiny_builder, tiny_run, tmp_path):
+    workdir, _ = tiny_run
+    predicted_like_the_run(workdir, tiny_builder, tmp_path)
+    variables, config, _ = restore_for_inference(workdir)
+    with pytest.raises(PredictError, match="a recognition run, not an intensity one"):
+        IntensityEstimator(variables, config)
 
 
 def test_a_run_killed_after_a_checkpoint_resumes_there_and_ends_as_an_uninterrupted_run(tiny_builder, tiny_run,
@@ -362,6 +392,7 @@ def test_recognition_on_region_motion_trains_the_flow_stem_on_every_training_cli
     assert kernel.shape[1:] == (36, config.model.stem_features)     # the flow stem reads the 36 motions
     log = open(tmp_path / "flow" / "train.log").read()
     assert "clip flow: regions placed by dlib on 0 clips, by the template on" in log
+    predicted_like_the_run(str(tmp_path / "flow"), tiny_builder, tmp_path)
 
 
 def test_a_resumed_flow_run_scales_each_step_as_an_uninterrupted_one():

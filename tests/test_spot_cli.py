@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import data_builders  # noqa: F401  Registers the builders.
-from meint_jax import spot
+from meint_jax import predict, spot
 from meint_jax.common.errors import PredictError
 from tests import long_fixtures
 from tests.test_faults import REPO
@@ -101,6 +101,8 @@ def test_an_intensity_run_or_an_unfinished_run_is_refused(run, tmp_path, tiny_wo
     with pytest.raises(PredictError, match="not a spotting run"):
         spot.run(tiny_workdir, "tfds:synthetic_long/tiny", str(tmp_path / "out"))
     workdir, _ = run
+    with pytest.raises(PredictError, match="a spotting run; spot long recordings with python -m meint_jax.spot"):
+        predict.run(workdir, "tfds:synthetic_long/tiny", str(tmp_path / "out"))
     unfinished = tmp_path / "unfinished"
     os.symlink(os.path.join(workdir, "checkpoints"), unfinished / "checkpoints" if unfinished.mkdir() else
                unfinished / "checkpoints")

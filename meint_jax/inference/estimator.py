@@ -35,6 +35,8 @@ def restore_for_inference(path: str, step: int | None = None) -> tuple[dict, dic
     d = config["data"]
     if config.get("task") == "spotting":
         inputs = jax.ShapeDtypeStruct((1, d["window"], 36), np.float32)
+    elif config["model"].get("inputs", "frames") == "flow":                 # clip recognition on region motion
+        inputs = jax.ShapeDtypeStruct((1, d["num_steps"], 36), np.float32)
     else:
         inputs = jax.ShapeDtypeStruct((1, d["num_steps"], d["image_size"], d["image_size"], 3), np.uint8)
     abstract = jax.eval_shape(functools.partial(model.init, train=False), jax.random.PRNGKey(0), inputs)
@@ -46,6 +48,8 @@ class IntensityEstimator:
     """A trained model that turns face frames into a per-frame intensity curve."""
 
     def __init__(self, variables: dict, config: dict, frame_step: int | None = None, batch_size: int = 8):
+        if config.get("task", "intensity") != "intensity":
+            raise PredictError(f"a {config['task']} run, not an intensity one")
         self.config = config
         data = config["data"]
         self.window = int(data["num_steps"])

@@ -123,6 +123,7 @@ def read_tfds(spec: str, data_dir: str | None, clip_ids: Sequence[str] | None) -
     builder = built_dataset(name, data_dir)
     wanted = set(clip_ids or ())
     found = set()
+    emotions = builder.info.features["emotion"].names
     for ex in tfds.as_numpy(builder.as_dataset(split=split or "train")):
         clip_id = ex["clip_id"].decode()
         if wanted and clip_id not in wanted:
@@ -130,7 +131,8 @@ def read_tfds(spec: str, data_dir: str | None, clip_ids: Sequence[str] | None) -
         found.add(clip_id)
         yield Clip(clip_id=clip_id, frame_numbers=ex["frame_numbers"], subject=ex["subject"].decode(),
                    frames=ex["frames"], onset=int(ex["onset"]), apex=int(ex["apex"]), offset=int(ex["offset"]),
-                   true_intensity=ex.get("true_intensity"), source=f"tfds:{name}")
+                   emotion=emotions[int(ex["emotion"])], true_intensity=ex.get("true_intensity"),
+                   source=f"tfds:{name}")
     if wanted - found:
         raise PredictError(f"tfds:{name}: no clips {sorted(wanted - found)} in split {split or 'train'}")
 

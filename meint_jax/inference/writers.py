@@ -1,4 +1,5 @@
-"""Prediction outputs: NAME.csv, NAME.json and NAME.png per input, all or none."""
+"""Prediction outputs: NAME.csv, NAME.json and NAME.png per input, all or none; a recognised clip's NAME.json
+and the inputs' emotions.csv."""
 
 from __future__ import annotations
 
@@ -46,6 +47,29 @@ def write_curve(output: str, clip: Clip, curve: np.ndarray, sampled: np.ndarray,
                               target=target, true_intensity=clip.true_intensity,
                               annotations=(clip.onset, clip.apex, clip.offset) if clip.annotated else None)
     return paths
+
+
+def write_emotion(output: str, clip: Clip, probabilities: np.ndarray, classes, read: np.ndarray,
+                  settings: dict) -> dict:
+    """Writes NAME.json for a recognised clip (its emotion, every class's probability, the frames read);
+    returns the row emotions.csv gets."""
+    k = int(np.argmax(probabilities))
+    row = {"name": clip.clip_id, "emotion": classes[k], "probability": round(float(probabilities[k]), 6),
+           **{f"p_{c}": round(float(p), 6) for c, p in zip(classes, probabilities)}}
+    record = {"input": clip.source, **settings, **row, "onset": clip.onset, "offset": clip.offset,
+              "annotated_emotion": clip.emotion, "frames_read": clip.frame_numbers[read].tolist(),
+              "warnings": list(clip.warnings)}
+    files.write_text(os.path.join(output, clip.clip_id.replace(os.sep, "_") + ".json"), json.dumps(record, indent=1))
+    return row
+
+
+def write_emotion_table(output: str, rows: list[dict]) -> str:
+    """emotions.csv: one row per recognised input (name, emotion, its probability, each class's)."""
+    path = os.path.join(output, "emotions.csv")
+    columns = list(rows[0])
+    files.write_text(path, "\n".join([",".join(columns)] + [",".join(str(r[c]) for c in columns) for r in rows])
+                     + "\n")
+    return path
 
 
 def write_intervals(output: str, stored, numbers: np.ndarray, scores: np.ndarray, intervals, settings: dict,

@@ -1,0 +1,79 @@
+"""`ClipRecognizer`: a clip-recognition checkpoint that names the emotion of a trimmed clip.
+
+    ClipRecognizer.from_checkpoint(workdir).predict(frames)   # uint8 [N, H, W, 3] -> class probabilities [C]
+
+The clip is read as training evaluated its test clips: one window of T frames spread evenly from onset to
+offset (the whole input where no onset and offset are known), resized as in training, and for a run on
+region motion (`model.inputs='flow'`) turned into that motion first. Needs no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import jax
+import ml_collections
+import numpy as np
+
+from meint_jax.common import xla_options
+from meint_jax.common.errors import PredictError
+from meint_jax.data import clip_flow
+from meint_jax.data import frames as frames_lib
+from meint_jax.models import create_model
+
+MIN_FRAMES = 2
+
+
+def window_indices(frame_numbers: np.ndarray, onset: float, offset: float, steps: int) -> np.ndarray:
+    """int [steps]: for each of `steps` evenly spaced frame numbers from onset to offset, the index of the
+    nearest frame (the first on a tie): the trimmed window the input pipeline evaluates clips with."""
+    numbers = np.asarray(frame_numbers, np.float32)
+    grid = np.float32(onset) + np.float32(offset - onset) * np.linspace(0.0, 1.0, steps, dtype=np.float32)
+    return np.argmin(np.abs(numbers[None, :] - grid[:, None]), axis=1)
+
+
+class ClipRecognizer:
+    """A trained clip-recognition model: face frames of one expression -> its emotion's probabilities."""
+
+    def __init__(self, variables: dict, config: dict):
+        if config.get("task") != "recognition":
+            raise PredictError(f"a {config.get('task', 'intensity')} run, not a clip-recognition one")
+        self.config = config
+        data, model_config = config["data"], config["model"]
+        self.classes = tuple(data["emotion_classes"])
+        self.window = int(data["num_steps"])
+        self.image_size = int(data["image_size"])
+        self.frame_size = int(data.get("frame_size") or self.image_size)
+        self.inputs = model_config.get("inputs", "frames")
+        self._flow = clip_flow.ClipFlow(data.get("clip_landmarks", "dlib")) if self.inputs == "flow" else None
+        self._variables = variables
+        model = create_model(ml_collections.ConfigDict(model_config))
+        self._forward = jax.jit(lambda v, x: jax.nn.softmax(model.apply(v, x, train=False)[0], axis=-1),
+                                compiler_options=xla_options.step_options(step="predict"))
+
+    @classmethod
+    def from_checkpoint(cls, path: str, step: int | None = None) -> ClipRecognizer:
+        from meint_jax.inference.estimator import restore_for_inference
+
+        variables, config, _ = restore_for_inference(path, step)
+        return cls(variables, config)
+
+    def prepare(self, frames: np.ndarray) -> np.ndarray:
+        """Face-cropped uint8 frames [N, H, W, 3] -> the model's input size, resized as in training."""
+        frames = np.asarray(frames)
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            raise ValueError(f"frames must be uint8 [N, H, W, 3]; got {frames.dtype} {frames.shape}")
+        if frames.shape[1:3] != (self.frame_size, self.frame_size):
+            frames = frames_lib.resize_clip(frames, self.frame_size)
+        return frames_lib.area_resize(frames, self.image_size)
+
+    def predict(self, frames: np.ndarray, frame_numbers: np.ndarray | None = None, onset: int | None = None,
+                offset: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(class probabilities [C] in `classes` order, the indices of the T frames read) for a clip's
+        face-cropped frames; onset and offset (frame numbers) trim it, else the whole clip is the expression."""
+        if len(frames) < MIN_FRAMES:
+            raise PredictError(f"{len(frames)} frame(s): an emotion needs at least {MIN_FRAMES}")
+        numbers = np.arange(len(frames)) if frame_numbers is None else np.asarray(frame_numbers)
+        first, last = (numbers[0], numbers[-1]) if onset is None else (onset, offset)
+        index = window_indices(numbers, first, last, self.window)
+        window = self.prepare(np.asarray(frames)[index])[None]
+        inputs = window if self._flow is None else self._flow(window)
+        return np.asarray(self._forward(self._variables, inputs))[0], index
