@@ -76,7 +76,9 @@ def recognition(config: ml_collections.ConfigDict, inputs: str = "frames") -> ml
     if inputs == "flow":
         config.model.stem_features = 128        # paper 002's flow stem
         config.data.feature_scale = 0.1         # each window's motion x U(1 - s, 1 + s) (paper 002)
-        config.data.clip_landmarks = "dlib"     # where the regions sit: dlib on each clip's crop | template
+        config.data.clip_landmarks = "dlib"     # where the regions sit: dlib on each clip's onset frame | template
+        config.data.flow_size = 112             # the crops' side for the flow (pooled per region: 112 px suffices)
+        config.model.frame_input = "frames"     # (residual frames are for ResNet18's input)
         config.data.flip = False
         config.data.min_crop = 1.0
         config.data.brightness = 0.0

@@ -53,4 +53,5 @@ def get_config(arg=None):
     config = default.apply_task(default.apply_variant(config, args.variant), args.task, args.inputs)
     if args.inputs == "flow":
         config.data.clip_landmarks = "template"     # dlib misreads the procedural faces (data/clip_flow.py)
+        config.data.flow_size = min(config.data.flow_size, 112 if args.size == "default" else 32)   # stored sizes
     return config

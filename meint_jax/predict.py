@@ -42,6 +42,9 @@ def run(checkpoint: str, input_path: str, output: str, *, step: int | None = Non
     if task == "spotting":
         raise PredictError(f"{checkpoint}: a spotting run; spot long recordings with python -m meint_jax.spot")
     if task == "recognition":
+        if frame_step is not None:
+            raise PredictError(f"--frame_step={frame_step}: a clip-recognition run reads one window per input, "
+                               "spread from onset to offset; leave --frame_step unset")
         return recognise(ClipRecognizer(variables, config), checkpoint, restored_step, input_path, output,
                          face=face, margin=margin, fps=fps, data_dir=data_dir, clip_ids=clip_ids)
     estimator = IntensityEstimator(variables, config, frame_step=frame_step, batch_size=batch_size)
@@ -80,10 +83,13 @@ def recognise(recognizer: ClipRecognizer, checkpoint: str, restored_step: int, i
     rows = []
     for clip in clips:
         try:
-            probabilities, read = recognizer.predict(clip.frames, clip.frame_numbers, clip.onset, clip.offset)
+            probabilities, read, landmarks = recognizer.predict(clip.frames, clip.frame_numbers, clip.onset,
+                                                                clip.offset)
         except PredictError as e:
             raise PredictError(f"{clip.source}: {e}") from e
-        rows.append(writers.write_emotion(output, clip, probabilities, recognizer.classes, read, settings))
+        rows.append(writers.write_emotion(output, clip, probabilities, recognizer.classes, read,
+                                          {**settings, "landmarks": landmarks},
+                                          recognizer.config["data"].get("emotion_labels", "three")))
         logging.info("%s: %s (%.3f)", clip.clip_id, rows[-1]["emotion"], rows[-1]["probability"])
     if not rows:
         raise PredictError(f"{input_path}: no clips to recognise")

@@ -1,5 +1,5 @@
 """Region motion of trimmed clips (data/clip_flow.py): a moved mouth read back in pixels through the template's
-regions, each clip's points found once, the template where dlib finds no face, and bad windows refused."""
+regions, windows read off a clip's trajectories, the template where dlib finds no face, bad inputs refused."""
 
 import numpy as np
 import pytest
@@ -17,21 +17,36 @@ def texture():
     return 128.0 + 40.0 * noise / noise.std()
 
 
-def window(texture, patch, shifts):
-    """uint8 [T, SIZE, SIZE, 3]: the mouth patch moved right by each of `shifts` px, the rest still."""
+def frames_of(texture, patch, shifts):
+    """uint8 [N, SIZE, SIZE, 3]: the mouth patch moved right by each of `shifts` px, the rest still."""
     return np.stack([np.repeat(frame(texture, patch=patch, local=(dx, 0.0))[..., None], 3, axis=-1)
                      for dx in shifts])
 
 
 def test_a_moved_mouth_reads_its_motion_in_the_mouth_regions_and_nothing_elsewhere(texture):
     patch = mouth_patch(clip_flow.template_landmarks(SIZE))
-    shifts = [0.0, 0.5, 1.0, 1.5, 2.0]
-    windows = np.stack([window(texture, patch, shifts), window(texture, patch, [0.0] * 5)])
-    motion = clip_flow.ClipFlow("template")(windows).reshape(2, 5, len(flow_features.REGION_NAMES), 2)
-    assert motion.dtype == np.float32 and np.all(motion[:, 0] == 0.0)          # since the window's first frame
-    np.testing.assert_allclose(motion[0][:, MOUTH_REGIONS, 0].mean(axis=1), shifts, atol=TOLERANCE)
-    assert np.abs(motion[0][:, OTHER_REGIONS]).max() < TOLERANCE
-    assert np.abs(motion[1]).max() < TOLERANCE                                 # a still clip: no motion
+    shifts = [0.0, 0.0, 0.5, 1.0, 1.5, 2.0, 2.0]
+    numbers = np.arange(len(shifts)) + 40
+    motion = clip_flow.clip_motion(frames_of(texture, patch, shifts), numbers, onset=41, offset=45, size=SIZE,
+                                   landmarks="template")
+    assert motion.landmarks == "template" and list(motion.frame_numbers) == [41, 42, 43, 44, 45]
+    window = motion.window(np.array([42, 43, 44, 45])).reshape(4, len(flow_features.REGION_NAMES), 2)
+    assert window.dtype == np.float32 and np.all(window[0] == 0.0)             # since the window's first frame
+    np.testing.assert_allclose(window[:, MOUTH_REGIONS, 0].mean(axis=1), [0.0, 0.5, 1.0, 1.5], atol=TOLERANCE)
+    assert np.abs(window[:, OTHER_REGIONS]).max() < TOLERANCE
+    still = clip_flow.clip_motion(frames_of(texture, patch, [0.0] * 4), np.arange(4), 0, 3, SIZE, "template")
+    assert np.abs(still.trajectories).max() < TOLERANCE                       # a still clip: no motion
+
+
+def test_a_windows_frames_are_read_at_the_nearest_expression_frame_and_relative_to_its_first():
+    motion = clip_flow.ClipMotion(np.array([10, 12, 14, 16]), np.arange(4, dtype=np.float32)[:, None] * [1, 10],
+                                  "dlib")
+    # 9 is before the onset (a jittered window): the onset's row; 11 ties 10 and 12: the later; 17: the last.
+    np.testing.assert_array_equal(motion.window(np.array([9, 11, 14, 17])),
+                                  [[0, 0], [1, 10], [2, 20], [3, 30]])
+    np.testing.assert_array_equal(motion.window(np.array([12, 16])), [[0, 0], [2, 20]])
+    windows = clip_flow.windows_of({"a": motion}, [b"a", "a"], np.array([[10, 12], [12, 14]]))
+    np.testing.assert_array_equal(windows, [[[0, 0], [1, 10]], [[0, 0], [1, 10]]])
 
 
 def test_the_template_sits_on_the_synthetic_faces_within_two_pixels():
@@ -40,30 +55,27 @@ def test_the_template_sits_on_the_synthetic_faces_within_two_pixels():
         assert np.abs(clip_flow.template_landmarks(112) - truth).mean() < 2.0
 
 
-def test_each_clips_points_are_found_once_and_the_template_stands_in_where_dlib_finds_no_face(monkeypatch):
-    calls = []
+def test_dlibs_points_place_the_regions_and_the_template_stands_in_where_it_finds_no_face(monkeypatch):
+    seen = []
 
     def fake_dlib(frame):
-        calls.append(int(frame[0, 0, 0]))
+        seen.append(int(frame[0, 0, 0]))
         return None if frame[0, 0, 0] == 2 else np.full((68, 2), 10.0)
 
     monkeypatch.setattr(clip_flow, "crop_landmarks", fake_dlib)
-    flow = clip_flow.ClipFlow("dlib")
-    windows = np.zeros((3, 2, 32, 32, 3), np.uint8)
-    windows[1, :, 0, 0] = 1
-    windows[2, :, 0, 0] = 2
-    flow(windows, keys=[b"a", b"b", b"c"])
-    flow(windows, keys=[b"a", b"b", b"c"])
-    assert calls == [0, 1, 2]                        # once per clip, not per window
-    assert (flow.found, flow.templated) == (2, 1)
-    np.testing.assert_array_equal(flow.points(b"c", windows[2, 0]), clip_flow.template_landmarks(32))
-    assert not clip_flow.ClipFlow("template").detect
+    frames = np.zeros((3, 32, 32, 3), np.uint8)
+    frames[1:, 0, 0] = 7
+    assert clip_flow.clip_motion(frames, [0, 1, 2], 1, 2, 32, "dlib").landmarks == "dlib"
+    assert seen == [7]                               # found on the onset frame
+    frames[1:, 0, 0] = 2
+    assert clip_flow.clip_motion(frames, [0, 1, 2], 1, 2, 32, "dlib").landmarks == "template"
+    assert clip_flow.clip_motion(frames, [0, 1, 2], 1, 2, 32, "template").landmarks == "template"
+    assert seen == [7, 2]                            # the template config never asks dlib
 
 
-def test_windows_that_are_not_uint8_clips_and_unknown_landmarks_are_refused():
-    with pytest.raises(ValueError, match="uint8 windows"):
-        clip_flow.ClipFlow("template")(np.zeros((2, 4, 32, 32, 3), np.float32))
-    with pytest.raises(ValueError, match="uint8 windows"):
-        clip_flow.ClipFlow("template")(np.zeros((4, 32, 32, 3), np.uint8))
+def test_an_unknown_landmark_source_and_an_empty_expression_are_refused():
+    frames = np.zeros((3, 32, 32, 3), np.uint8)
     with pytest.raises(ValueError, match="landmarks"):
-        clip_flow.ClipFlow("mediapipe")
+        clip_flow.clip_motion(frames, [0, 1, 2], 0, 2, 32, "mediapipe")
+    with pytest.raises(ValueError, match="no frame between onset 5 and offset 9"):
+        clip_flow.clip_motion(frames, [0, 1, 2], 5, 9, 32, "template")

@@ -217,7 +217,8 @@ def test_the_casme2_recognition_config_trains_leave_one_subject_out_on_a_copy_of
     assert results["model"] == fold["model"] and results["clips"] == 2
     if inputs == "flow":                             # every clip's regions placed, by dlib or the template
         log = open(tmp_path / "run" / "fold_01" / "train.log").read()
-        assert "clip flow: regions placed by dlib on" in log
+        assert "region motion of 6 clips at 112 px" in log          # every clip of the fold's three subjects
+        assert {c["landmarks"] for c in fold["per_clip"]} <= {"dlib", "template"}
 
 
 @pytest.mark.slow
@@ -391,17 +392,21 @@ def test_recognition_on_region_motion_trains_the_flow_stem_on_every_training_cli
     kernel = shapes["params"]["encoder"]["ConvBNReLU_0"]["Conv_0"]["kernel"]
     assert kernel.shape[1:] == (36, config.model.stem_features)     # the flow stem reads the 36 motions
     log = open(tmp_path / "flow" / "train.log").read()
-    assert "clip flow: regions placed by dlib on 0 clips, by the template on" in log
+    assert "at 32 px; regions placed by the template on" in log
+    assert {c["landmarks"] for c in summary["per_clip"]} == {"template"}
     predicted_like_the_run(str(tmp_path / "flow"), tiny_builder, tmp_path)
 
 
 def test_a_resumed_flow_run_scales_each_step_as_an_uninterrupted_one():
+    from meint_jax.data import clip_flow
+
     config = synthetic_config.get_config("task=recognition,size=tiny,inputs=flow")
-    batches = [{"frames": np.zeros((2, 3, 32, 32, 3), np.uint8), "clip_id": np.array([b"a", b"b"])}
+    batches = [{"positions": np.array([[0, 1, 2], [0, 1, 2]]), "clip_id": np.array([b"a", b"b"])}
                for _ in range(4)]
-    ones = lambda windows, keys: np.ones(windows.shape[:2] + (36,), np.float32)     # noqa: E731
-    whole = [b["frames"] for b in recognition_run.flow_batches(iter(batches), ones, config, 0)]
-    resumed = [b["frames"] for b in recognition_run.flow_batches(iter(batches[2:]), ones, config, 2)]
+    ramp = np.stack([np.zeros(36), np.ones(36), np.ones(36)]).astype(np.float32)   # motion 1 after the first frame
+    motions = {k: clip_flow.ClipMotion(np.arange(3), ramp, "template") for k in ("a", "b")}
+    whole = [b["frames"][:, 1:] for b in recognition_run.flow_batches(iter(batches), motions, config, 0)]
+    resumed = [b["frames"][:, 1:] for b in recognition_run.flow_batches(iter(batches[2:]), motions, config, 2)]
     np.testing.assert_array_equal(np.stack(whole[2:]), np.stack(resumed))
     factors = np.stack(whole)[..., 0, 0]                 # [steps, windows]: one factor per window and step
     assert np.all(np.abs(factors - 1.0) <= config.data.feature_scale) and len(np.unique(factors)) == 8

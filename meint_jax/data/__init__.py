@@ -9,7 +9,7 @@ Long videos (spotting and recognition):
 - `long_videos.py`: the one long-video type, its intervals, the 3-class emotion mapping.
 - `long_annotations.py`: CAS(ME)^2, SAMM-LV and CAS(ME)^3 workbooks -> long videos, every quirk counted.
 - `flow_features.py`: 18 facial regions' Farneback motion (36 numbers a frame), stored as trajectories.
-- `clip_flow.py`: the same regions' motion for windows of trimmed face crops (clip recognition on flow).
+- `clip_flow.py`: the same regions' trajectories for trimmed clips, each window's motion read off them.
 - `long_sources.py`: a video's face box, then its flow and frames a chunk at a time (builder workers).
 - `synthetic_long.py`: procedural long videos with micro/macro-expressions and distractors.
 - `long_pipeline.py`: built long videos -> balanced windows -> per-frame targets and emotions -> batches

@@ -1,21 +1,25 @@
-"""Paper 002's region motion for trimmed clips: windows of face frames [B, T, S, S, 3] -> [B, T, 36].
+"""Paper 002's region motion for trimmed clips: a clip's face frames -> each window's [T, 36] motion.
 
 Clip recognition with `model.inputs='flow'` trains on what the spotting network sees in long videos: each
-of the 18 regions' Farneback motion since the window's first frame, nose subtracted (`flow_features`).
-The regions are placed by dlib's 68 points found on the clip's face crop (upsampled so that small crops
-are found) or, where dlib finds no face or `landmarks='template'`, by a template: the mean of the synthetic
+of the 18 regions' Farneback motion, nose subtracted (`flow_features`). As for long videos, each clip's
+region trajectories are computed once (its expression's frames, onset to offset, at `size` pixels) and a
+window's motion is its rows minus its first row, so training, evaluation, resumed runs and prediction all
+read the same numbers whatever windows they draw.
+
+The regions are placed by dlib's 68 points on the clip's onset frame (enlarged so that small crops are
+found) or, where dlib finds no face or `landmarks='template'`, by a template: the mean of the synthetic
 generator's faces, which are framed as the builders' face crops are (brows, eyes and mouth in the middle
 two thirds). On the synthetic faces the template is the better of the two (mean error 1.0-1.9 px at 112 px
-against dlib's 2.9-5.9 px, which finds the procedural faces but misreads them), so their configs use it.
-A clip's points are found once and kept under its id, so every window of it uses the same.
+against dlib's 2.9-5.9 px: dlib finds the procedural faces when enlarged but misreads them), so their
+configs use it. Each clip records which placed its regions.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numpy as np
-from absl import logging
 
 from meint_jax.data import faces, flow_features, synthetic
 from meint_jax.data import frames as frames_lib
@@ -42,43 +46,46 @@ def crop_landmarks(frame: np.ndarray) -> np.ndarray | None:
         return None
 
 
-class ClipFlow:
-    """Windows of face crops -> region motion, with each clip's points found once (`found`/`templated`
-    count the clips placed by dlib and by the template)."""
+@dataclasses.dataclass(frozen=True)
+class ClipMotion:
+    """One clip's region trajectories over its expression's frames, and where its regions came from."""
 
-    def __init__(self, landmarks: str = "dlib"):
-        if landmarks not in LANDMARKS:
-            raise ValueError(f"unknown landmarks {landmarks!r}; use one of {LANDMARKS}")
-        self.detect = landmarks == "dlib"
-        self._points: dict = {}
-        self.found = self.templated = 0
+    frame_numbers: np.ndarray     # int [N]: the frames from onset to offset
+    trajectories: np.ndarray      # float32 [N, 36]: each region's displacement since the onset frame
+    landmarks: str                # "dlib" or "template"
 
-    def points(self, key, frame: np.ndarray) -> np.ndarray:
-        if key is not None and key in self._points:
-            return self._points[key]
-        points = crop_landmarks(frame) if self.detect else None
-        if points is None:
-            points = template_landmarks(frame.shape[0])
-            self.templated += 1
-        else:
-            self.found += 1
-        if key is not None:
-            self._points[key] = points
-        return points
+    def window(self, positions: np.ndarray) -> np.ndarray:
+        """float32 [T, 36]: the motion since the window's first frame at frame numbers `positions` (each
+        taken at the nearest of the clip's expression frames)."""
+        index = np.clip(np.searchsorted(self.frame_numbers, positions), 0, len(self.frame_numbers) - 1)
+        before = np.maximum(index - 1, 0)
+        closer = np.abs(self.frame_numbers[before] - positions) < np.abs(self.frame_numbers[index] - positions)
+        rows = self.trajectories[np.where(closer, before, index)]
+        return flow_features.relative_to_window_start(rows)
 
-    def __call__(self, windows: np.ndarray, keys=None) -> np.ndarray:
-        """float32 [B, T, 36] for uint8 windows [B, T, S, S, 3]; `keys` (one per window, e.g. clip ids)
-        let later windows of a clip reuse its points."""
-        windows = np.asarray(windows)
-        if windows.ndim != 5 or windows.dtype != np.uint8:
-            raise ValueError(f"expected uint8 windows [B, T, S, S, 3], got {windows.dtype} {windows.shape}")
-        size, steps = windows.shape[2], windows.shape[1]
-        out = np.empty(windows.shape[:2] + (flow_features.NUM_FEATURES,), np.float32)
-        for i, window in enumerate(windows):
-            points = self.points(None if keys is None else keys[i], window[0])
-            # Every frame against the window's first (T frames of one expression: small motion).
-            out[i] = flow_features.region_trajectories(window, points, size, anchor_every=steps + 1)
-        return flow_features.relative_to_window_start(out)
 
-    def log_counts(self, log=logging.info) -> None:
-        log("clip flow: regions placed by dlib on %d clips, by the template on %d", self.found, self.templated)
+def clip_motion(frames: np.ndarray, frame_numbers: np.ndarray, onset: int, offset: int, size: int,
+                landmarks: str = "dlib") -> ClipMotion:
+    """The `ClipMotion` of a clip's uint8 face frames [N, H, W, 3] numbered `frame_numbers`, between onset
+    and offset (frame numbers), computed at `size` pixels."""
+    if landmarks not in LANDMARKS:
+        raise ValueError(f"unknown landmarks {landmarks!r}; use one of {LANDMARKS}")
+    numbers = np.asarray(frame_numbers)
+    inside = np.flatnonzero((numbers >= onset) & (numbers <= offset))
+    if len(inside) == 0:
+        raise ValueError(f"no frame between onset {onset} and offset {offset}")
+    crops = frames_lib.area_resize(np.asarray(frames)[inside], size)
+    points = crop_landmarks(crops[0]) if landmarks == "dlib" else None
+    source = "dlib" if points is not None else "template"
+    if points is None:
+        points = template_landmarks(size)
+    return ClipMotion(numbers[inside], flow_features.region_trajectories(crops, points, size), source)
+
+
+def windows_of(motions: dict, clip_ids, positions) -> np.ndarray:
+    """float32 [B, T, 36]: the motion of each window (its clip's id, its frame numbers)."""
+    return np.stack([motions[_text(c)].window(p) for c, p in zip(clip_ids, positions)])
+
+
+def _text(x) -> str:
+    return x.decode() if isinstance(x, bytes) else str(x)

@@ -72,6 +72,17 @@ def load_clips(builder: tfds.core.DatasetBuilder, subjects, emotions=None) -> tf
     return ds
 
 
+def clip_frames(builder: tfds.core.DatasetBuilder, subjects) -> Iterator[dict]:
+    """Each clip of `subjects` with every frame decoded (uint8 [N, S, S, 3], stored size): clip_id,
+    frame_numbers, onset, offset, frames, in stored order."""
+    ds = builder.as_dataset(split="train", shuffle_files=False)
+    wanted = tf.constant(sorted(subjects))
+    ds = ds.filter(lambda ex: tf.reduce_any(tf.equal(ex["subject"], wanted)))
+    for ex in tfds.as_numpy(ds):
+        yield {"clip_id": ex["clip_id"].decode(), "frame_numbers": ex["frame_numbers"], "onset": int(ex["onset"]),
+               "offset": int(ex["offset"]), "frames": ex["frames"]}
+
+
 def clip_emotions(builder: tfds.core.DatasetBuilder, subjects) -> list[tuple[str, str]]:
     """(subject, emotion label by the dataset's own name) of every clip of `subjects`, in stored order."""
     names = builder.info.features["emotion"].names
@@ -202,11 +213,13 @@ def _add_targets(batch: dict, label_shape: str) -> dict:
 
 def train_batches(builder, subjects, spec: WindowSpec, *, batch_size: int, image_size: int,
                   label_shape: str, augment: Augmentation, seed: int, start_step: int = 0,
-                  process_index: int = 0, process_count: int = 1, emotions=None) -> Iterator[dict]:
+                  process_index: int = 0, process_count: int = 1, emotions=None, decode: bool = True
+                  ) -> Iterator[dict]:
     """Endless shuffled training batches of numpy arrays, deterministic from `seed`.
 
     With `emotions` (ClassLabel indices), only clips of those emotions are drawn (recognition leaves out
-    the clips of no class).
+    the clips of no class). `decode=False` leaves the frames out (the windows' frame numbers are there:
+    a flow run reads its motion from them).
 
     `start_step` skips the batches a resumed run already trained on, so it sees
     the same batches after a restart as an uninterrupted run (skipping happens
@@ -221,7 +234,7 @@ def train_batches(builder, subjects, spec: WindowSpec, *, batch_size: int, image
     if process_count > 1:
         ds = ds.filter(lambda i, ex: (i % batch_size >= first_row) & (i % batch_size < first_row + per_process))
     ds = ds.map(lambda i, ex: _make_window(ex, tf.stack([tf.constant(seed, tf.int64), i]), spec,
-                                           image_size, True, augment),
+                                           image_size, decode, augment),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.batch(per_process, drop_remainder=True).prefetch(2)
     for batch in tfds.as_numpy(ds):

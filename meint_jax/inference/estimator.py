@@ -20,7 +20,7 @@ from meint_jax.common.errors import PredictError
 from meint_jax.data import frames as frames_lib
 from meint_jax.inference.windows import default_frame_step, merge_windows, window_positions
 from meint_jax.models import create_model
-from meint_jax.training import checkpoint
+from meint_jax.training import checkpoint, steps
 
 MIN_FRAMES = 2   # the shortest input a curve is predicted for
 
@@ -35,10 +35,8 @@ def restore_for_inference(path: str, step: int | None = None) -> tuple[dict, dic
     d = config["data"]
     if config.get("task") == "spotting":
         inputs = jax.ShapeDtypeStruct((1, d["window"], 36), np.float32)
-    elif config["model"].get("inputs", "frames") == "flow":                 # clip recognition on region motion
-        inputs = jax.ShapeDtypeStruct((1, d["num_steps"], 36), np.float32)
     else:
-        inputs = jax.ShapeDtypeStruct((1, d["num_steps"], d["image_size"], d["image_size"], 3), np.uint8)
+        inputs = steps.clip_input(config)
     abstract = jax.eval_shape(functools.partial(model.init, train=False), jax.random.PRNGKey(0), inputs)
     variables = checkpoint.restore_variables(step_dir, {k: abstract[k] for k in ("params", "batch_stats")})
     return variables, config, restored_step

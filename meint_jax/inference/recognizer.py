@@ -3,8 +3,9 @@
     ClipRecognizer.from_checkpoint(workdir).predict(frames)   # uint8 [N, H, W, 3] -> class probabilities [C]
 
 The clip is read as training evaluated its test clips: one window of T frames spread evenly from onset to
-offset (the whole input where no onset and offset are known), resized as in training, and for a run on
-region motion (`model.inputs='flow'`) turned into that motion first. Needs no TensorFlow.
+offset (the whole input where no onset and offset are known), resized as in training; for a run on region
+motion (`model.inputs='flow'`) the window's motion is read off the clip's region trajectories, computed as
+training computed them (`data/clip_flow.py`). Needs no TensorFlow.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ class ClipRecognizer:
         self.image_size = int(data["image_size"])
         self.frame_size = int(data.get("frame_size") or self.image_size)
         self.inputs = model_config.get("inputs", "frames")
-        self._flow = clip_flow.ClipFlow(data.get("clip_landmarks", "dlib")) if self.inputs == "flow" else None
+        self.flow_size = data.get("flow_size")
+        self.landmarks = data.get("clip_landmarks", "dlib")
         self._variables = variables
         model = create_model(ml_collections.ConfigDict(model_config))
         self._forward = jax.jit(lambda v, x: jax.nn.softmax(model.apply(v, x, train=False)[0], axis=-1),
@@ -56,24 +58,29 @@ class ClipRecognizer:
         variables, config, _ = restore_for_inference(path, step)
         return cls(variables, config)
 
-    def prepare(self, frames: np.ndarray) -> np.ndarray:
-        """Face-cropped uint8 frames [N, H, W, 3] -> the model's input size, resized as in training."""
+    def at_frame_size(self, frames: np.ndarray) -> np.ndarray:
+        """Face-cropped uint8 frames [N, H, W, 3] at the size the training clips were stored at."""
         frames = np.asarray(frames)
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
             raise ValueError(f"frames must be uint8 [N, H, W, 3]; got {frames.dtype} {frames.shape}")
         if frames.shape[1:3] != (self.frame_size, self.frame_size):
             frames = frames_lib.resize_clip(frames, self.frame_size)
-        return frames_lib.area_resize(frames, self.image_size)
+        return frames
 
     def predict(self, frames: np.ndarray, frame_numbers: np.ndarray | None = None, onset: int | None = None,
-                offset: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(class probabilities [C] in `classes` order, the indices of the T frames read) for a clip's
-        face-cropped frames; onset and offset (frame numbers) trim it, else the whole clip is the expression."""
+                offset: int | None = None) -> tuple[np.ndarray, np.ndarray, str | None]:
+        """(class probabilities [C] in `classes` order, the indices of the T frames read, what placed the
+        regions of a flow run or None) for a clip's face-cropped frames; onset and offset (frame numbers)
+        trim it, else the whole clip is the expression."""
         if len(frames) < MIN_FRAMES:
             raise PredictError(f"{len(frames)} frame(s): an emotion needs at least {MIN_FRAMES}")
         numbers = np.arange(len(frames)) if frame_numbers is None else np.asarray(frame_numbers)
         first, last = (numbers[0], numbers[-1]) if onset is None else (onset, offset)
         index = window_indices(numbers, first, last, self.window)
-        window = self.prepare(np.asarray(frames)[index])[None]
-        inputs = window if self._flow is None else self._flow(window)
-        return np.asarray(self._forward(self._variables, inputs))[0], index
+        frames = self.at_frame_size(frames)
+        if self.inputs == "flow":
+            motion = clip_flow.clip_motion(frames, numbers, first, last, self.flow_size, self.landmarks)
+            inputs, landmarks = motion.window(numbers[index])[None], motion.landmarks
+        else:
+            inputs, landmarks = frames_lib.area_resize(frames[index], self.image_size)[None], None
+        return np.asarray(self._forward(self._variables, inputs))[0], index, landmarks

@@ -3,13 +3,15 @@ and the inputs' emotions.csv."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 
 import numpy as np
 
 from meint_jax.common import files
-from meint_jax.data import pseudo_labels
+from meint_jax.data import emotion_classes, pseudo_labels
 from meint_jax.data.clips import Clip
 from meint_jax.evaluation import plots
 
@@ -37,7 +39,7 @@ def write_curve(output: str, clip: Clip, curve: np.ndarray, sampled: np.ndarray,
     for i, number in enumerate(clip.frame_numbers):
         time_s = "" if times is None else f"{times[i]:.6f}"
         rows.append(f"{int(number)},{time_s},{curve[i]:.6f},{int(sampled[i])}")
-    base = os.path.join(output, clip.clip_id.replace(os.sep, "_"))
+    base = _base(output, clip)
     paths = [base + ".json", base + ".csv", base + ".png"]
     with files.atomic_files(paths) as (json_tmp, csv_tmp, png_tmp):
         for path, text in ((json_tmp, json.dumps(record, indent=1)), (csv_tmp, "\n".join(rows) + "\n")):
@@ -49,26 +51,34 @@ def write_curve(output: str, clip: Clip, curve: np.ndarray, sampled: np.ndarray,
     return paths
 
 
+def _base(output: str, clip: Clip) -> str:
+    """OUTPUT/NAME without extension: the clip's id, a folder separator in it made '_'."""
+    return os.path.join(output, clip.clip_id.replace(os.sep, "_"))
+
+
 def write_emotion(output: str, clip: Clip, probabilities: np.ndarray, classes, read: np.ndarray,
-                  settings: dict) -> dict:
-    """Writes NAME.json for a recognised clip (its emotion, every class's probability, the frames read);
-    returns the row emotions.csv gets."""
+                  settings: dict, label_set: str = "three") -> dict:
+    """Writes NAME.json for a recognised clip (its emotion, every class's probability, the frames read, the
+    annotated emotion and its class where known); returns the row emotions.csv gets."""
     k = int(np.argmax(probabilities))
     row = {"name": clip.clip_id, "emotion": classes[k], "probability": round(float(probabilities[k]), 6),
            **{f"p_{c}": round(float(p), 6) for c, p in zip(classes, probabilities)}}
     record = {"input": clip.source, **settings, **row, "onset": clip.onset, "offset": clip.offset,
-              "annotated_emotion": clip.emotion, "frames_read": clip.frame_numbers[read].tolist(),
-              "warnings": list(clip.warnings)}
-    files.write_text(os.path.join(output, clip.clip_id.replace(os.sep, "_") + ".json"), json.dumps(record, indent=1))
+              "annotated_emotion": clip.emotion,
+              "annotated_class": None if clip.emotion is None else emotion_classes.label(clip.emotion, label_set),
+              "frames_read": clip.frame_numbers[read].tolist(), "warnings": list(clip.warnings)}
+    files.write_text(_base(output, clip) + ".json", json.dumps(record, indent=1))
     return row
 
 
 def write_emotion_table(output: str, rows: list[dict]) -> str:
     """emotions.csv: one row per recognised input (name, emotion, its probability, each class's)."""
     path = os.path.join(output, "emotions.csv")
-    columns = list(rows[0])
-    files.write_text(path, "\n".join([",".join(columns)] + [",".join(str(r[c]) for c in columns) for r in rows])
-                     + "\n")
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    files.write_text(path, text.getvalue())
     return path
 
 

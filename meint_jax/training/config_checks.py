@@ -12,7 +12,7 @@ import ml_collections
 
 from meint_jax.common import files, xla_options
 from meint_jax.common.errors import ConfigError
-from meint_jax.data import pseudo_labels
+from meint_jax.data import clip_flow, pseudo_labels
 from meint_jax.models import DTYPES
 from meint_jax.models.factory import TEMPORAL_MODELS
 from meint_jax.models.model import CLIP_INPUTS, FRAME_INPUTS
@@ -117,8 +117,14 @@ def _check_clip_inputs(d, m) -> None:
         _check(not moved, f"config.model.inputs='flow' with {', '.join(moved)}: image augmentations move the "
                "regions the flow is pooled in; use `task=recognition,inputs=flow` (its augmentation is "
                "data.feature_scale)")
-        _check(d.get("clip_landmarks") in ("dlib", "template"),
-               f"config.data.clip_landmarks={d.get('clip_landmarks')!r}: use 'dlib' or 'template'")
+        _check(d.get("clip_landmarks") in clip_flow.LANDMARKS,
+               f"config.data.clip_landmarks={d.get('clip_landmarks')!r}: choose one of {clip_flow.LANDMARKS}")
+        _check(isinstance(d.get("flow_size"), int) and d.get("flow_size") >= 32,
+               f"config.data.flow_size={d.get('flow_size')!r}: use an integer of at least 32 pixels")
+        _check(m.get("init_from") is None, f"config.model.init_from={m.get('init_from')!r}: the flow stem has "
+               "no pretrained weights (init_from loads ResNet18's); leave it unset with model.inputs='flow'")
+        _check(m.frame_input == "frames", f"config.model.frame_input={m.frame_input!r}: residual frames are "
+               "ResNet18's input; model.inputs='flow' reads region motion (leave frame_input='frames')")
         _check(0.0 <= d.get("feature_scale", 0.0) < 1.0,
                f"config.data.feature_scale={d.get('feature_scale')!r}: use a fraction in [0, 1)")
 

@@ -18,7 +18,6 @@ import json
 import os
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from absl import logging
 from flax import traverse_util
@@ -26,13 +25,13 @@ from flax import traverse_util
 from data_builders import lookup
 from meint_jax.common import allocator, files
 from meint_jax.common.errors import ConfigError, first_line
-from meint_jax.data import flow_features, input_pipeline
+from meint_jax.data import input_pipeline
 from meint_jax.evaluation import intensity, loso, plots
 from meint_jax.models import create_model
 from meint_jax.training import checkpoint, config_checks, fit, sharding
 from meint_jax.training.fit import TrainingDiverged  # noqa: F401  (raised by fit; imported from here by users)
 from meint_jax.training.run_log import RunLog
-from meint_jax.training.steps import TrainState, create_optimizer, init_state, jit_steps
+from meint_jax.training.steps import TrainState, clip_input, create_optimizer, init_state, jit_steps
 
 
 def encoder_weights(path: str) -> dict:
@@ -196,17 +195,14 @@ def start_clip_run(config, workdir: str, ckpt, saved, mesh, validation_subjects,
     on clips: restored from its latest checkpoint, or new with the encoder's weights from model.init_from."""
     model = create_model(config.model)
     tx = create_optimizer(config.train)
-    d = config.data
-    if config.model.get("inputs", "frames") == "flow":         # clip recognition on region motion
-        state = init_state(model, tx, (1, d.num_steps, flow_features.NUM_FEATURES), config.seed, jnp.float32)
-    else:
-        state = init_state(model, tx, (1, d.num_steps, d.image_size, d.image_size, 3), config.seed)
+    example = clip_input(config)
+    state = init_state(model, tx, example.shape, config.seed, example.dtype)
     best_ckpt = None
     if validation_subjects:
         best_ckpt = checkpoint.Checkpointer(os.path.join(workdir, "best"), max_to_keep=1, best_metric=best_metric)
     if saved is not None:
         state, _ = ckpt.restore(state)
-    else:
+    elif config.model.get("inputs", "frames") != "flow":          # the flow stem has no pretrained weights
         state = load_pretrained_encoder(state, tx, config.model.init_from)
     return model, tx, sharding.replicate(state, mesh), best_ckpt
 

@@ -101,14 +101,26 @@ def class_table(config, builder) -> np.ndarray:
                      for n in builder.info.features["emotion"].names], np.int32)
 
 
-def classify(config, builder, predict_batch, subjects: list[str]) -> list[dict]:
+def clip_motions(config, builder, subjects: list[str]) -> dict[str, clip_flow.ClipMotion]:
+    """clip id -> its region trajectories (`clip_flow`), for the clips of `subjects`: what a flow run's
+    windows read (computed once per fold, whatever windows are drawn)."""
+    d = config.data
+    return {clip["clip_id"]: clip_flow.clip_motion(clip["frames"], clip["frame_numbers"], clip["onset"],
+                                                   clip["offset"], d.flow_size, d.clip_landmarks)
+            for clip in input_pipeline.clip_frames(builder, subjects)}
+
+
+def classify(config, builder, predict_batch, subjects: list[str], motions: dict | None = None) -> list[dict]:
     """Each clip of `subjects` classified from its one trimmed window: clip_id, subject, the dataset's label
     (`native`), its class (`true`; others or an unseen label where it is none of the classes), the model's
-    class, that class's probability and every class's."""
+    class, that class's probability and every class's; with `motions` (a flow run), the window's motion
+    and where the clip's regions came from."""
     spec = intensity.window_spec(config, "trimmed", jitter=False)
     windows = input_pipeline.eval_windows(builder, subjects, spec, windows_per_clip=1,
                                           image_size=config.data.image_size, label_shape=config.data.pseudo_label,
-                                          seed=config.eval.seed)
+                                          seed=config.eval.seed, decode=motions is None)
+    if motions is not None:
+        windows["frames"] = clip_flow.windows_of(motions, windows["clip_id"], windows["positions"])
     probabilities = intensity.predict_windows(predict_batch, windows, config.train.batch_size)
     names = builder.info.features["emotion"].names
     classes = tuple(config.data.emotion_classes)
@@ -119,6 +131,8 @@ def classify(config, builder, predict_batch, subjects: list[str]) -> list[dict]:
                         "native": native, "true": emotion_classes.label(native, config.data.emotion_labels),
                         "predicted": classes[k], "probability": float(p[k]),
                         "probabilities": [float(x) for x in p]})
+        if motions is not None:
+            records[-1]["landmarks"] = motions[records[-1]["clip_id"]].landmarks
     return records
 
 
@@ -141,7 +155,8 @@ def score_clips(records: list[dict], classes) -> dict:
             "prior": _mean_scores(draws)}
 
 
-def evaluate(config, builder, predict_batch, train_subjects: list[str], test_subjects: list[str]):
+def evaluate(config, builder, predict_batch, train_subjects: list[str], test_subjects: list[str],
+             motions: dict | None = None):
     """(results, per-clip records) on `test_subjects`: the model and both baselines, whose class counts come
     from the clips of `train_subjects` only."""
     classes = tuple(config.data.emotion_classes)
@@ -149,7 +164,7 @@ def evaluate(config, builder, predict_batch, train_subjects: list[str], test_sub
     majority = max(classes, key=lambda c: counts[c])          # the first in class order on a tie
     total = sum(counts.values())
     shares = np.array([counts[c] / total for c in classes])
-    records = classify(config, builder, predict_batch, test_subjects)
+    records = classify(config, builder, predict_batch, test_subjects, motions)
     draws = np.random.default_rng(config.eval.seed).choice(len(classes), (len(records), config.eval.chance_runs),
                                                              p=shares)
     for record, drawn in zip(records, draws):
@@ -162,15 +177,15 @@ def evaluate(config, builder, predict_batch, train_subjects: list[str], test_sub
     return results, records
 
 
-def flow_batches(batches, flow: clip_flow.ClipFlow, config, start_step: int):
-    """Training batches with their frames replaced by the windows' region motion [B, T, 36], each window's
-    scaled by one factor from U(1 - s, 1 + s) (paper 002's augmentation), drawn from (seed, step) so that a
-    resumed run draws what an uninterrupted one would."""
+def flow_batches(batches, motions: dict, config, start_step: int):
+    """Training batches (of windows' frame numbers, no frames) with `frames` holding the windows' region
+    motion [B, T, 36], each window's scaled by one factor from U(1 - s, 1 + s) (paper 002's augmentation),
+    drawn from (seed, step, process) so that a resumed run draws what an uninterrupted one would."""
     scale = config.data.feature_scale
     for step, batch in enumerate(batches, start_step):
-        motion = flow(batch["frames"], [bytes(c) for c in batch["clip_id"]])
+        motion = clip_flow.windows_of(motions, batch["clip_id"], batch["positions"])
         if scale:
-            rng = np.random.default_rng([config.seed, 7, step])
+            rng = np.random.default_rng([config.seed, 7, step, jax.process_index()])
             motion *= rng.uniform(1 - scale, 1 + scale, (len(motion), 1, 1)).astype(np.float32)
         yield {**batch, "frames": motion}
 
@@ -182,9 +197,10 @@ def _log_scores(results: dict, log) -> None:
             r["pairs"])
 
 
-def _validate(config, builder, predict_batch, validation_subjects, state, best_ckpt, run_log, step: int) -> None:
+def _validate(config, builder, predict_batch, validation_subjects, state, best_ckpt, run_log, step: int,
+              motions: dict | None = None) -> None:
     """UF1 on the validation subjects' clips; keeps the checkpoint if it is the best so far."""
-    records = classify(config, builder, predict_batch, validation_subjects)
+    records = classify(config, builder, predict_batch, validation_subjects, motions)
     uf1, uar = recognition.uf1_uar([r["true"] for r in records], [r["predicted"] for r in records],
                                    tuple(config.data.emotion_classes))
     run_log.scalars(step, {"uf1": uf1, "uar": uar}, prefix="validation")
@@ -209,26 +225,31 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
     start_step = int(state.step)
 
     step_fn, predict_fn = jit_steps(model, tx, config, out_sharding=sharding.replicated(mesh))
+    run_log = RunLog(workdir, start_step)
+    if start_step:
+        run_log.text("resumed from %s", ckpt.step_dir(start_step))
+    motions = None
+    if config.model.get("inputs", "frames") == "flow":
+        motions = clip_motions(config, builder, train_subjects + validation_subjects + test_subjects)
+        templated = sorted(c for c, m in motions.items() if m.landmarks == "template")
+        run_log.text("region motion of %d clips at %d px; regions placed by the template on %d of them%s",
+                     len(motions), d.flow_size, len(templated),
+                     "" if d.clip_landmarks == "template" or not templated else
+                     f" (dlib found no face: {', '.join(templated[:10])}{', ...' if len(templated) > 10 else ''})")
     table = class_table(config, builder)
     batches = input_pipeline.train_batches(
         builder, train_subjects, intensity.window_spec(config, d.train_window, d.jitter), batch_size=t.batch_size,
         image_size=d.image_size, label_shape=d.pseudo_label, augment=loop.augmentation(d), seed=config.seed,
         start_step=start_step, process_index=jax.process_index(), process_count=jax.process_count(),
-        emotions=np.flatnonzero(table >= 0))
-    run_log = RunLog(workdir, start_step)
-    if start_step:
-        run_log.text("resumed from %s", ckpt.step_dir(start_step))
-    flow = clip_flow.ClipFlow(d.clip_landmarks) if config.model.get("inputs", "frames") == "flow" else None
-    if flow is not None:
-        batches = flow_batches(batches, flow, config, start_step)
-
-    def predictor(state):
-        predict = loop.batch_predictor(predict_fn, state, mesh, t.batch_size)
-        return predict if flow is None else lambda frames: predict(flow(frames))
+        emotions=np.flatnonzero(table >= 0), decode=motions is None)
+    if motions is not None:
+        batches = flow_batches(batches, motions, config, start_step)
+    predictor = lambda state: loop.batch_predictor(predict_fn, state, mesh, t.batch_size)  # noqa: E731
 
     def on_checkpoint(step, state):
         if best_ckpt is not None:
-            _validate(config, builder, predictor(state), validation_subjects, state, best_ckpt, run_log, step)
+            _validate(config, builder, predictor(state), validation_subjects, state, best_ckpt, run_log, step,
+                      motions)
 
     state, train_seconds = fit.fit(
         config, state, step_fn, batches,
@@ -237,9 +258,7 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
         ckpt=ckpt, run_log=run_log, on_checkpoint=on_checkpoint, closing=(best_ckpt,))
 
     state, selected = loop.select_checkpoint(config, state, best_ckpt)
-    results, per_clip = evaluate(config, builder, predictor(state), train_subjects, test_subjects)
-    if flow is not None:
-        flow.log_counts(run_log.text)
+    results, per_clip = evaluate(config, builder, predictor(state), train_subjects, test_subjects, motions)
     _log_scores(results, run_log.text)
     for name in PREDICTORS:
         run_log.scalars(int(state.step), {k: results[name][k] for k in SCALARS}, prefix=f"test/{name}")

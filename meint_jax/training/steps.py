@@ -42,6 +42,15 @@ def create_optimizer(train_config: ml_collections.ConfigDict) -> optax.GradientT
     return optax.adam(schedule)
 
 
+def clip_input(config) -> jax.ShapeDtypeStruct:
+    """One window of a clip run's inputs (a config or its saved dict): uint8 frames [1, T, S, S, 3], or for
+    recognition on region motion (model.inputs='flow') float32 [1, T, 36]."""
+    d, m = config["data"], config["model"]
+    if m.get("inputs", "frames") == "flow":
+        return jax.ShapeDtypeStruct((1, d["num_steps"], 36), jnp.float32)
+    return jax.ShapeDtypeStruct((1, d["num_steps"], d["image_size"], d["image_size"], 3), jnp.uint8)
+
+
 def init_state(model, tx, frames_shape, seed: int, dtype=jnp.uint8) -> TrainState:
     """A fresh state for inputs of `frames_shape` (uint8 frames; float32 for flow features)."""
     variables = jax.jit(functools.partial(model.init, train=False))(
