@@ -107,6 +107,15 @@ def resize_clip(images: np.ndarray, size: int, box: Box | None = None) -> np.nda
     return np.stack([_crop_resize(Image.fromarray(np.asarray(image, np.uint8)), size, box) for image in images])
 
 
+def face_frames(frames: np.ndarray, size: int) -> np.ndarray:
+    """Face-cropped uint8 frames [N, H, W, 3] at `size` (resized as `resize_clip` where they are not); a
+    ValueError for anything else (a model's frames come through here before inference)."""
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8 [N, H, W, 3]; got {frames.dtype} {frames.shape}")
+    return frames if frames.shape[1:3] == (size, size) else resize_clip(frames, size)
+
+
 @functools.lru_cache(maxsize=64)
 def _area_weights(in_size: int, out_size: int) -> np.ndarray:
     """[out, in]: the fraction of each output pixel's footprint that each input pixel covers."""

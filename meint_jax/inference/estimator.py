@@ -79,12 +79,7 @@ class IntensityEstimator:
 
     def prepare(self, frames: np.ndarray) -> np.ndarray:
         """Face-cropped uint8 frames [N, H, W, 3] -> the model's input size, resized as in training."""
-        frames = np.asarray(frames)
-        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-            raise ValueError(f"frames must be uint8 [N, H, W, 3]; got {frames.dtype} {frames.shape}")
-        if frames.shape[1:3] != (self.frame_size, self.frame_size):
-            frames = frames_lib.resize_clip(frames, self.frame_size)
-        return frames_lib.area_resize(frames, self.image_size)
+        return frames_lib.area_resize(frames_lib.face_frames(frames, self.frame_size), self.image_size)
 
     def predict_positions(self, frames: np.ndarray, positions: np.ndarray, progress: bool = False) -> np.ndarray:
         """Model outputs [W, T] for windows of already prepared `frames` at `positions` [W, T].

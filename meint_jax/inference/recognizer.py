@@ -58,15 +58,6 @@ class ClipRecognizer:
         variables, config, _ = restore_for_inference(path, step)
         return cls(variables, config)
 
-    def at_frame_size(self, frames: np.ndarray) -> np.ndarray:
-        """Face-cropped uint8 frames [N, H, W, 3] at the size the training clips were stored at."""
-        frames = np.asarray(frames)
-        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-            raise ValueError(f"frames must be uint8 [N, H, W, 3]; got {frames.dtype} {frames.shape}")
-        if frames.shape[1:3] != (self.frame_size, self.frame_size):
-            frames = frames_lib.resize_clip(frames, self.frame_size)
-        return frames
-
     def predict(self, frames: np.ndarray, frame_numbers: np.ndarray | None = None, onset: int | None = None,
                 offset: int | None = None) -> tuple[np.ndarray, np.ndarray, str | None]:
         """(class probabilities [C] in `classes` order, the indices of the T frames read, what placed the
@@ -77,7 +68,7 @@ class ClipRecognizer:
         numbers = np.arange(len(frames)) if frame_numbers is None else np.asarray(frame_numbers)
         first, last = (numbers[0], numbers[-1]) if onset is None else (onset, offset)
         index = window_indices(numbers, first, last, self.window)
-        frames = self.at_frame_size(frames)
+        frames = frames_lib.face_frames(frames, self.frame_size)    # at the training clips' stored size
         if self.inputs == "flow":
             motion = clip_flow.clip_motion(frames, numbers, first, last, self.flow_size, self.landmarks)
             inputs, landmarks = motion.window(numbers[index])[None], motion.landmarks
