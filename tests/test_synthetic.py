@@ -76,3 +76,15 @@ def test_expression_is_subtle_but_measurable(clips):
     assert np.mean(changes) < 6.0        # grey levels out of 255: sensor noise is about 2-4
     assert np.mean(correlations) > 0.3   # the signal is there...
     assert np.mean(correlations) < 0.95  # ...but confounders keep it from being trivial
+
+
+def test_the_subtle_set_moves_a_third_as_much_and_changes_nothing_else():
+    cfg = synthetic.GeneratorConfig(num_subjects=2, clips_per_subject=2, seed=3)
+    subtle = synthetic.GeneratorConfig(**{**cfg.__dict__, "peak_px": (0.3, 1.0)})
+    for a, b in zip(synthetic.generate(cfg), synthetic.generate(subtle)):
+        assert (a.onset, a.apex, a.offset, a.emotion) == (b.onset, b.apex, b.offset, b.emotion)
+        assert np.array_equal(a.frames[0], b.frames[0])          # before the expression: the same frame
+        np.testing.assert_array_equal(a.true_intensity, b.true_intensity)
+        i_on, i_ap = index_of(a, a.onset), index_of(a, a.apex)
+        moved = [np.mean(np.abs(c.frames[i_ap].astype(float) - c.frames[i_on])) for c in (a, b)]
+        assert moved[1] < moved[0]                                # the same face, a smaller movement

@@ -34,6 +34,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             generator=synthetic.GeneratorConfig(),
         ),
         SyntheticMeConfig(
+            name="subtle",
+            description="default with a third of the motion (0.3-1 px at the apex instead of 1-3): recognition "
+                        "and intensity on movements nearer the noise, as real micro-expressions are.",
+            generator=synthetic.GeneratorConfig(peak_px=(0.3, 1.0)),
+        ),
+        SyntheticMeConfig(
             name="tiny",
             description="4 subjects x 3 clips, 32x32 frames, 28-36 frames per clip; for tests.",
             generator=synthetic.GeneratorConfig(

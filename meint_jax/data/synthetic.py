@@ -71,6 +71,7 @@ class GeneratorConfig:
     min_me_frames: int = 24   # true onset to true offset
     max_me_frames: int = 48
     min_neutral: int = 8      # neutral frames before onset and after offset
+    peak_px: tuple[float, float] = (1.0, 3.0)   # largest tissue displacement at the apex, px at 112 px
     seed: int = 0
 
 
@@ -302,8 +303,8 @@ def render_clip(identity: Identity, subject: str, clip_index: int, cfg: Generato
     aus, emotion = EXPRESSIONS[int(rng.integers(len(EXPRESSIONS)))]
     gains = rng.uniform(0.6, 1.0, len(aus))
     gains /= gains.max()
-    # Largest tissue displacement at the apex: 1-3 pixels at 112x112.
-    peak_px = rng.uniform(1.0, 3.0) * size / 112.0
+    # Largest tissue displacement at the apex: 1-3 pixels at 112x112 by default.
+    peak_px = rng.uniform(*cfg.peak_px) * size / 112.0
     pixel = 2.0 / size  # face units per pixel (the frame spans [-1, 1])
 
     # Confounders at lab sizes. Slow head drift (a smoothed random walk) of 0.1-0.4 px
