@@ -45,8 +45,11 @@ def test_a_windows_frames_are_read_at_the_nearest_expression_frame_and_relative_
     np.testing.assert_array_equal(motion.window(np.array([9, 11, 14, 17])),
                                   [[0, 0], [1, 10], [2, 20], [3, 30]])
     np.testing.assert_array_equal(motion.window(np.array([12, 16])), [[0, 0], [2, 20]])
-    windows = clip_flow.windows_of({"a": motion}, [b"a", "a"], np.array([[10, 12], [12, 14]]))
-    np.testing.assert_array_equal(windows, [[[0, 0], [1, 10]], [[0, 0], [1, 10]]])
+    # Two expressions of one recording share its id: the onset tells them apart.
+    other = clip_flow.ClipMotion(np.array([12, 14]), np.array([[0, 0], [5, 50]], np.float32), "template")
+    motions = {clip_flow.motion_key(b"a", 10): motion, clip_flow.motion_key("a", 12): other}
+    windows = clip_flow.windows_of(motions, [b"a", "a"], [10, 12], np.array([[10, 12], [12, 14]]))
+    np.testing.assert_array_equal(windows, [[[0, 0], [1, 10]], [[0, 0], [5, 50]]])
 
 
 def test_the_template_sits_on_the_synthetic_faces_within_two_pixels():
@@ -63,13 +66,16 @@ def test_dlibs_points_place_the_regions_and_the_template_stands_in_where_it_find
         return None if frame[0, 0, 0] == 2 else np.full((68, 2), 10.0)
 
     monkeypatch.setattr(clip_flow, "crop_landmarks", fake_dlib)
+    monkeypatch.setattr(clip_flow.flow_features, "region_trajectories",
+                        lambda crops, points, size: np.broadcast_to(points[:1, :1], (len(crops), 36)).copy())
     frames = np.zeros((3, 32, 32, 3), np.uint8)
     frames[1:, 0, 0] = 7
-    assert clip_flow.clip_motion(frames, [0, 1, 2], 1, 2, 32, "dlib").landmarks == "dlib"
-    assert seen == [7]                               # found on the onset frame
+    motion = clip_flow.clip_motion(frames, [0, 1, 2], 1, 2, 16, "dlib")
+    assert motion.landmarks == "dlib" and seen == [7]            # found on the stored onset frame ...
+    assert motion.trajectories[0, 0] == 5.0                       # ... its points scaled to the flow's 16 px
     frames[1:, 0, 0] = 2
-    assert clip_flow.clip_motion(frames, [0, 1, 2], 1, 2, 32, "dlib").landmarks == "template"
-    assert clip_flow.clip_motion(frames, [0, 1, 2], 1, 2, 32, "template").landmarks == "template"
+    assert clip_flow.clip_motion(frames, [0, 1, 2], 1, 2, 16, "dlib").landmarks == "template"
+    assert clip_flow.clip_motion(frames, [0, 1, 2], 1, 2, 16, "template").landmarks == "template"
     assert seen == [7, 2]                            # the template config never asks dlib
 
 
@@ -79,3 +85,5 @@ def test_an_unknown_landmark_source_and_an_empty_expression_are_refused():
         clip_flow.clip_motion(frames, [0, 1, 2], 0, 2, 32, "mediapipe")
     with pytest.raises(ValueError, match="no frame between onset 5 and offset 9"):
         clip_flow.clip_motion(frames, [0, 1, 2], 5, 9, 32, "template")
+    with pytest.raises(ValueError, match="flow size of 64 px is larger than the 32-px frames"):
+        clip_flow.clip_motion(frames, [0, 1, 2], 0, 2, 64, "template")

@@ -207,6 +207,10 @@ def test_the_casme2_recognition_config_trains_leave_one_subject_out_on_a_copy_of
     config = casme2_config.get_config(f"task=recognition,inputs={inputs}")
     assert config.eval.protocol == "loso" and config.data.train_window == "trimmed"
     config = _one_step(config, tmp_path / "tfds", _casme2_manual(tmp_path / "manual"), "casme2/cropped_128")
+    if inputs == "flow":
+        with pytest.raises(ConfigError, match="clip .*: a flow size of 112 px is larger than the 32-px frames"):
+            loop.train_and_evaluate(config, str(tmp_path / "too_fine"))
+        config.data.flow_size = SIZE
     config.eval.folds = "0"                       # one fold (subject 01) of three
     results = loop.train_and_evaluate(config, str(tmp_path / "run"))
     assert results["folds_done"] == ["01"] and results["folds_missing"] == ["02", "03"]
@@ -217,8 +221,9 @@ def test_the_casme2_recognition_config_trains_leave_one_subject_out_on_a_copy_of
     assert results["model"] == fold["model"] and results["clips"] == 2
     if inputs == "flow":                             # every clip's regions placed, by dlib or the template
         log = open(tmp_path / "run" / "fold_01" / "train.log").read()
-        assert "region motion of 6 clips at 112 px" in log          # every clip of the fold's three subjects
-        assert {c["landmarks"] for c in fold["per_clip"]} <= {"dlib", "template"}
+        assert "region motion of 6 clips at 32 px" in log           # every clip of the fold's three subjects
+        assert "template on 6 of them (dlib found no face: " in log   # 32-px crops: too small for dlib
+        assert {c["landmarks"] for c in fold["per_clip"]} == {"template"}
 
 
 @pytest.mark.slow
@@ -401,10 +406,10 @@ def test_a_resumed_flow_run_scales_each_step_as_an_uninterrupted_one():
     from meint_jax.data import clip_flow
 
     config = synthetic_config.get_config("task=recognition,size=tiny,inputs=flow")
-    batches = [{"positions": np.array([[0, 1, 2], [0, 1, 2]]), "clip_id": np.array([b"a", b"b"])}
-               for _ in range(4)]
+    batches = [{"positions": np.array([[0, 1, 2], [0, 1, 2]]), "clip_id": np.array([b"a", b"b"]),
+                "onset": np.array([0, 0])} for _ in range(4)]
     ramp = np.stack([np.zeros(36), np.ones(36), np.ones(36)]).astype(np.float32)   # motion 1 after the first frame
-    motions = {k: clip_flow.ClipMotion(np.arange(3), ramp, "template") for k in ("a", "b")}
+    motions = {f"{k}@0": clip_flow.ClipMotion(np.arange(3), ramp, "template") for k in ("a", "b")}
     whole = [b["frames"][:, 1:] for b in recognition_run.flow_batches(iter(batches), motions, config, 0)]
     resumed = [b["frames"][:, 1:] for b in recognition_run.flow_batches(iter(batches[2:]), motions, config, 2)]
     np.testing.assert_array_equal(np.stack(whole[2:]), np.stack(resumed))

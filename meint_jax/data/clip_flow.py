@@ -6,12 +6,13 @@ region trajectories are computed once (its expression's frames, onset to offset,
 window's motion is its rows minus its first row, so training, evaluation, resumed runs and prediction all
 read the same numbers whatever windows they draw.
 
-The regions are placed by dlib's 68 points on the clip's onset frame (enlarged so that small crops are
-found) or, where dlib finds no face or `landmarks='template'`, by a template: the mean of the synthetic
-generator's faces, which are framed as the builders' face crops are (brows, eyes and mouth in the middle
-two thirds). On the synthetic faces the template is the better of the two (mean error 1.0-1.9 px at 112 px
+The regions are placed by dlib's 68 points on the clip's stored onset frame (enlarged so that small crops
+are found) or, where dlib finds no face or `landmarks='template'`, by a template: the mean of the synthetic
+generator's faces, framed as our dlib crops are (brows, eyes and mouth in the middle two thirds). A
+dataset's own crops, such as CASME II's, may be framed otherwise, so each clip records which placed its
+regions. On the synthetic faces the template is the better of the two (mean error 1.0-1.9 px at 112 px
 against dlib's 2.9-5.9 px: dlib finds the procedural faces when enlarged but misreads them), so their
-configs use it. Each clip records which placed its regions.
+configs use it.
 """
 
 from __future__ import annotations
@@ -66,25 +67,33 @@ class ClipMotion:
 
 def clip_motion(frames: np.ndarray, frame_numbers: np.ndarray, onset: int, offset: int, size: int,
                 landmarks: str = "dlib") -> ClipMotion:
-    """The `ClipMotion` of a clip's uint8 face frames [N, H, W, 3] numbered `frame_numbers`, between onset
-    and offset (frame numbers), computed at `size` pixels."""
+    """The `ClipMotion` of a clip's uint8 square face frames [N, S, S, 3] numbered `frame_numbers`, between
+    onset and offset (frame numbers), computed at `size` pixels (at most S: frames are never enlarged)."""
     if landmarks not in LANDMARKS:
         raise ValueError(f"unknown landmarks {landmarks!r}; use one of {LANDMARKS}")
-    numbers = np.asarray(frame_numbers)
+    frames, numbers = np.asarray(frames), np.asarray(frame_numbers)
+    if size > frames.shape[1]:
+        raise ValueError(f"a flow size of {size} px is larger than the {frames.shape[1]}-px frames "
+                         f"(config.data.flow_size): use at most {frames.shape[1]}")
     inside = np.flatnonzero((numbers >= onset) & (numbers <= offset))
     if len(inside) == 0:
         raise ValueError(f"no frame between onset {onset} and offset {offset}")
-    crops = frames_lib.area_resize(np.asarray(frames)[inside], size)
-    points = crop_landmarks(crops[0]) if landmarks == "dlib" else None
+    # dlib reads the stored onset frame (finer than the flow's size); its points are scaled to that size.
+    points = crop_landmarks(frames[inside[0]]) if landmarks == "dlib" else None
     source = "dlib" if points is not None else "template"
-    if points is None:
-        points = template_landmarks(size)
+    points = template_landmarks(size) if points is None else points * size / frames.shape[1]
+    crops = frames_lib.area_resize(frames[inside], size)
     return ClipMotion(numbers[inside], flow_features.region_trajectories(crops, points, size), source)
 
 
-def windows_of(motions: dict, clip_ids, positions) -> np.ndarray:
-    """float32 [B, T, 36]: the motion of each window (its clip's id, its frame numbers)."""
-    return np.stack([motions[_text(c)].window(p) for c, p in zip(clip_ids, positions)])
+def motion_key(clip_id, onset) -> str:
+    """A clip's key among motions: its id and onset (two expressions of one recording share the id)."""
+    return f"{_text(clip_id)}@{int(onset)}"
+
+
+def windows_of(motions: dict, clip_ids, onsets, positions) -> np.ndarray:
+    """float32 [B, T, 36]: the motion of each window (its clip's id and onset, its frame numbers)."""
+    return np.stack([motions[motion_key(c, o)].window(p) for c, o, p in zip(clip_ids, onsets, positions)])
 
 
 def _text(x) -> str:

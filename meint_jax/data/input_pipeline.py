@@ -73,14 +73,13 @@ def load_clips(builder: tfds.core.DatasetBuilder, subjects, emotions=None) -> tf
 
 
 def clip_frames(builder: tfds.core.DatasetBuilder, subjects) -> Iterator[dict]:
-    """Each clip of `subjects` with every frame decoded (uint8 [N, S, S, 3], stored size): clip_id,
-    frame_numbers, onset, offset, frames, in stored order."""
-    ds = builder.as_dataset(split="train", shuffle_files=False)
-    wanted = tf.constant(sorted(subjects))
-    ds = ds.filter(lambda ex: tf.reduce_any(tf.equal(ex["subject"], wanted)))
+    """Each clip of `subjects`, one at a time, with every frame decoded (uint8 [N, S, S, 3], stored size):
+    subject, clip_id, frame_numbers, onset, offset, frames, in stored order."""
+    ds = load_clips(builder, subjects).map(lambda ex: {**ex, "frames": _decode(ex["frames"], 0)})
     for ex in tfds.as_numpy(ds):
-        yield {"clip_id": ex["clip_id"].decode(), "frame_numbers": ex["frame_numbers"], "onset": int(ex["onset"]),
-               "offset": int(ex["offset"]), "frames": ex["frames"]}
+        yield {"subject": ex["subject"].decode(), "clip_id": ex["clip_id"].decode(),
+               "frame_numbers": ex["frame_numbers"], "onset": int(ex["onset"]), "offset": int(ex["offset"]),
+               "frames": ex["frames"]}
 
 
 def clip_emotions(builder: tfds.core.DatasetBuilder, subjects) -> list[tuple[str, str]]:

@@ -125,6 +125,8 @@ def _check_clip_inputs(d, m) -> None:
                "no pretrained weights (init_from loads ResNet18's); leave it unset with model.inputs='flow'")
         _check(m.frame_input == "frames", f"config.model.frame_input={m.frame_input!r}: residual frames are "
                "ResNet18's input; model.inputs='flow' reads region motion (leave frame_input='frames')")
+        _check(d.train_window == "trimmed", f"config.data.train_window={d.train_window!r}: region motion is "
+               "computed from onset to offset only; model.inputs='flow' trains on trimmed windows")
         _check(0.0 <= d.get("feature_scale", 0.0) < 1.0,
                f"config.data.feature_scale={d.get('feature_scale')!r}: use a fraction in [0, 1)")
 

@@ -3,7 +3,8 @@ its evaluation.
 
 `loop.train_and_evaluate` calls `run_fold` per hold-out or LOSO fold. A fold records its class set and class
 weights from its training subjects' clips (`record_classes`: the test subjects never move them), trains
-paper 001's network with an emotion head on trimmed windows of the training clips that have a class
+paper 001's network (or, with model.inputs='flow', paper 002's flow stem over each clip's region motion,
+`clip_motions`) with an emotion head on trimmed windows of the training clips that have a class
 (`fit.fit`), then classifies each test clip from its one trimmed window (onset to offset, T frames) and
 scores the model beside two baselines that never look at a pixel: the training clips' majority class, and
 labels drawn from the training clips' class prior (the mean over `eval.chance_runs` draws). Every score is
@@ -101,13 +102,27 @@ def class_table(config, builder) -> np.ndarray:
                      for n in builder.info.features["emotion"].names], np.int32)
 
 
+# (dataset folder, flow size, landmarks) -> subject -> {clip key: ClipMotion}: the folds of one process (a
+# LOSO run) compute each clip's motion once.
+_MOTIONS: dict = {}
+
+
 def clip_motions(config, builder, subjects: list[str]) -> dict[str, clip_flow.ClipMotion]:
-    """clip id -> its region trajectories (`clip_flow`), for the clips of `subjects`: what a flow run's
-    windows read (computed once per fold, whatever windows are drawn)."""
+    """`clip_flow.motion_key` -> region trajectories, for the clips of `subjects`: what a flow run's windows
+    read (each clip's computed once per process, whatever windows are drawn)."""
     d = config.data
-    return {clip["clip_id"]: clip_flow.clip_motion(clip["frames"], clip["frame_numbers"], clip["onset"],
-                                                   clip["offset"], d.flow_size, d.clip_landmarks)
-            for clip in input_pipeline.clip_frames(builder, subjects)}
+    cache = _MOTIONS.setdefault((builder.data_dir, d.flow_size, d.clip_landmarks), {})
+    missing = [s for s in subjects if s not in cache]
+    computed = {s: {} for s in missing}
+    for clip in input_pipeline.clip_frames(builder, missing) if missing else ():
+        try:
+            motion = clip_flow.clip_motion(clip["frames"], clip["frame_numbers"], clip["onset"], clip["offset"],
+                                           d.flow_size, d.clip_landmarks)
+        except ValueError as e:
+            raise ConfigError(f"config.data.name={d.name!r}, clip {clip['clip_id']}: {e}") from e
+        computed[clip["subject"]][clip_flow.motion_key(clip["clip_id"], clip["onset"])] = motion
+    cache.update(computed)
+    return {key: motion for s in subjects for key, motion in cache[s].items()}
 
 
 def classify(config, builder, predict_batch, subjects: list[str], motions: dict | None = None) -> list[dict]:
@@ -120,7 +135,7 @@ def classify(config, builder, predict_batch, subjects: list[str], motions: dict 
                                           image_size=config.data.image_size, label_shape=config.data.pseudo_label,
                                           seed=config.eval.seed, decode=motions is None)
     if motions is not None:
-        windows["frames"] = clip_flow.windows_of(motions, windows["clip_id"], windows["positions"])
+        windows["frames"] = clip_flow.windows_of(motions, windows["clip_id"], windows["onset"], windows["positions"])
     probabilities = intensity.predict_windows(predict_batch, windows, config.train.batch_size)
     names = builder.info.features["emotion"].names
     classes = tuple(config.data.emotion_classes)
@@ -132,7 +147,8 @@ def classify(config, builder, predict_batch, subjects: list[str], motions: dict 
                         "predicted": classes[k], "probability": float(p[k]),
                         "probabilities": [float(x) for x in p]})
         if motions is not None:
-            records[-1]["landmarks"] = motions[records[-1]["clip_id"]].landmarks
+            key = clip_flow.motion_key(windows["clip_id"][i], windows["onset"][i])
+            records[-1]["landmarks"] = motions[key].landmarks
     return records
 
 
@@ -183,7 +199,7 @@ def flow_batches(batches, motions: dict, config, start_step: int):
     drawn from (seed, step, process) so that a resumed run draws what an uninterrupted one would."""
     scale = config.data.feature_scale
     for step, batch in enumerate(batches, start_step):
-        motion = clip_flow.windows_of(motions, batch["clip_id"], batch["positions"])
+        motion = clip_flow.windows_of(motions, batch["clip_id"], batch["onset"], batch["positions"])
         if scale:
             rng = np.random.default_rng([config.seed, 7, step, jax.process_index()])
             motion *= rng.uniform(1 - scale, 1 + scale, (len(motion), 1, 1)).astype(np.float32)
