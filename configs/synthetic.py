@@ -53,5 +53,6 @@ def get_config(arg=None):
     config = default.apply_task(default.apply_variant(config, args.variant), args.task, args.inputs)
     if args.inputs == "flow":
         config.data.clip_landmarks = "template"     # dlib misreads the procedural faces (data/clip_flow.py)
-        config.data.flow_size = min(config.data.flow_size, 112 if args.size == "default" else 32)   # stored sizes
+        if args.size == "tiny":
+            config.data.flow_size = 32                  # the tiny set stores 32-px frames
     return config

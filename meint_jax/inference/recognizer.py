@@ -68,10 +68,11 @@ class ClipRecognizer:
         numbers = np.arange(len(frames)) if frame_numbers is None else np.asarray(frame_numbers)
         first, last = (numbers[0], numbers[-1]) if onset is None else (onset, offset)
         index = window_indices(numbers, first, last, self.window)
-        frames = frames_lib.face_frames(frames, self.frame_size)    # at the training clips' stored size
-        if self.inputs == "flow":
-            motion = clip_flow.clip_motion(frames, numbers, first, last, self.flow_size, self.landmarks)
+        if self.inputs == "flow":      # the clip's frames at the training clips' stored size, then its motion
+            motion = clip_flow.clip_motion(frames_lib.face_frames(frames, self.frame_size), numbers, first, last,
+                                           self.flow_size, self.landmarks)
             inputs, landmarks = motion.window(numbers[index])[None], motion.landmarks
-        else:
-            inputs, landmarks = frames_lib.area_resize(frames[index], self.image_size)[None], None
+        else:                          # only the T frames read, resized as the training windows were
+            window = frames_lib.face_frames(np.asarray(frames)[index], self.frame_size)
+            inputs, landmarks = frames_lib.area_resize(window, self.image_size)[None], None
         return np.asarray(self._forward(self._variables, inputs))[0], index, landmarks

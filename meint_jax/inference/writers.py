@@ -39,7 +39,7 @@ def write_curve(output: str, clip: Clip, curve: np.ndarray, sampled: np.ndarray,
     for i, number in enumerate(clip.frame_numbers):
         time_s = "" if times is None else f"{times[i]:.6f}"
         rows.append(f"{int(number)},{time_s},{curve[i]:.6f},{int(sampled[i])}")
-    base = _base(output, clip)
+    base = _base(output, clip.clip_id)
     paths = [base + ".json", base + ".csv", base + ".png"]
     with files.atomic_files(paths) as (json_tmp, csv_tmp, png_tmp):
         for path, text in ((json_tmp, json.dumps(record, indent=1)), (csv_tmp, "\n".join(rows) + "\n")):
@@ -51,9 +51,9 @@ def write_curve(output: str, clip: Clip, curve: np.ndarray, sampled: np.ndarray,
     return paths
 
 
-def _base(output: str, clip: Clip) -> str:
-    """OUTPUT/NAME without extension: the clip's id, a folder separator in it made '_'."""
-    return os.path.join(output, clip.clip_id.replace(os.sep, "_"))
+def _base(output: str, name: str) -> str:
+    """OUTPUT/NAME without extension: an input's id, a folder separator in it made '_'."""
+    return os.path.join(output, name.replace(os.sep, "_"))
 
 
 def write_emotion(output: str, clip: Clip, probabilities: np.ndarray, classes, read: np.ndarray,
@@ -67,7 +67,7 @@ def write_emotion(output: str, clip: Clip, probabilities: np.ndarray, classes, r
               "annotated_emotion": clip.emotion,
               "annotated_class": None if clip.emotion is None else emotion_classes.label(clip.emotion, label_set),
               "frames_read": clip.frame_numbers[read].tolist(), "warnings": list(clip.warnings)}
-    files.write_text(_base(output, clip) + ".json", json.dumps(record, indent=1))
+    files.write_text(_base(output, clip.clip_id) + ".json", json.dumps(record, indent=1))
     return row
 
 
@@ -111,7 +111,7 @@ def write_intervals(output: str, stored, numbers: np.ndarray, scores: np.ndarray
         record["emotion_classes"] = list(classes) + ["neutral"]
         record["emotion_probabilities"] = np.round(scores[:, 2:], 6).tolist()
     lines = [",".join(columns)] + [",".join("" if r[k] is None else str(r[k]) for k in columns) for r in rows]
-    base = os.path.join(output, video.video_id.replace(os.sep, "_"))
+    base = _base(output, video.video_id)
     paths = [base + ".json", base + ".csv", base + ".png"]
     predicted = {kind: [(i.onset, i.offset) for i in intervals if i.kind == kind] for kind in ("micro", "macro")}
     labels = {kind: [i.emotion for i in intervals if i.kind == kind] for kind in ("micro", "macro")}

@@ -12,7 +12,7 @@ import ml_collections
 
 from meint_jax.common import files, xla_options
 from meint_jax.common.errors import ConfigError
-from meint_jax.data import clip_flow, pseudo_labels
+from meint_jax.data import clip_flow, emotion_classes, pseudo_labels
 from meint_jax.models import DTYPES
 from meint_jax.models.factory import TEMPORAL_MODELS
 from meint_jax.models.model import CLIP_INPUTS, FRAME_INPUTS
@@ -95,8 +95,6 @@ EMOTION_POOLING = ("vote", "mean")
 
 def _check_emotions(config) -> None:
     """The emotion settings that spotting (joint training) and clip recognition share."""
-    from meint_jax.data import emotion_classes
-
     d, lo = config.data, config.loss
     _check(d.get("emotion_labels", "three") in emotion_classes.LABEL_SETS,
            f"config.data.emotion_labels={d.get('emotion_labels')!r}: choose one of {emotion_classes.LABEL_SETS}")

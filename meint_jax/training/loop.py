@@ -192,7 +192,8 @@ def split_validation(config, train_subjects: list[str], test_subjects: list[str]
 
 def start_clip_run(config, workdir: str, ckpt, saved, mesh, validation_subjects, best_metric: str):
     """(model, optimiser, replicated state, keeper of the best checkpoint by `best_metric` or None) of a run
-    on clips: restored from its latest checkpoint, or new with the encoder's weights from model.init_from."""
+    on clips: restored from its latest checkpoint, or new with ResNet18's weights from model.init_from (a
+    flow stem starts from random initialisation)."""
     model = create_model(config.model)
     tx = create_optimizer(config.train)
     example = clip_input(config)
