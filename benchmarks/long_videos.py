@@ -33,7 +33,7 @@ from absl import app, flags
 
 import data_builders  # noqa: F401  Registers the builders.
 from meint_jax.common import files
-from meint_jax.data import long_pipeline
+from meint_jax.data.long import pipeline as long_pipeline
 
 _DATASET = flags.DEFINE_string("dataset", "synthetic_long/tiny", "TFDS name/config of a long-video dataset.")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "TFDS data_dir (built there if not yet).")
@@ -134,7 +134,7 @@ def main(argv):
     if _FIXTURE_FRAMES.value:
         import tempfile
 
-        from tests import long_fixtures
+        from meint_jax.testing import long_fixtures
 
         manual_dir = long_fixtures.casme_sq(tempfile.mkdtemp(), _FIXTURE_FRAMES.value, (480, 640), 200)
         long_fixtures.face_frames.cache_clear()    # the rendered frames must not count in the build's memory

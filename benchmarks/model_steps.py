@@ -1,7 +1,7 @@
 """The model's jit-compiled train step and forward pass on random clips, as training compiles them.
 
 The one place the benchmark scripts (`run`, `step_time`, `profile_step`) build
-model, optimiser, state and steps; the steps come from `meint_jax.training.steps.jit_steps`, so what
+model, optimiser, state and steps; the steps come from `meint_jax.training.state.jit_steps`, so what
 they time is the program training runs. No absl flags: importing it adds none.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 
 from configs import default as default_config
 from meint_jax.models import create_model
-from meint_jax.training import steps as training_steps
+from meint_jax.training import state as training_steps
 
 
 def random_clips(batch: int, steps: int, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -24,10 +24,10 @@ from absl import app, flags
 
 from benchmarks.timing import alternating_medians
 from configs import default as default_config
-from meint_jax.inference import estimator as estimator_lib
 from meint_jax.inference import windows
 from meint_jax.models import create_model
-from meint_jax.training import steps as training_steps
+from meint_jax.tasks.intensity import predictor as estimator_lib
+from meint_jax.training import state as training_steps
 
 FLAGS = flags.FLAGS
 

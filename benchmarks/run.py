@@ -223,7 +223,7 @@ def measure_pipeline(shape, dataset: str, data_dir: str | None, batches: int) ->
         import tensorflow_datasets as tfds
 
         import data_builders  # noqa: F401  Registers synthetic_me.
-        from meint_jax.data import input_pipeline
+        from meint_jax.data.clips import pipeline as input_pipeline
     except ImportError:
         return None
     batch, steps, size = shape

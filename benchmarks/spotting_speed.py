@@ -39,7 +39,7 @@ _OUT = flags.DEFINE_string("out", None, "Where to write the JSON figures.")
 
 def model_throughput(frames: int, batch: int) -> dict:
     from configs import spotting
-    from meint_jax.data import long_pipeline
+    from meint_jax.data.long import pipeline as long_pipeline
     from meint_jax.models import create_model
 
     config = spotting.get_config()
@@ -67,8 +67,8 @@ def model_throughput(frames: int, batch: int) -> dict:
 
 def end_to_end(frames: int, checkpoint: str) -> dict:
     from meint_jax import spot
-    from meint_jax.data import synthetic_long
-    from tests import long_fixtures
+    from meint_jax.data.long import synthetic as synthetic_long
+    from meint_jax.testing import long_fixtures
 
     folder = tempfile.mkdtemp()
     cfg = synthetic_long.LongGeneratorConfig(frame_size=200, min_seconds=10, max_seconds=10, seed=1)

@@ -25,8 +25,9 @@ from absl import logging
 
 from data_builders import schema
 from meint_jax.common import files, processes
-from meint_jax.data import annotations, faces, frames
-from meint_jax.data.clips import Clip
+from meint_jax.data import faces, frames
+from meint_jax.data.clips import annotations
+from meint_jax.data.clips.clip import Clip
 
 CROPS = ("none", "dlib")
 

@@ -30,7 +30,8 @@ from absl import logging
 
 from data_builders import clip_builder, schema
 from meint_jax.common import files
-from meint_jax.data import long_sources, long_videos
+from meint_jax.data.long import sources as long_sources
+from meint_jax.data.long import videos as long_videos
 
 
 @dataclasses.dataclass
@@ -147,7 +148,7 @@ class LongVideoBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
     @staticmethod
     def _summary(written: int, skipped: list, summary: dict) -> dict:
-        from meint_jax.data import annotations
+        from meint_jax.data.clips import annotations
 
         counts = annotations.summarize(written, skipped)
         counts["videos"] = counts.pop("clips")

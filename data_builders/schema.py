@@ -25,7 +25,7 @@ def clip_features(frame_size: int, emotions, with_true_intensity: bool = False) 
 
 
 def _interval_features() -> tfds.features.Sequence:
-    from meint_jax.data import long_videos
+    from meint_jax.data.long import videos as long_videos
 
     return tfds.features.Sequence({
         "onset": np.int32, "apex": np.int32, "offset": np.int32,

@@ -14,7 +14,7 @@ cli.restart_on_tcmalloc(__name__)  # Before the heavy imports: the process is re
 from absl import flags
 from ml_collections import config_flags
 
-from meint_jax.training import loop
+from meint_jax.tasks.intensity import train as loop
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/synthetic.py[:variant].",

@@ -189,8 +189,9 @@ def _spotting_summary(result: dict) -> dict:
 
 
 def run(dataset: str, workdir: str, *, rows=None, **overrides) -> str:
-    from meint_jax.evaluation import intensity
-    from meint_jax.training import config_checks, loop
+    from meint_jax.tasks.intensity import evaluate as intensity
+    from meint_jax.tasks.intensity import train as loop
+    from meint_jax.training import config_checks
 
     spotting = dataset in SPOTTING_DATASETS
     known = rows_of(dataset)

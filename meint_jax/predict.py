@@ -23,8 +23,8 @@ from absl import flags, logging
 from meint_jax.common import files
 from meint_jax.common.errors import PredictError
 from meint_jax.inference import readers, writers
-from meint_jax.inference.estimator import IntensityEstimator, restore_for_inference
-from meint_jax.inference.recognizer import ClipRecognizer
+from meint_jax.tasks.intensity.predictor import IntensityEstimator, restore_for_inference
+from meint_jax.tasks.recognition.predictor import ClipRecognizer
 
 
 def run(checkpoint: str, input_path: str, output: str, *, step: int | None = None, face: str = "dlib",

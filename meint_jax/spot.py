@@ -20,13 +20,13 @@ from tqdm import tqdm
 from meint_jax.common import files
 from meint_jax.common.errors import PredictError
 from meint_jax.inference import readers, writers
-from meint_jax.inference.spotter import Spotter
+from meint_jax.tasks.spotting.predictor import Spotter
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 
 
 def _tfds_videos(spec: str, data_dir: str | None):
-    from meint_jax.data import long_pipeline
+    from meint_jax.data.long import pipeline as long_pipeline
 
     name = spec.partition(":")[0]
     builder = readers.built_dataset(name, data_dir)

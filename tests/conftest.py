@@ -23,7 +23,7 @@ def tiny_builder(tmp_path_factory):
 def tiny_workdir(tiny_builder, tmp_path_factory):
     """A workdir trained for a few steps on `synthetic_me/tiny`: checkpoints, config, metrics."""
     from configs import synthetic as synthetic_config
-    from meint_jax.training import loop
+    from meint_jax.tasks.intensity import train as loop
 
     config = synthetic_config.get_config("size=tiny")
     config.data.data_dir = os.path.dirname(os.path.dirname(os.path.dirname(tiny_builder.data_dir)))
@@ -50,7 +50,7 @@ def tiny_spotting_run(long_data_dir, tmp_path_factory):
     """(workdir, data_dir) of one tiny spotting run with its emotion head (`configs/synthetic_spotting.py:
     size=tiny`), trained once per test worker: tests that need a finished run read it, never change it."""
     from configs import synthetic_spotting
-    from meint_jax.training import loop
+    from meint_jax.tasks.intensity import train as loop
 
     config = synthetic_spotting.get_config("size=tiny")
     config.data.data_dir = long_data_dir

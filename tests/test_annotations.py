@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from meint_jax.data import annotations
-from tests.fixtures import write_sheet
+from meint_jax.data.clips import annotations
+from meint_jax.testing.fixtures import write_sheet
 
 CASME2_HEADER = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", None, "Action Units",
                  "Estimated Emotion"]

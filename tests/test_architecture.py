@@ -12,7 +12,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Lower layers never import higher ones; `data` and `models` know nothing of each other.
 LAYERS = {
     "meint_jax.common": 0, "meint_jax.data": 1, "meint_jax.models": 1, "meint_jax.testing": 1, "data_builders": 2,
-    "meint_jax.evaluation": 3, "meint_jax.training": 4, "meint_jax.inference": 5,
+    "meint_jax.metrics": 3, "meint_jax.training": 4, "meint_jax.inference": 5, "meint_jax.tasks": 6,
 }
 ENTRY_POINTS = ("meint_jax.main", "meint_jax.predict", "meint_jax.spot", "meint_jax.convert_weights",
                 "meint_jax.paper_tables")
@@ -71,12 +71,12 @@ def test_packages_import_only_the_layers_below_them():
 
 
 @pytest.mark.parametrize("module, forbidden", [
-    ("meint_jax.inference", "meint_jax.training.loop"),
+    ("meint_jax.inference", "meint_jax.tasks.intensity.train"),
     ("meint_jax.models", "meint_jax.data"),
-    ("meint_jax.training.steps", "meint_jax.data.input_pipeline"),
+    ("meint_jax.training.state", "meint_jax.data.clips.pipeline"),
     ("meint_jax.training.losses", "meint_jax.data"),
-    ("meint_jax.evaluation.metrics", "meint_jax.data"),
-    ("meint_jax.data.pseudo_labels", "meint_jax.data.input_pipeline"),
+    ("meint_jax.metrics.correlation", "meint_jax.data"),
+    ("meint_jax.data.pseudo_labels", "meint_jax.data.clips.pipeline"),
 ])
 def test_leaves_know_no_pipeline_and_inference_no_loop(module, forbidden):
     for name, path in _modules():
@@ -88,10 +88,10 @@ def test_the_layer_rule_catches_an_upward_import(tmp_path):
     """The check above can fail: a data module importing the training loop (inside a function) is reported,
     and so is any module importing an entry point."""
     path = tmp_path / "bad.py"
-    path.write_text("def f():\n    from meint_jax.training import loop\n    from meint_jax import predict\n")
+    path.write_text("def f():\n    from meint_jax.training import fit\n    from meint_jax import predict\n")
     assert sorted(layer_violations([("meint_jax.data.bad", str(path))])) == [
         "meint_jax.data.bad (meint_jax.data) imports meint_jax.training (meint_jax.training)",
-        "meint_jax.data.bad (meint_jax.data) imports meint_jax.training.loop (meint_jax.training)",
+        "meint_jax.data.bad (meint_jax.data) imports meint_jax.training.fit (meint_jax.training)",
         "meint_jax.data.bad imports the entry point meint_jax.predict"]
     assert layer_violations([("meint_jax.inference.ok", str(path))]) == [
         "meint_jax.inference.ok imports the entry point meint_jax.predict"]
@@ -103,9 +103,9 @@ sys.modules["tensorflow"] = None           # `import tensorflow` now raises Impo
 sys.modules["tensorflow_datasets"] = None
 import numpy as np, jax, ml_collections, json
 from configs import synthetic
-from meint_jax.inference.estimator import IntensityEstimator
+from meint_jax.tasks.intensity.predictor import IntensityEstimator
 from meint_jax.models import create_model
-from meint_jax.training import steps
+from meint_jax.training import state as steps
 
 config = synthetic.get_config("size=tiny")
 model, tx = create_model(config.model), steps.create_optimizer(config.train)
@@ -142,7 +142,7 @@ LONG_VIDEOS_WITHOUT_TENSORFLOW = """
 import sys
 sys.modules["tensorflow"] = None
 sys.modules["tensorflow_datasets"] = None
-from meint_jax.data import long_pipeline, long_sources, synthetic_long
+from meint_jax.data.long import pipeline as long_pipeline, sources as long_sources, synthetic as synthetic_long
 cfg = synthetic_long.LongGeneratorConfig(frame_size=32, min_seconds=2.0, max_seconds=2.0)
 script = synthetic_long.script(cfg, 0, 0)
 analysis = long_sources.analyse(script, 32, 0, 25)

@@ -122,7 +122,7 @@ def test_model_steps_are_train_pys_steps_and_donate_as_it_does():
     from configs import default as default_config
     from meint_jax.common import xla_options
     from meint_jax.models import create_model
-    from meint_jax.training import steps
+    from meint_jax.training import state as steps
 
     built = model_steps.build((2, 3, 32), donate=False)
     state, metrics = built.train_step(built.state, built.batch)

@@ -8,7 +8,7 @@ import tensorflow_datasets as tfds
 from data_builders import clip_builder
 from data_builders.casme2 import casme2_dataset_builder as casme2
 from data_builders.samm import samm_dataset_builder as samm
-from tests.fixtures import write_jpeg, write_sheet
+from meint_jax.testing.fixtures import write_jpeg, write_sheet
 
 
 def casme2_fixture() -> str:

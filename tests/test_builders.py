@@ -9,7 +9,7 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 import data_builders  # noqa: F401  Registers the builders.
-from tests.fixtures import write_jpeg, write_sheet
+from meint_jax.testing.fixtures import write_jpeg, write_sheet
 
 SIZE = 32
 
@@ -111,7 +111,7 @@ def test_casme2_config_builds_on_first_use_and_trains(tmp_path, monkeypatch):
     """The user's path: configs/casme2.py with manual_dir set builds, trains and evaluates."""
     from configs import casme2 as casme2_config
     from data_builders.casme2 import casme2_dataset_builder as casme2
-    from meint_jax.training import loop
+    from meint_jax.tasks.intensity import train as loop
 
     config_128 = [c for c in casme2.Builder.BUILDER_CONFIGS if c.name == "cropped_128"][0]
     monkeypatch.setattr(config_128, "frame_size", SIZE)
@@ -139,7 +139,8 @@ def test_casme2_config_builds_on_first_use_and_trains(tmp_path, monkeypatch):
 
 def test_samm_dlib_crop_uses_one_box_per_clip_and_skips_faceless_clips(tmp_path, monkeypatch):
     from data_builders.samm import samm_dataset_builder as samm
-    from meint_jax.data import faces, synthetic
+    from meint_jax.data import faces
+    from meint_jax.data.clips import synthetic
 
     config = [c for c in samm.Builder.BUILDER_CONFIGS if c.name == "dlib_128"][0]
     monkeypatch.setattr(config, "frame_size", SIZE)
@@ -177,7 +178,7 @@ def test_samm_dlib_crop_uses_one_box_per_clip_and_skips_faceless_clips(tmp_path,
 
 def test_an_interrupted_build_leaves_nothing_and_a_rebuild_completes(casme2_manual, tmp_path, monkeypatch):
     from data_builders.casme2 import casme2_dataset_builder as casme2
-    from meint_jax.data import annotations
+    from meint_jax.data.clips import annotations
 
     config = [c for c in casme2.Builder.BUILDER_CONFIGS if c.name == "cropped_128"][0]
     monkeypatch.setattr(config, "frame_size", SIZE)

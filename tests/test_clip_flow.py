@@ -4,7 +4,9 @@ regions, windows read off a clip's trajectories, the template where dlib finds n
 import numpy as np
 import pytest
 
-from meint_jax.data import clip_flow, flow_features, synthetic
+from meint_jax.data import flow_features
+from meint_jax.data.clips import flow as clip_flow
+from meint_jax.data.clips import synthetic
 from tests.test_flow_features import MOUTH_REGIONS, OTHER_REGIONS, PAD, SIZE, TOLERANCE, frame, mouth_patch
 
 

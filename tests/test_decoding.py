@@ -1,10 +1,11 @@
-"""From score curves to intervals (meint_jax.evaluation.decoding), on constructed curves worked out by hand."""
+"""From score curves to intervals (meint_jax.tasks.spotting.decoding), on constructed curves worked out by hand."""
 
 import numpy as np
 import pytest
 
-from meint_jax.evaluation import decoding, spotting
-from meint_jax.evaluation.decoding import DecoderConfig, Spotted
+from meint_jax.metrics import megc as spotting
+from meint_jax.tasks.spotting import decoding
+from meint_jax.tasks.spotting.decoding import DecoderConfig, Spotted
 
 
 def two_bumps():

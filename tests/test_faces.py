@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from meint_jax.data import faces, synthetic
+from meint_jax.data import faces
+from meint_jax.data.clips import synthetic
 
 FACE = 224
 

@@ -20,8 +20,9 @@ import tensorflow_datasets as tfds
 
 import data_builders  # noqa: F401  Registers the builders.
 from meint_jax.common import errors
-from meint_jax.data import annotations, frames
-from tests.fixtures import write_jpeg, write_sheet
+from meint_jax.data import frames
+from meint_jax.data.clips import annotations
+from meint_jax.testing.fixtures import write_jpeg, write_sheet
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE = 32
@@ -164,7 +165,7 @@ def test_a_build_from_a_changed_manual_dir_is_refused_and_a_tilde_is_the_home(sm
 
 def test_a_corrupt_onset_frame_skips_its_clip_in_a_dlib_build(tmp_path, monkeypatch):
     from data_builders.samm import samm_dataset_builder as samm
-    from meint_jax.data import synthetic
+    from meint_jax.data.clips import synthetic
 
     config = [c for c in samm.Builder.BUILDER_CONFIGS if c.name == "dlib_128"][0]
     monkeypatch.setattr(config, "frame_size", SIZE)
@@ -202,7 +203,8 @@ def _tiny_config(tiny_builder):
 
 
 def test_the_resume_guard_reads_the_checkpoint_not_config_json(tiny_workdir, tiny_builder, tmp_path):
-    from meint_jax.training import config_checks, loop
+    from meint_jax.tasks.intensity import train as loop
+    from meint_jax.training import config_checks
 
     workdir = tmp_path / "run"
     shutil.copytree(tiny_workdir, workdir)
@@ -257,7 +259,7 @@ def test_a_read_error_that_is_not_damage_renames_nothing(tmp_path, monkeypatch):
 
 
 def test_predict_names_a_damaged_checkpoint_and_the_way_around_it(tiny_workdir, tmp_path):
-    from meint_jax.inference import estimator
+    from meint_jax.tasks.intensity import predictor as estimator
 
     workdir = tmp_path / "run"
     shutil.copytree(tiny_workdir, workdir)
@@ -313,7 +315,7 @@ def test_a_full_disk_during_a_save_is_one_line_and_keeps_the_last_checkpoint(tmp
 
 def test_prediction_refuses_settings_that_cannot_work_before_any_decoding(tiny_workdir, tmp_path):
     from meint_jax import predict
-    from meint_jax.inference import estimator
+    from meint_jax.tasks.intensity import predictor as estimator
 
     missing_input = str(tmp_path / "absent.mp4")
     blocked = tmp_path / "a_file"
@@ -553,7 +555,7 @@ def test_a_killed_build_leaves_no_workers_and_the_next_build_clears_its_leftover
 
 def test_init_from_a_folder_that_is_not_converted_weights_is_named(tiny_workdir):
     from meint_jax.models import pretrained
-    from meint_jax.training import loop
+    from meint_jax.tasks.intensity import train as loop
 
     with pytest.raises(pretrained.PretrainedError, match="not a directory written by `python -m meint_jax.conv"):
         loop.encoder_weights(tiny_workdir)

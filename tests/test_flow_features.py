@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from meint_jax.data import flow_features, synthetic
+from meint_jax.data import flow_features
+from meint_jax.data.clips import synthetic
 
 SIZE = 96
 PAD = 16                   # the texture is larger than the crop, so whole-image shifts bring real texture in

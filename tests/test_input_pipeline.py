@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from meint_jax.data import input_pipeline, synthetic
-from meint_jax.data.input_pipeline import WindowSpec
+from meint_jax.data.clips import pipeline as input_pipeline
+from meint_jax.data.clips import synthetic
+from meint_jax.data.clips.pipeline import WindowSpec
 
 TINY = synthetic.GeneratorConfig(num_subjects=4, clips_per_subject=3, frame_size=32, min_frames=28,
                                  max_frames=36, min_me_frames=12, max_me_frames=18, min_neutral=4)

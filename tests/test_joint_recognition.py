@@ -12,10 +12,14 @@ import tensorflow_datasets as tfds
 import data_builders  # noqa: F401  Registers the builders.
 from configs import synthetic_spotting
 from meint_jax import paper_tables
-from meint_jax.data import emotion_classes, long_pipeline
-from meint_jax.data.long_videos import Interval
-from meint_jax.evaluation import decoding, emotion_pooling, recognition, spotting_protocol
-from meint_jax.training import losses, spotting_run
+from meint_jax.data import emotion_classes
+from meint_jax.data.long import pipeline as long_pipeline
+from meint_jax.data.long.videos import Interval
+from meint_jax.metrics import recognition
+from meint_jax.tasks.spotting import decoding, emotion_pooling
+from meint_jax.tasks.spotting import evaluate as spotting_protocol
+from meint_jax.tasks.spotting import train as spotting_run
+from meint_jax.training import losses
 
 
 def test_the_three_classes_leave_others_out_unless_asked_and_native_labels_come_from_training():
@@ -99,7 +103,7 @@ def test_on_a_seven_frame_grid_an_interval_spans_the_frames_its_rows_stand_for()
 
 
 def _video(frames):
-    from meint_jax.data.long_videos import LongVideo
+    from meint_jax.data.long.videos import LongVideo
 
     return LongVideo(video_id="v", subject="s", frame_numbers=np.arange(100, 100 + frames), fps=30.0)
 

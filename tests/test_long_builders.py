@@ -9,8 +9,9 @@ import pytest
 import tensorflow_datasets as tfds
 
 import data_builders  # noqa: F401  Registers the builders.
-from meint_jax.data import frames, long_pipeline
-from tests import long_fixtures
+from meint_jax.data import frames
+from meint_jax.data.long import pipeline as long_pipeline
+from meint_jax.testing import long_fixtures
 
 FLOW = 64     # flow crop side in these tests (224 in the real configs): a quarter of the work
 SIZE = 32     # stored frame side
@@ -51,7 +52,8 @@ def one_joint_step(config_module: str, builder, expected_classes, present, label
     import jax
 
     from meint_jax.models import create_model
-    from meint_jax.training import spotting_run, steps
+    from meint_jax.tasks.spotting import train as spotting_run
+    from meint_jax.training import state as steps
 
     config = importlib.import_module(f"configs.{config_module}").get_config()
     config.data.emotion_labels = labels
@@ -215,8 +217,8 @@ def test_a_killed_long_video_build_is_cleared_and_the_next_one_completes(tmp_pat
 
     from data_builders import lookup
     from data_builders.synthetic_long import synthetic_long_dataset_builder as synthetic_long
-    from meint_jax.data import long_sources
-    from meint_jax.data import synthetic_long as generator
+    from meint_jax.data.long import sources as long_sources
+    from meint_jax.data.long import synthetic as generator
     from tests.test_faults import REPO, _descendants
 
     script = tmp_path / "build.py"

@@ -10,9 +10,13 @@ import types
 import numpy as np
 import pytest
 
-from meint_jax.data import flow_features, long_pipeline, long_sources, long_videos, pseudo_labels, synthetic_long
-from meint_jax.data.long_pipeline import NEUTRAL, LongWindowSpec, StoredVideo
-from meint_jax.data.long_videos import Interval, LongVideo
+from meint_jax.data import flow_features, pseudo_labels
+from meint_jax.data.long import pipeline as long_pipeline
+from meint_jax.data.long import sources as long_sources
+from meint_jax.data.long import synthetic as synthetic_long
+from meint_jax.data.long import videos as long_videos
+from meint_jax.data.long.pipeline import NEUTRAL, LongWindowSpec, StoredVideo
+from meint_jax.data.long.videos import Interval, LongVideo
 
 NEGATIVE, POSITIVE, SURPRISE, OTHERS = range(4)     # long_videos.EMOTION_CLASSES order
 
@@ -116,8 +120,8 @@ def test_subjects_are_listed_once_sorted_and_selected():
 
 
 def test_leave_one_subject_out_and_holdout_splits_keep_a_subjects_videos_together():
-    from meint_jax.data import input_pipeline
-    from meint_jax.evaluation import loso
+    from meint_jax.data.clips import pipeline as input_pipeline
+    from meint_jax.training import loso
 
     videos = [stored(5, subject=f"s0{k % 3 + 1}", name=str(k)) for k in range(7)]
     subjects = long_pipeline.list_subjects(videos)

@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
-from meint_jax.evaluation import metrics
+from meint_jax.metrics import correlation as metrics
 
 
 def ranks(x):

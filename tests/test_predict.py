@@ -13,11 +13,11 @@ from PIL import Image
 
 from meint_jax import predict
 from meint_jax.common import errors
-from meint_jax.data import input_pipeline
-from meint_jax.data.input_pipeline import WindowSpec
-from meint_jax.inference import estimator as estimator_lib
+from meint_jax.data.clips import pipeline as input_pipeline
+from meint_jax.data.clips.pipeline import WindowSpec
 from meint_jax.inference import readers, windows
-from meint_jax.training import steps
+from meint_jax.tasks.intensity import predictor as estimator_lib
+from meint_jax.training import state as steps
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -174,7 +174,7 @@ def test_video_round_trip_equals_its_frames(held_out_window, tiny_workdir, tmp_p
 
 
 def test_lossy_video_with_a_face_is_cropped_by_dlib(tiny_workdir, tmp_path):
-    from meint_jax.data import synthetic
+    from meint_jax.data.clips import synthetic
 
     cfg = synthetic.GeneratorConfig(num_subjects=1, clips_per_subject=1, frame_size=224, min_frames=20,
                                     max_frames=22, min_me_frames=8, max_me_frames=10, min_neutral=4)
@@ -212,7 +212,7 @@ def test_resharded_restore_from_eight_devices(held_out_window, tiny_workdir, tmp
 import jax, numpy as np, ml_collections, json
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from meint_jax.training import checkpoint
-from meint_jax.training import steps
+from meint_jax.training import state as steps
 from meint_jax.models import create_model
 assert jax.device_count() == 8
 config = ml_collections.ConfigDict(json.load(open({os.path.join(tiny_workdir, 'config.json')!r})))

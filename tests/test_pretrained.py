@@ -132,7 +132,8 @@ def test_another_architecture_is_a_clear_error(tmp_path):
 def test_cli_converts_once_and_training_starts_from_it(weights_file, tmp_path, tiny_builder):
     from configs import synthetic as synthetic_config
     from meint_jax.models import create_model
-    from meint_jax.training import loop, steps
+    from meint_jax.tasks.intensity import train as loop
+    from meint_jax.training import state as steps
 
     out = tmp_path / "resnet18_orbax"
     subprocess.run([sys.executable, "-m", "meint_jax.convert_weights", f"--input={weights_file}", f"--output={out}"],

@@ -9,8 +9,8 @@ from scipy import stats
 
 from configs import synthetic as synthetic_config
 from meint_jax.common import errors
-from meint_jax.evaluation import loso
-from meint_jax.training import loop
+from meint_jax.tasks.intensity import train as loop
+from meint_jax.training import loso
 
 SUBJECTS = ["s01", "s02", "s03", "s04", "s05"]
 

@@ -1,12 +1,12 @@
-"""Recognition and spot-then-recognise metrics on hand-worked cases (meint_jax.evaluation.recognition)."""
+"""Recognition and spot-then-recognise metrics on hand-worked cases (meint_jax.metrics.recognition)."""
 
 import random
 
 import numpy as np
 import pytest
 
-from meint_jax.evaluation import spotting
-from meint_jax.evaluation.recognition import (
+from meint_jax.metrics import megc as spotting
+from meint_jax.metrics.recognition import (
     analysis_f1,
     class_counts,
     confusion_matrix,

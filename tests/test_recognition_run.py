@@ -19,11 +19,13 @@ from configs import samm as samm_config
 from configs import synthetic as synthetic_config
 from meint_jax import predict
 from meint_jax.common.errors import ConfigError, PredictError
-from meint_jax.data import emotion_classes, input_pipeline
-from meint_jax.evaluation import recognition
-from meint_jax.inference.estimator import IntensityEstimator, restore_for_inference
-from meint_jax.training import loop, recognition_run
-from tests.fixtures import write_jpeg, write_sheet
+from meint_jax.data import emotion_classes
+from meint_jax.data.clips import pipeline as input_pipeline
+from meint_jax.metrics import recognition
+from meint_jax.tasks.intensity import train as loop
+from meint_jax.tasks.intensity.predictor import IntensityEstimator, restore_for_inference
+from meint_jax.tasks.recognition import train as recognition_run
+from meint_jax.testing.fixtures import write_jpeg, write_sheet
 
 SIZE = 32
 
@@ -403,7 +405,7 @@ def test_recognition_on_region_motion_trains_the_flow_stem_on_every_training_cli
 
 
 def test_a_resumed_flow_run_scales_each_step_as_an_uninterrupted_one():
-    from meint_jax.data import clip_flow
+    from meint_jax.data.clips import flow as clip_flow
 
     config = synthetic_config.get_config("task=recognition,size=tiny,inputs=flow")
     batches = [{"positions": np.array([[0, 1, 2], [0, 1, 2]]), "clip_id": np.array([b"a", b"b"]),

@@ -14,7 +14,7 @@ import pytest
 import data_builders  # noqa: F401  Registers the builders.
 from meint_jax import predict, spot
 from meint_jax.common.errors import PredictError
-from tests import long_fixtures
+from meint_jax.testing import long_fixtures
 from tests.test_faults import REPO
 
 FRAMES = 60

@@ -1,8 +1,8 @@
-"""The spotting baselines: a chance spotter and an unlearned motion detector (meint_jax.evaluation.baselines)."""
+"""The spotting baselines: a chance spotter and an unlearned motion detector (meint_jax.tasks.spotting.baselines)."""
 
 import numpy as np
 
-from meint_jax.evaluation import baselines, decoding
+from meint_jax.tasks.spotting import baselines, decoding
 
 
 def test_the_chance_spotter_places_the_expected_number_of_intervals_of_the_median_length():

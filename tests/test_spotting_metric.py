@@ -1,8 +1,8 @@
-"""The MEGC spotting metric on hand-worked cases (meint_jax.evaluation.spotting)."""
+"""The MEGC spotting metric on hand-worked cases (meint_jax.metrics.megc)."""
 
 import pytest
 
-from meint_jax.evaluation.spotting import SpotCounts, iou, match_intervals, score_videos
+from meint_jax.metrics.megc import SpotCounts, iou, match_intervals, score_videos
 
 
 def test_iou_counts_frames_inclusively():

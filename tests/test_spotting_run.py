@@ -13,10 +13,11 @@ import data_builders  # noqa: F401  Registers the builders.
 from configs import spotting as spotting_configs
 from configs import synthetic_spotting
 from meint_jax.common.errors import ConfigError
-from meint_jax.data import long_pipeline
-from meint_jax.data.long_videos import Interval
-from meint_jax.evaluation import baselines, spotting_protocol
-from meint_jax.training import loop
+from meint_jax.data.long import pipeline as long_pipeline
+from meint_jax.data.long.videos import Interval
+from meint_jax.tasks.intensity import train as loop
+from meint_jax.tasks.spotting import baselines
+from meint_jax.tasks.spotting import evaluate as spotting_protocol
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +99,7 @@ def test_the_chance_spotter_scores_near_zero_on_videos_with_rare_short_expressio
     rng = np.random.default_rng(0)
     truths = [(1000 * k + 500, 1000 * k + 509) for k in range(10)]     # ten 10-frame MEs in 10,000 frames
     tp = fp = fn = 0
-    from meint_jax.evaluation.spotting import match_intervals
+    from meint_jax.metrics.megc import match_intervals
     for _ in range(50):
         guess = baselines.chance_intervals(10000, 10 / 10000, 10, rng)
         a, b, c = match_intervals(truths, guess)

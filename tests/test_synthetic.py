@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from meint_jax.data import synthetic
+from meint_jax.data.clips import synthetic
 
 # Full-resolution clips (112 px) of a few subjects: the sizes the spec talks about.
 SMALL = synthetic.GeneratorConfig(num_subjects=3, clips_per_subject=3, seed=7)

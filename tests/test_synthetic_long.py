@@ -9,9 +9,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from meint_jax.data import flow_features, long_videos, synthetic, synthetic_long
+from meint_jax.data import flow_features
+from meint_jax.data.clips import synthetic
+from meint_jax.data.long import synthetic as synthetic_long
 
 # 3-6 s at 32 px: a few expressions per video, and a gap of 0.4 s between them as in the tiny build.
+from meint_jax.data.long import videos as long_videos
+
 SMALL = synthetic_long.LongGeneratorConfig(num_subjects=4, videos_per_subject=3, frame_size=32, min_seconds=3.0,
                                            max_seconds=6.0, max_macro=2, macro_seconds=(0.5, 1.5),
                                            min_gap_seconds=0.4)

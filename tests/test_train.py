@@ -11,7 +11,8 @@ import pytest
 
 from configs import synthetic as synthetic_config
 from meint_jax.models import create_model
-from meint_jax.training import loop, steps
+from meint_jax.tasks.intensity import train as loop
+from meint_jax.training import state as steps
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -109,7 +110,7 @@ def test_run_killed_with_sigkill_resumes_to_the_same_parameters(tiny_builder, tm
 
 
 def test_non_finite_loss_stops_naming_step_clips_and_last_checkpoint(tiny_builder, tmp_path, monkeypatch):
-    from meint_jax.data import input_pipeline
+    from meint_jax.data.clips import pipeline as input_pipeline
 
     real = input_pipeline.train_batches
     seen = []
@@ -139,7 +140,7 @@ def test_sharded_step_equals_unsharded_on_eight_devices():
 import jax, jax.numpy as jnp, numpy as np, optax
 from configs import synthetic
 from meint_jax.common import xla_options
-from meint_jax.training import sharding, steps
+from meint_jax.training import sharding, state as steps
 from meint_jax.models import create_model
 assert jax.device_count() == 8
 config = synthetic.get_config("size=tiny")

@@ -9,8 +9,8 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from data_builders import long_video_builder
-from meint_jax.data import long_annotations
-from meint_jax.data.annotations import AnnotationError
+from meint_jax.data.clips.annotations import AnnotationError
+from meint_jax.data.long import annotations as long_annotations
 
 
 def _annotation_file(folder: str, pattern: str, kind: str, required: bool = True) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tensorflow_datasets as tfds
 
 from data_builders import long_video_builder
-from meint_jax.data import long_annotations
+from meint_jax.data.long import annotations as long_annotations
 
 
 class Builder(long_video_builder.ManualLongVideoBuilder):

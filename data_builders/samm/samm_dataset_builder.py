@@ -5,7 +5,7 @@ from __future__ import annotations
 import tensorflow_datasets as tfds
 
 from data_builders import clip_builder
-from meint_jax.data import annotations
+from meint_jax.data.clips import annotations
 
 SIZES = (128, 224, 256)
 

@@ -6,7 +6,7 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from data_builders import long_video_builder
-from meint_jax.data import long_annotations
+from meint_jax.data.long import annotations as long_annotations
 
 
 class Builder(long_video_builder.ManualLongVideoBuilder):

@@ -11,7 +11,7 @@ import dataclasses
 import tensorflow_datasets as tfds
 
 from data_builders import long_video_builder
-from meint_jax.data import synthetic_long
+from meint_jax.data.long import synthetic as synthetic_long
 
 
 @dataclasses.dataclass

@@ -11,7 +11,7 @@ import dataclasses
 import tensorflow_datasets as tfds
 
 from data_builders import schema
-from meint_jax.data import synthetic
+from meint_jax.data.clips import synthetic
 
 
 @dataclasses.dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from meint_jax.data import long_videos
+from meint_jax.data.long import videos as long_videos
 
 THREE = ("negative", "positive", "surprise")
 LABEL_SETS = ("three", "native")

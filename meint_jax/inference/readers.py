@@ -15,7 +15,7 @@ from absl import logging
 
 from meint_jax.common.errors import PredictError, first_line
 from meint_jax.data import frames as frames_lib
-from meint_jax.data.clips import Clip
+from meint_jax.data.clips.clip import Clip
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v")
 

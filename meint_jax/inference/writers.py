@@ -12,8 +12,8 @@ import numpy as np
 
 from meint_jax.common import files
 from meint_jax.data import emotion_classes, pseudo_labels
-from meint_jax.data.clips import Clip
-from meint_jax.evaluation import plots
+from meint_jax.data.clips.clip import Clip
+from meint_jax.metrics import plots
 
 
 def write_curve(output: str, clip: Clip, curve: np.ndarray, sampled: np.ndarray, settings: dict,

@@ -12,7 +12,8 @@ import ml_collections
 
 from meint_jax.common import files, xla_options
 from meint_jax.common.errors import ConfigError
-from meint_jax.data import clip_flow, emotion_classes, pseudo_labels
+from meint_jax.data import emotion_classes, pseudo_labels
+from meint_jax.data.clips import flow as clip_flow
 from meint_jax.models import DTYPES
 from meint_jax.models.factory import TEMPORAL_MODELS
 from meint_jax.models.model import CLIP_INPUTS, FRAME_INPUTS
@@ -54,7 +55,7 @@ def _check_training(t, e) -> None:
 
 def check_spotting_config(config: ml_collections.ConfigDict) -> None:
     """Raises ConfigError naming the first field of a spotting config whose value cannot work."""
-    from meint_jax.data import long_pipeline
+    from meint_jax.data.long import pipeline as long_pipeline
     from meint_jax.models.factory import SPOTTING_TEMPORAL_MODELS
 
     d, m, e = config.data, config.model, config.eval

@@ -22,8 +22,9 @@ import functools
 
 import numpy as np
 
-from meint_jax.data import faces, flow_features, synthetic
+from meint_jax.data import faces, flow_features
 from meint_jax.data import frames as frames_lib
+from meint_jax.data.clips import synthetic
 
 LANDMARKS = ("dlib", "template")
 DETECTION_SIZE = 224          # crops are enlarged to this side for dlib, whose detector misses small faces

@@ -16,8 +16,8 @@ import numpy as np
 
 from meint_jax.common import xla_options
 from meint_jax.common.errors import PredictError
-from meint_jax.data import clip_flow
 from meint_jax.data import frames as frames_lib
+from meint_jax.data.clips import flow as clip_flow
 from meint_jax.models import create_model
 
 MIN_FRAMES = 2
@@ -53,7 +53,7 @@ class ClipRecognizer:
 
     @classmethod
     def from_checkpoint(cls, path: str, step: int | None = None) -> ClipRecognizer:
-        from meint_jax.inference.estimator import restore_for_inference
+        from meint_jax.tasks.intensity.predictor import restore_for_inference
 
         variables, config, _ = restore_for_inference(path, step)
         return cls(variables, config)

@@ -31,10 +31,11 @@ import re
 
 from absl import logging
 
-from meint_jax.data import annotations, long_videos
 from meint_jax.data import frames as frames_lib
-from meint_jax.data.annotations import AnnotationError
-from meint_jax.data.long_videos import Interval, LongVideo
+from meint_jax.data.clips import annotations
+from meint_jax.data.clips.annotations import AnnotationError
+from meint_jax.data.long import videos as long_videos
+from meint_jax.data.long.videos import Interval, LongVideo
 
 
 @dataclasses.dataclass

@@ -23,7 +23,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from scipy import ndimage, signal
 
-from meint_jax.evaluation import spotting
+from meint_jax.metrics import megc as spotting
 
 
 @dataclasses.dataclass(frozen=True)

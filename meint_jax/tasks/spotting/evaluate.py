@@ -24,9 +24,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from meint_jax.data import emotion_classes, long_pipeline
-from meint_jax.data.long_pipeline import StoredVideo
-from meint_jax.evaluation import baselines, decoding, emotion_pooling, recognition, spotting
+from meint_jax.data import emotion_classes
+from meint_jax.data.long import pipeline as long_pipeline
+from meint_jax.data.long.pipeline import StoredVideo
+from meint_jax.metrics import megc as spotting
+from meint_jax.metrics import recognition
+from meint_jax.tasks.spotting import baselines, decoding, emotion_pooling
 
 KINDS = spotting.KINDS
 

@@ -21,7 +21,7 @@ from absl import logging
 
 from meint_jax.common.errors import UserError
 from meint_jax.data import frames as frames_lib
-from meint_jax.data.clips import Clip
+from meint_jax.data.clips.clip import Clip
 
 CASME2_EMOTIONS = ("happiness", "disgust", "repression", "surprise", "fear", "sadness", "others")
 SAMM_EMOTIONS = ("anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise", "other")

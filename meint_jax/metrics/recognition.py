@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from meint_jax.evaluation import spotting
+from meint_jax.metrics import megc as spotting
 
 
 def _check(true_labels: Sequence, predicted_labels: Sequence, classes: Sequence[str]) -> None:

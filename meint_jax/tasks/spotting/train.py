@@ -23,12 +23,15 @@ from absl import logging
 
 from meint_jax.common import files
 from meint_jax.common.errors import ConfigError
-from meint_jax.data import emotion_classes, input_pipeline, long_pipeline
-from meint_jax.evaluation import loso, plots, spotting_protocol
+from meint_jax.data import emotion_classes
+from meint_jax.data.clips import pipeline as input_pipeline
+from meint_jax.data.long import pipeline as long_pipeline
+from meint_jax.metrics import plots
 from meint_jax.models import create_model
-from meint_jax.training import fit, sharding
+from meint_jax.tasks.spotting import evaluate as spotting_protocol
+from meint_jax.training import fit, loso, sharding
 from meint_jax.training.run_log import RunLog
-from meint_jax.training.steps import create_optimizer, init_state, jit_steps
+from meint_jax.training.state import create_optimizer, init_state, jit_steps
 
 FEATURES = 36
 

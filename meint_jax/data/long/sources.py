@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from meint_jax.data import faces, flow_features, frames
-from meint_jax.data.long_videos import LongVideo
+from meint_jax.data.long.videos import LongVideo
 
 READ_CHUNK = 64      # frames read at a time while computing the flow features
 JPEG_QUALITY = 90

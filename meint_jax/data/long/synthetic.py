@@ -23,8 +23,10 @@ from typing import Iterator
 import numpy as np
 from scipy import ndimage
 
-from meint_jax.data import frames, long_videos, synthetic
-from meint_jax.data.long_videos import Interval, LongVideo
+from meint_jax.data import frames
+from meint_jax.data.clips import synthetic
+from meint_jax.data.long import videos as long_videos
+from meint_jax.data.long.videos import Interval, LongVideo
 
 # Mouth movements that are no expression (speech, swallowing, pressing the lips): name -> (anchor, direction).
 MOUTH_MOVEMENTS = {

@@ -12,7 +12,7 @@ import numpy as np
 import openpyxl
 from PIL import Image
 
-from meint_jax.data import synthetic_long
+from meint_jax.data.long import synthetic as synthetic_long
 
 FRAMES = 40                 # per video
 CANVAS = (240, 320)         # height, width of a recorded frame

@@ -24,11 +24,15 @@ from absl import logging
 
 from meint_jax.common import files
 from meint_jax.common.errors import ConfigError
-from meint_jax.data import clip_flow, emotion_classes, input_pipeline
-from meint_jax.evaluation import intensity, loso, recognition
-from meint_jax.training import fit, loop, sharding
+from meint_jax.data import emotion_classes
+from meint_jax.data.clips import flow as clip_flow
+from meint_jax.data.clips import pipeline as input_pipeline
+from meint_jax.metrics import recognition
+from meint_jax.tasks.intensity import evaluate as intensity
+from meint_jax.tasks.intensity import train as loop
+from meint_jax.training import fit, loso, sharding
 from meint_jax.training.run_log import RunLog
-from meint_jax.training.steps import jit_steps
+from meint_jax.training.state import jit_steps
 
 PREDICTORS = ("model", "majority", "prior")
 SCALARS = ("uf1", "uar", "f1_analysis", "accuracy")

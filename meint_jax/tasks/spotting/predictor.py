@@ -21,13 +21,15 @@ import numpy as np
 
 from meint_jax.common import files
 from meint_jax.common.errors import PredictError
-from meint_jax.data import faces, frames, long_sources
-from meint_jax.data.long_pipeline import StoredVideo
-from meint_jax.data.long_videos import LongVideo
-from meint_jax.evaluation import decoding, spotting_protocol
-from meint_jax.inference.estimator import restore_for_inference
+from meint_jax.data import faces, frames
+from meint_jax.data.long import sources as long_sources
+from meint_jax.data.long.pipeline import StoredVideo
+from meint_jax.data.long.videos import LongVideo
 from meint_jax.models import create_model
-from meint_jax.training.steps import TrainState, spotting_predict_step
+from meint_jax.tasks.intensity.predictor import restore_for_inference
+from meint_jax.tasks.spotting import decoding
+from meint_jax.tasks.spotting import evaluate as spotting_protocol
+from meint_jax.training.state import TrainState, spotting_predict_step
 
 SpottedInterval = spotting_protocol.SpottedInterval
 

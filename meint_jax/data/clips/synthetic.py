@@ -21,7 +21,7 @@ from typing import Iterator
 import numpy as np
 from scipy import ndimage
 
-from meint_jax.data.clips import Clip
+from meint_jax.data.clips.clip import Clip
 
 # Facial action units the generator can produce: name -> (anchor, direction).
 # Anchors are in face coordinates (u right, v down, face spans about [-1, 1]);

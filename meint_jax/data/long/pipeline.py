@@ -30,8 +30,10 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from meint_jax.data import emotion_classes, flow_features, long_sources, long_videos, pseudo_labels
-from meint_jax.data.long_videos import LongVideo
+from meint_jax.data import emotion_classes, flow_features, pseudo_labels
+from meint_jax.data.long import sources as long_sources
+from meint_jax.data.long import videos as long_videos
+from meint_jax.data.long.videos import LongVideo
 
 NEUTRAL = len(long_videos.EMOTION_CLASSES)   # the per-frame class outside every expression (default classes)
 TARGET_SHAPES = ("hard",) + tuple(pseudo_labels.SHAPES)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from meint_jax.data import input_pipeline
-from meint_jax.evaluation import baselines, metrics
+from meint_jax.data.clips import pipeline as input_pipeline
+from meint_jax.metrics import correlation as metrics
+from meint_jax.tasks.spotting import baselines
 
 PROTOCOLS = ("trimmed", "untrimmed")
 

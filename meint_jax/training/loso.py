@@ -20,7 +20,7 @@ from absl import logging
 
 from meint_jax.common import files
 from meint_jax.common.errors import ConfigError
-from meint_jax.evaluation import intensity
+from meint_jax.tasks.intensity import evaluate as intensity
 
 FOLD_PREFIX = "fold_"
 

@@ -20,7 +20,8 @@ from meint_jax.common.errors import PredictError
 from meint_jax.data import frames as frames_lib
 from meint_jax.inference.windows import default_frame_step, merge_windows, window_positions
 from meint_jax.models import create_model
-from meint_jax.training import checkpoint, steps
+from meint_jax.training import checkpoint
+from meint_jax.training import state as steps
 
 MIN_FRAMES = 2   # the shortest input a curve is predicted for
 

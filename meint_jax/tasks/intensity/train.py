@@ -25,13 +25,14 @@ from flax import traverse_util
 from data_builders import lookup
 from meint_jax.common import allocator, files
 from meint_jax.common.errors import ConfigError, first_line
-from meint_jax.data import input_pipeline
-from meint_jax.evaluation import intensity, loso, plots
+from meint_jax.data.clips import pipeline as input_pipeline
+from meint_jax.metrics import plots
 from meint_jax.models import create_model
-from meint_jax.training import checkpoint, config_checks, fit, sharding
+from meint_jax.tasks.intensity import evaluate as intensity
+from meint_jax.training import checkpoint, config_checks, fit, loso, sharding
 from meint_jax.training.fit import TrainingDiverged  # noqa: F401  (raised by fit; imported from here by users)
 from meint_jax.training.run_log import RunLog
-from meint_jax.training.steps import TrainState, clip_input, create_optimizer, init_state, jit_steps
+from meint_jax.training.state import TrainState, clip_input, create_optimizer, init_state, jit_steps
 
 
 def encoder_weights(path: str) -> dict:
@@ -133,8 +134,8 @@ def _holdout(config, subjects: list[str]) -> tuple[list[str], list[str]]:
 
 def _spotting(config, workdir: str, builder) -> dict:
     """A spotting run: the long videos loaded once, then hold-out or LOSO folds of `spotting_run`."""
-    from meint_jax.data import long_pipeline
-    from meint_jax.training import spotting_run
+    from meint_jax.data.long import pipeline as long_pipeline
+    from meint_jax.tasks.spotting import train as spotting_run
 
     if "flow" not in builder.info.features:
         raise ConfigError(f"config.data.name={config.data.name!r} is not a long-video dataset (e.g. "
@@ -159,7 +160,7 @@ def _spotting(config, workdir: str, builder) -> dict:
 
 def _recognition(config, workdir: str, builder) -> dict:
     """An emotion recognition run on trimmed clips: hold-out or LOSO folds of `recognition_run`."""
-    from meint_jax.training import recognition_run
+    from meint_jax.tasks.recognition import train as recognition_run
 
     features = builder.info.features
     if "onset" not in features or "emotion" not in features:
