@@ -10,7 +10,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     # configs and data_builders install as packages too: notebooks and pip users import them from anywhere.
-    packages=find_packages(include=["meint_jax", "meint_jax.*", "data_builders", "data_builders.*", "configs"]),
+    packages=find_packages(
+        include=["meint_jax", "meint_jax.*", "data_builders", "data_builders.*", "configs", "configs.*"]),
     install_requires=[
         "absl-py>=2.1",
         "av>=12.0",  # PyAV: decodes users' video files for prediction (FFmpeg bundled in the wheel)

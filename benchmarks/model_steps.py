@@ -12,8 +12,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from configs import default as default_config
-from meint_jax.models import create_model
+from configs.intensity import base as default_config
+from meint_jax import tasks
 from meint_jax.training import state as training_steps
 
 
@@ -52,8 +52,8 @@ def build(shape: tuple[int, int, int], *, dtype: str = "float32", temporal: str 
     config = default_config.get_config()
     config.model.update(dtype=dtype, temporal=temporal)
     config.train.cpu_convolutions = cpu_convolutions
-    model, tx = create_model(config.model), training_steps.create_optimizer(config.train)
+    model, tx = tasks.create_model(config), training_steps.create_optimizer(config.train)
     frames, targets = random_clips(batch, steps, size, seed)
     state = training_steps.init_state(model, tx, frames.shape, seed=seed)
-    train_step, predict_step = training_steps.jit_steps(model, tx, config, donate=donate)
+    train_step, predict_step = tasks.jit_steps(model, tx, config, donate=donate)
     return ModelSteps(config, state, frames, targets, train_step, predict_step)

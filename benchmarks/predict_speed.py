@@ -12,6 +12,7 @@ the two ways are timed in turn, medians of --repeats calls after a warm-up call.
 
 from __future__ import annotations
 
+from meint_jax import tasks
 from meint_jax.common import cli, files
 
 cli.restart_on_tcmalloc(__name__)  # Before the heavy imports: the process is replaced.
@@ -23,9 +24,8 @@ import numpy as np
 from absl import app, flags
 
 from benchmarks.timing import alternating_medians
-from configs import default as default_config
+from configs.intensity import base as default_config
 from meint_jax.inference import windows
-from meint_jax.models import create_model
 from meint_jax.tasks.intensity import predictor as estimator_lib
 from meint_jax.training import state as training_steps
 
@@ -48,7 +48,7 @@ def estimator(size: int, window: int, frame_step: int, batch_size: int) -> estim
     config = default_config.get_config()
     config.model.frame_input = "frames"
     config.data.update(num_steps=window, image_size=size)
-    model = create_model(config.model)
+    model = tasks.create_model(config)
     tx = training_steps.create_optimizer(config.train)
     state = training_steps.init_state(model, tx, (1, window, size, size, 3), seed=0)
     variables = {"params": state.params, "batch_stats": state.batch_stats}

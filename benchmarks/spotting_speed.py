@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
+from meint_jax import tasks
 from meint_jax.common import files
 
 _MINUTES = flags.DEFINE_float("minutes", 5.0, "Length of the recording, at 30 fps.")
@@ -38,12 +39,11 @@ _OUT = flags.DEFINE_string("out", None, "Where to write the JSON figures.")
 
 
 def model_throughput(frames: int, batch: int) -> dict:
-    from configs import spotting
+    from configs.spotting import base as spotting
     from meint_jax.data.long import pipeline as long_pipeline
-    from meint_jax.models import create_model
 
     config = spotting.get_config()
-    model = create_model(config.model)
+    model = tasks.create_model(config)
     variables = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 50, 36)))
     forward = jax.jit(lambda x: jax.nn.sigmoid(model.apply(variables, x, train=False)[0]))
     spec = long_pipeline.LongWindowSpec(length=50)

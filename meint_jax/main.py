@@ -1,6 +1,6 @@
-"""Entry point: `python -m meint_jax.main --config=configs/synthetic.py --workdir=DIR`.
+"""Entry point: `python -m meint_jax.main --config=configs/intensity/synthetic.py --workdir=DIR`.
 
-Parses flags and calls `training.loop.train_and_evaluate(config, workdir)`, as
+Parses flags and calls `tasks.train_and_evaluate(config, workdir)` (the config's task runs), as
 flax's examples do; any `--config.*` field can be overridden on the command line.
 """
 
@@ -14,10 +14,10 @@ cli.restart_on_tcmalloc(__name__)  # Before the heavy imports: the process is re
 from absl import flags
 from ml_collections import config_flags
 
-from meint_jax.tasks.intensity import train as loop
+from meint_jax import tasks
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/synthetic.py[:variant].",
+config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/intensity/synthetic.py[:variant].",
                                 lock_config=True)
 flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics.json and plots.")
 flags.DEFINE_bool("distributed", False, "Multi-host (GPU clusters, TPU pods): call jax.distributed.initialize() "
@@ -31,7 +31,7 @@ def main(argv):
         import jax
 
         jax.distributed.initialize()
-    loop.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    tasks.train_and_evaluate(FLAGS.config, FLAGS.workdir)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ and paper 002's joint-against-separate ablation of spotting and recognition.
     python -m meint_jax.paper_tables --dataset=casme2 --workdir=DIR --manual_dir=/data/CASME2
     python -m meint_jax.paper_tables --dataset=synthetic_spotting --workdir=DIR
 
-Each row is one run of `training.loop.train_and_evaluate` in `DIR/<row>/` (LOSO on the
+Each row is one run of `tasks.train_and_evaluate` in `DIR/<row>/` (LOSO on the
 real datasets, the quick hold-out on the synthetic one, unless --protocol says
 otherwise). A finished row is not rerun and an interrupted one resumes, so the
 command can be repeated until the table is complete; `DIR/table.md` and
@@ -33,7 +33,7 @@ FLAGS = flags.FLAGS
 
 class Row(NamedTuple):
     name: str            # its folder under --workdir
-    variant: str         # configs/<dataset>.py:variant=...
+    variant: str         # the config's variant=...
     label_shape: str     # config.data.pseudo_label
     label: str           # in the table
 
@@ -63,6 +63,11 @@ SPOTTING_ROWS = (
 PAPER_002 = {"CAS(ME)^3": (0.0997, 0.5638, 0.0562), "SAMM-LV": (0.2906, 0.6882, 0.2000)}
 SPOTTING_DATASETS = ("synthetic_spotting", "casme3_spotting", "samm_lv_spotting", "casme_sq_spotting")
 DATASETS = ("synthetic", "casme2", "samm") + SPOTTING_DATASETS
+# --dataset -> its config module (configs/<task>/<dataset>.py).
+CONFIGS = {"synthetic": "configs.intensity.synthetic", "casme2": "configs.intensity.casme2",
+           "samm": "configs.intensity.samm", "synthetic_spotting": "configs.spotting.synthetic",
+           "casme3_spotting": "configs.spotting.casme3", "samm_lv_spotting": "configs.spotting.samm_lv",
+           "casme_sq_spotting": "configs.spotting.casme_sq"}
 
 
 def rows_of(dataset: str) -> tuple[Row, ...]:
@@ -71,7 +76,7 @@ def rows_of(dataset: str) -> tuple[Row, ...]:
 
 
 def define_flags():
-    flags.DEFINE_enum("dataset", None, DATASETS, "Which configs/<dataset>.py to run.")
+    flags.DEFINE_enum("dataset", None, DATASETS, "Which dataset's config to run.")
     flags.DEFINE_string("workdir", None, "One subfolder per row, and table.md / table.json.")
     flags.DEFINE_string("size", None, "Synthetic only: 'tiny' for a smoke run (CI).")
     flags.DEFINE_enum("protocol", None, ["holdout", "loso"], "Default: loso on casme2/samm, holdout on synthetic.")
@@ -85,8 +90,8 @@ def define_flags():
 
 
 def load_config(dataset: str, arg: str | None):
-    """configs/<dataset>.py's get_config(arg) (the installed `configs` package, as --config= reads it)."""
-    return importlib.import_module(f"configs.{dataset}").get_config(arg)
+    """The dataset's config file's get_config(arg) (the installed `configs` package, as --config= reads it)."""
+    return importlib.import_module(CONFIGS[dataset]).get_config(arg)
 
 
 def row_config(dataset: str, variant: str, shape: str, *, size=None, protocol=None, data_dir=None,
@@ -189,8 +194,8 @@ def _spotting_summary(result: dict) -> dict:
 
 
 def run(dataset: str, workdir: str, *, rows=None, **overrides) -> str:
+    from meint_jax import tasks
     from meint_jax.tasks.intensity import evaluate as intensity
-    from meint_jax.tasks.intensity import train as loop
     from meint_jax.training import config_checks
 
     spotting = dataset in SPOTTING_DATASETS
@@ -205,7 +210,7 @@ def run(dataset: str, workdir: str, *, rows=None, **overrides) -> str:
         row_dir = os.path.join(workdir, row.name)
         try:
             config = row_config(dataset, row.variant, row.label_shape, **overrides)
-        except ValueError as e:   # configs/<dataset>.py refuses an unknown size or variant
+        except ValueError as e:   # the config refuses an unknown size or variant
             raise ConfigError(str(e)) from e
         done = os.path.join(row_dir, "results.json" if config.eval.protocol == "loso" else "metrics.json")
         finished = None
@@ -218,7 +223,7 @@ def run(dataset: str, workdir: str, *, rows=None, **overrides) -> str:
             results[row.name] = finished
         else:
             logging.info("Row %r: %s.", row.name, row.label)
-            results[row.name] = loop.train_and_evaluate(config, row_dir)
+            results[row.name] = tasks.train_and_evaluate(config, row_dir)
         table = make_spotting_table(dataset, results) if spotting else make_table(dataset, results)
         files.write_text(os.path.join(workdir, "table.md"), table)
         files.write_text(os.path.join(workdir, "table.json"), json.dumps(

@@ -4,10 +4,10 @@
 
 PATH is a folder of frames, a video file, or `tfds:NAME/CONFIG[:SPLIT]` (e.g.
 `tfds:synthetic_me/default:train`). With an intensity run, writes NAME.csv, NAME.json
-and NAME.png per input (`inference.estimator.IntensityEstimator`); with a clip-recognition
-run (task=recognition), NAME.json per input and emotions.csv, each input taken as one
+and NAME.png per input (`tasks.intensity.predictor.IntensityEstimator`); with a clip-recognition
+run (configs/recognition/), NAME.json per input and emotions.csv, each input taken as one
 expression from its onset to its offset, or whole where none is annotated
-(`inference.recognizer.ClipRecognizer`).
+(`tasks.recognition.predictor.ClipRecognizer`).
 """
 
 from meint_jax.common import cli
@@ -20,10 +20,11 @@ from typing import Sequence
 
 from absl import flags, logging
 
+from meint_jax import tasks
 from meint_jax.common import files
 from meint_jax.common.errors import PredictError
 from meint_jax.inference import readers, writers
-from meint_jax.tasks.intensity.predictor import IntensityEstimator, restore_for_inference
+from meint_jax.tasks.intensity.predictor import IntensityEstimator
 from meint_jax.tasks.recognition.predictor import ClipRecognizer
 
 
@@ -37,16 +38,18 @@ def run(checkpoint: str, input_path: str, output: str, *, step: int | None = Non
     if fps is not None and not fps > 0:
         raise PredictError(f"--fps={fps}: use the recording's frame rate, a positive number")
     output = files.writable_folder(output, "--output")
-    variables, config, restored_step = restore_for_inference(checkpoint, step)
-    task = config.get("task", "intensity")
-    if task == "spotting":
-        raise PredictError(f"{checkpoint}: a spotting run; spot long recordings with python -m meint_jax.spot")
-    if task == "recognition":
-        if frame_step is not None:
-            raise PredictError(f"--frame_step={frame_step}: a clip-recognition run reads one window per input, "
-                               "spread from onset to offset; leave --frame_step unset")
-        return recognise(ClipRecognizer(variables, config), checkpoint, restored_step, input_path, output,
-                         face=face, margin=margin, fps=fps, data_dir=data_dir, clip_ids=clip_ids)
+    variables, config, restored_step = tasks.restore_for_inference(checkpoint, step)
+    task = tasks.name_of(config)
+    if task not in PREDICTS:
+        raise PredictError(f"{checkpoint}: a {task} run; spot long recordings with python -m meint_jax.spot")
+    return PREDICTS[task](variables, config, checkpoint, restored_step, input_path, output, face=face,
+                          margin=margin, fps=fps, frame_step=frame_step, batch_size=batch_size, data_dir=data_dir,
+                          clip_ids=clip_ids)
+
+
+def estimate(variables, config, checkpoint: str, restored_step: int, input_path: str, output: str, *, face: str,
+             margin: float, fps, frame_step, batch_size: int, data_dir, clip_ids) -> list[dict]:
+    """An intensity run's curves for every input clip."""
     estimator = IntensityEstimator(variables, config, frame_step=frame_step, batch_size=batch_size)
     clips = readers.read_inputs(input_path, estimator.frame_size, face=face, margin=margin, fps=fps,
                                 data_dir=data_dir, clip_ids=clip_ids)
@@ -97,6 +100,19 @@ def recognise(recognizer: ClipRecognizer, checkpoint: str, restored_step: int, i
     print(f"Recognised {len(rows)} input(s): {table}")
     return rows
 
+
+def recognise_clips(variables, config, checkpoint: str, restored_step: int, input_path: str, output: str, *,
+                    frame_step, batch_size: int, **read_options) -> list[dict]:
+    """A clip-recognition run's emotion for every input clip (one window each: no --frame_step)."""
+    if frame_step is not None:
+        raise PredictError(f"--frame_step={frame_step}: a clip-recognition run reads one window per input, "
+                           "spread from onset to offset; leave --frame_step unset")
+    return recognise(ClipRecognizer(variables, config), checkpoint, restored_step, input_path, output,
+                     **read_options)
+
+
+# What this command does with a run of each task (spotting runs belong to meint_jax.spot).
+PREDICTS = {"intensity": estimate, "recognition": recognise_clips}
 
 FLAGS = flags.FLAGS
 

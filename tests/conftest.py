@@ -22,14 +22,14 @@ def tiny_builder(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_workdir(tiny_builder, tmp_path_factory):
     """A workdir trained for a few steps on `synthetic_me/tiny`: checkpoints, config, metrics."""
-    from configs import synthetic as synthetic_config
-    from meint_jax.tasks.intensity import train as loop
+    from configs.intensity import synthetic as synthetic_config
+    from meint_jax import tasks
 
     config = synthetic_config.get_config("size=tiny")
     config.data.data_dir = os.path.dirname(os.path.dirname(os.path.dirname(tiny_builder.data_dir)))
     config.train.update(num_steps=4, checkpoint_every=4)
     workdir = str(tmp_path_factory.mktemp("tiny_run"))
-    loop.train_and_evaluate(config, workdir)
+    tasks.train_and_evaluate(config, workdir)
     return workdir
 
 
@@ -47,13 +47,13 @@ def long_data_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_spotting_run(long_data_dir, tmp_path_factory):
-    """(workdir, data_dir) of one tiny spotting run with its emotion head (`configs/synthetic_spotting.py:
+    """(workdir, data_dir) of one tiny spotting run with its emotion head (`configs/spotting/synthetic.py:
     size=tiny`), trained once per test worker: tests that need a finished run read it, never change it."""
-    from configs import synthetic_spotting
-    from meint_jax.tasks.intensity import train as loop
+    from configs.spotting import synthetic as synthetic_spotting
+    from meint_jax import tasks
 
     config = synthetic_spotting.get_config("size=tiny")
     config.data.data_dir = long_data_dir
     workdir = str(tmp_path_factory.mktemp("spot_run") / "run")
-    loop.train_and_evaluate(config, workdir)
+    tasks.train_and_evaluate(config, workdir)
     return workdir, long_data_dir

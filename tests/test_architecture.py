@@ -11,7 +11,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Lower layers never import higher ones; `data` and `models` know nothing of each other.
 LAYERS = {
-    "meint_jax.common": 0, "meint_jax.data": 1, "meint_jax.models": 1, "meint_jax.testing": 1, "data_builders": 2,
+    "meint_jax.common": 0, "meint_jax.data": 1, "meint_jax.models": 1, "meint_jax.testing": 2, "data_builders": 2,
     "meint_jax.metrics": 3, "meint_jax.training": 4, "meint_jax.inference": 5, "meint_jax.tasks": 6,
 }
 ENTRY_POINTS = ("meint_jax.main", "meint_jax.predict", "meint_jax.spot", "meint_jax.convert_weights",
@@ -102,16 +102,16 @@ import sys
 sys.modules["tensorflow"] = None           # `import tensorflow` now raises ImportError, as on a host without it
 sys.modules["tensorflow_datasets"] = None
 import numpy as np, jax, ml_collections, json
-from configs import synthetic
+from configs.intensity import synthetic
+from meint_jax import tasks
 from meint_jax.tasks.intensity.predictor import IntensityEstimator
-from meint_jax.models import create_model
 from meint_jax.training import state as steps
 
 config = synthetic.get_config("size=tiny")
-model, tx = create_model(config.model), steps.create_optimizer(config.train)
+model, tx = tasks.create_model(config), steps.create_optimizer(config.train)
 frames = np.random.default_rng(0).integers(0, 255, (4, 8, 32, 32, 3), dtype=np.uint8)
 state = steps.init_state(model, tx, frames.shape, seed=0)
-train_step, _ = steps.jit_steps(model, tx, config, donate=False)
+train_step, _ = tasks.jit_steps(model, tx, config, donate=False)
 state, metrics = train_step(state, {"frames": frames, "targets": np.zeros((4, 8), np.float32)})
 assert bool(metrics["finite"])
 curve = IntensityEstimator.from_checkpoint(sys.argv[1]).predict(frames[0].repeat(3, axis=0))

@@ -9,6 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from meint_jax import tasks
 from meint_jax.testing import torch_reference  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -119,17 +120,17 @@ def test_model_steps_are_train_pys_steps_and_donate_as_it_does():
     import numpy as np
 
     from benchmarks import model_steps
-    from configs import default as default_config
+    from configs.intensity import base as default_config
     from meint_jax.common import xla_options
-    from meint_jax.models import create_model
+    from meint_jax.tasks.intensity import steps as intensity_steps
     from meint_jax.training import state as steps
 
     built = model_steps.build((2, 3, 32), donate=False)
     state, metrics = built.train_step(built.state, built.batch)
-    # The same step written out from training.steps' parts, as jit_steps compiles it.
+    # The same step written out from the task's parts, as jit_steps compiles it.
     config = default_config.get_config()
-    model, tx = create_model(config.model), steps.create_optimizer(config.train)
-    reference = jax.jit(functools.partial(steps.train_step, model=model, tx=tx, loss_config=config.loss),
+    model, tx = tasks.create_model(config), steps.create_optimizer(config.train)
+    reference = jax.jit(functools.partial(intensity_steps.train_step, model=model, tx=tx, loss_config=config.loss),
                         compiler_options=xla_options.step_options(config.train.cpu_convolutions))
     ref_state, ref_metrics = reference(steps.init_state(model, tx, built.frames.shape, seed=0), built.batch)
     np.testing.assert_allclose(metrics["loss"], ref_metrics["loss"], rtol=1e-6)
@@ -139,8 +140,8 @@ def test_model_steps_are_train_pys_steps_and_donate_as_it_does():
     assert not any(leaf.is_deleted() for leaf in jax.tree_util.tree_leaves(built.state.params))
 
     # Donation shows in the lowered program as input buffers aliased to outputs (no compile needed).
-    def aliased_inputs(steps):
-        signature = next(line for line in steps.train_step.lower(steps.state, steps.batch).as_text().splitlines()
+    def aliased_inputs(built):
+        signature = next(line for line in built.train_step.lower(built.state, built.batch).as_text().splitlines()
                          if "func.func public @main" in line)
         return signature.count("tf.aliasing_output")
 

@@ -9,6 +9,7 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 import data_builders  # noqa: F401  Registers the builders.
+from meint_jax import tasks
 from meint_jax.testing.fixtures import write_jpeg, write_sheet
 
 SIZE = 32
@@ -108,10 +109,9 @@ def test_missing_manual_files_name_what_to_put_where(tmp_path):
 
 @pytest.mark.slow
 def test_casme2_config_builds_on_first_use_and_trains(tmp_path, monkeypatch):
-    """The user's path: configs/casme2.py with manual_dir set builds, trains and evaluates."""
-    from configs import casme2 as casme2_config
+    """The user's path: configs/intensity/casme2.py with manual_dir set builds, trains and evaluates."""
+    from configs.intensity import casme2 as casme2_config
     from data_builders.casme2 import casme2_dataset_builder as casme2
-    from meint_jax.tasks.intensity import train as loop
 
     config_128 = [c for c in casme2.Builder.BUILDER_CONFIGS if c.name == "cropped_128"][0]
     monkeypatch.setattr(config_128, "frame_size", SIZE)
@@ -132,7 +132,7 @@ def test_casme2_config_builds_on_first_use_and_trains(tmp_path, monkeypatch):
     config.model.gru_features = 8
     config.train.update(batch_size=2, num_steps=2, log_every=1, checkpoint_every=2)
     config.eval.update(holdout_subjects=1, untrimmed_windows=2, plot_clips=1)
-    summary = loop.train_and_evaluate(config, str(tmp_path / "run"))
+    summary = tasks.train_and_evaluate(config, str(tmp_path / "run"))
     assert summary["train_steps"] == 2 and summary["trimmed"]["model"]["num_clips"] == 2
     assert "true_spearman" not in summary["trimmed"]["model"]   # real data has no true intensity
 

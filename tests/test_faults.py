@@ -19,6 +19,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 import data_builders  # noqa: F401  Registers the builders.
+from meint_jax import tasks
 from meint_jax.common import errors
 from meint_jax.data import frames
 from meint_jax.data.clips import annotations
@@ -194,7 +195,7 @@ def test_a_corrupt_onset_frame_skips_its_clip_in_a_dlib_build(tmp_path, monkeypa
 
 
 def _tiny_config(tiny_builder):
-    from configs import synthetic as synthetic_config
+    from configs.intensity import synthetic as synthetic_config
 
     config = synthetic_config.get_config("size=tiny")
     config.data.data_dir = os.path.dirname(os.path.dirname(os.path.dirname(tiny_builder.data_dir)))
@@ -203,7 +204,6 @@ def _tiny_config(tiny_builder):
 
 
 def test_the_resume_guard_reads_the_checkpoint_not_config_json(tiny_workdir, tiny_builder, tmp_path):
-    from meint_jax.tasks.intensity import train as loop
     from meint_jax.training import config_checks
 
     workdir = tmp_path / "run"
@@ -212,7 +212,7 @@ def test_the_resume_guard_reads_the_checkpoint_not_config_json(tiny_workdir, tin
     config = _tiny_config(tiny_builder)
     config.train.learning_rate = 0.5
     with pytest.raises(errors.ConfigError, match="train.learning_rate: 0.001 there, 0.5 now"):
-        loop.train_and_evaluate(config, str(workdir))
+        tasks.train_and_evaluate(config, str(workdir))
     assert os.listdir(workdir / "checkpoints") == ["4"]          # refused, not mistaken for damage
     (workdir / "config.json").write_text('{"data": {"name": "synth')
     with pytest.raises(errors.ConfigError, match=r"config.json: not a readable config"):
@@ -458,7 +458,8 @@ def test_the_conversion_command_reports_a_refusal_on_one_line(tmp_path):
 
 
 def test_a_config_named_by_absolute_path_loads_from_any_directory(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "meint_jax.main", f"--config={REPO}/configs/synthetic.py:size=tiny",
+    result = subprocess.run([sys.executable, "-m", "meint_jax.main",
+                             f"--config={REPO}/configs/intensity/synthetic.py:size=tiny",
                              f"--workdir={tmp_path / 'run'}", "--config.train.num_steps=0"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=300,   # this checkout's meint_jax
                             env=dict(os.environ, MEINT_JAX_ALLOCATOR="system", PYTHONPATH=REPO))
@@ -555,7 +556,7 @@ def test_a_killed_build_leaves_no_workers_and_the_next_build_clears_its_leftover
 
 def test_init_from_a_folder_that_is_not_converted_weights_is_named(tiny_workdir):
     from meint_jax.models import pretrained
-    from meint_jax.tasks.intensity import train as loop
+    from meint_jax.training import run as fold
 
     with pytest.raises(pretrained.PretrainedError, match="not a directory written by `python -m meint_jax.conv"):
-        loop.encoder_weights(tiny_workdir)
+        fold.encoder_weights(tiny_workdir)

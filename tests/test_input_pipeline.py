@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from meint_jax.data import subjects as subjects_lib
 from meint_jax.data.clips import pipeline as input_pipeline
 from meint_jax.data.clips import synthetic
 from meint_jax.data.clips.pipeline import WindowSpec
@@ -26,10 +27,10 @@ def reference_trimmed_positions(clip, num_steps):
 def test_subjects_are_strings_and_split_is_disjoint(tiny_builder):
     subjects = input_pipeline.list_subjects(tiny_builder)
     assert subjects == ["s01", "s02", "s03", "s04"]
-    train, test = input_pipeline.split_subjects(subjects, 1, seed=0)
+    train, test = subjects_lib.split_subjects(subjects, 1, seed=0)
     assert len(test) == 1 and not set(train) & set(test) and set(train) | set(test) == set(subjects)
     with pytest.raises(ValueError, match="holdout_subjects=4"):
-        input_pipeline.split_subjects(subjects, 4, seed=0)
+        subjects_lib.split_subjects(subjects, 4, seed=0)
 
 
 def test_trimmed_windows_sample_onset_to_offset(tiny_builder, source_clips):
@@ -136,10 +137,3 @@ def test_random_crop_stays_inside_the_frame():
     for i in range(20):
         y, x, side = (int(v) for v in input_pipeline._random_crop(encoded, tf.constant([i, 0], tf.int64), 0.5))
         assert 20 <= side <= 40 and 0 <= y <= 40 - side and 0 <= x <= 60 - side
-
-
-def test_as_batches_pads_the_last_batch_and_masks_it():
-    windows = {"positions": np.arange(10).reshape(5, 2)}
-    batches = list(input_pipeline.as_batches(windows, 2))
-    assert [b["mask"].tolist() for b in batches] == [[1, 1], [1, 1], [1, 0]]
-    assert all(b["positions"].shape == (2, 2) for b in batches)

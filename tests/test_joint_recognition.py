@@ -10,7 +10,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 import data_builders  # noqa: F401  Registers the builders.
-from configs import synthetic_spotting
+from configs.spotting import synthetic as synthetic_spotting
 from meint_jax import paper_tables
 from meint_jax.data import emotion_classes
 from meint_jax.data.long import pipeline as long_pipeline

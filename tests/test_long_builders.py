@@ -9,6 +9,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 import data_builders  # noqa: F401  Registers the builders.
+from meint_jax import tasks
 from meint_jax.data import frames
 from meint_jax.data.long import pipeline as long_pipeline
 from meint_jax.testing import long_fixtures
@@ -51,11 +52,11 @@ def one_joint_step(config_module: str, builder, expected_classes, present, label
 
     import jax
 
-    from meint_jax.models import create_model
+    from meint_jax.tasks.spotting import steps as spotting_steps
     from meint_jax.tasks.spotting import train as spotting_run
     from meint_jax.training import state as steps
 
-    config = importlib.import_module(f"configs.{config_module}").get_config()
+    config = importlib.import_module(f"configs.spotting.{config_module}").get_config()
     config.data.emotion_labels = labels
     config.model.update(stem_features=8, slow_features=8, stages=2, lateral_after=(1,), d_state=4,
                         layers_per_stage=1)
@@ -70,11 +71,11 @@ def one_joint_step(config_module: str, builder, expected_classes, present, label
                                                            spec.emotion_classes, labels) for v in videos])
     classes = tuple(config.data.emotion_classes)
     assert {classes[k] for k in targets if 0 <= k < len(classes)} == set(present)
-    model = create_model(config.model)
+    model = tasks.create_model(config)
     tx = steps.create_optimizer(config.train)
     state = steps.init_state(model, tx, (1, 8, 36), 0, dtype=np.float32)
     batch = next(long_pipeline.train_batches(videos, spec, batch_size=4, seed=0))
-    step = jax.jit(lambda s, b: steps.spotting_train_step(s, b, model=model, tx=tx, loss_config=config.loss))
+    step = jax.jit(lambda s, b: spotting_steps.train_step(s, b, model=model, tx=tx, loss_config=config.loss))
     state, metrics = step(state, {"inputs": batch["features"], "targets": batch["targets"], "mask": batch["mask"],
                                   "emotions": batch["emotions"]})
     assert int(state.step) == 1 and bool(metrics["finite"]) and float(metrics["emotion_ce"]) > 0
@@ -103,7 +104,7 @@ def test_casme_sq_reads_the_workbook_found_by_its_sheets_and_counts_every_skip(t
         assert any(r.startswith(expected) for r in found), (expected, found)
     assert summary["repaired_by_reason"] == {"offset 0": 1}
     assert os.path.basename(summary["sheets"][0]) == "CAS(ME)2_code_copy.xlsx"
-    one_joint_step("casme_sq_spotting", builder, ("negative", "positive", "surprise"), {"negative", "positive"})
+    one_joint_step("casme_sq", builder, ("negative", "positive", "surprise"), {"negative", "positive"})
 
 
 def test_samm_lv_joins_emotions_rounds_fractions_places_missing_apexes_and_stores_frames(tmp_path, monkeypatch):
@@ -124,7 +125,7 @@ def test_samm_lv_joins_emotions_rounds_fractions_places_missing_apexes_and_store
     for r in reasons(summary, "repaired_rows"):
         repaired[r.split(":")[0]] += 1
     assert repaired == long_fixtures.REPAIRED_SAMM_LV
-    one_joint_step("samm_lv_spotting", builder, ("negative", "positive", "surprise"), {"negative", "positive"})
+    one_joint_step("samm_lv", builder, ("negative", "positive", "surprise"), {"negative", "positive"})
 
     # The stored frames are the source frames cropped to the video's one face box, up to JPEG re-encoding.
     stored = videos["007/007_2"]
@@ -155,8 +156,8 @@ def test_casme3_reads_text_cells_blinks_gaps_and_a_case_changed_folder(tmp_path,
     summary = summary_of(builder)
     assert {r.split(":")[0] for r in reasons(summary)} == long_fixtures.SKIPPED_CASME3
     assert summary["videos"] == 3
-    one_joint_step("casme3_spotting", builder, ("negative", "positive", "surprise"), {"negative", "surprise"})
-    native = one_joint_step("casme3_spotting", builder, ("disgust", "surprise"), {"disgust", "surprise"},
+    one_joint_step("casme3", builder, ("negative", "positive", "surprise"), {"negative", "surprise"})
+    native = one_joint_step("casme3", builder, ("disgust", "surprise"), {"disgust", "surprise"},
                             "native")   # others left out
     assert native.loss.emotion_weights[-1] == native.loss.neutral_weight
 

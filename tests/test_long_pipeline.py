@@ -120,7 +120,7 @@ def test_subjects_are_listed_once_sorted_and_selected():
 
 
 def test_leave_one_subject_out_and_holdout_splits_keep_a_subjects_videos_together():
-    from meint_jax.data.clips import pipeline as input_pipeline
+    from meint_jax.data import subjects as subjects_lib
     from meint_jax.training import loso
 
     videos = [stored(5, subject=f"s0{k % 3 + 1}", name=str(k)) for k in range(7)]
@@ -131,7 +131,7 @@ def test_leave_one_subject_out_and_holdout_splits_keep_a_subjects_videos_togethe
         assert {v.video.subject for v in test_videos} == {held_out}
         assert held_out not in {v.video.subject for v in train_videos}
         assert len(test_videos) + len(train_videos) == len(videos)
-    train, test = input_pipeline.split_subjects(subjects, 1, seed=0)
+    train, test = subjects_lib.split_subjects(subjects, 1, seed=0)
     assert sorted(train + test) == subjects and not set(train) & set(test)
 
 

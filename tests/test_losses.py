@@ -1,6 +1,6 @@
 import numpy as np
 
-from meint_jax.training import losses
+from meint_jax.tasks.intensity import losses
 
 
 def reference_losses(pred, target, margin):

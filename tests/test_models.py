@@ -6,8 +6,8 @@ import ml_collections
 import numpy as np
 import pytest
 
-from meint_jax.models import create_model
 from meint_jax.models.factory import create_encoder
+from meint_jax.models.factory import create_intensity_model as create_model
 from meint_jax.models.resnet import ResNet18, normalize_frames
 
 # torchvision.models.resnet18() has 11,689,512 parameters; its fc layer (512*1000 + 1000) is dropped here.

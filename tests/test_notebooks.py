@@ -114,7 +114,7 @@ def test_reproduce_paper_falls_back_to_the_synthetic_set_and_says_so(tiny_builde
 
 
 def test_the_notebooks_fit_a_config_to_the_devices_bfloat16_on_a_tpu_only():
-    from configs import synthetic
+    from configs.intensity import synthetic
     from meint_jax.training import sharding
 
     config = synthetic.get_config("size=tiny")          # batch 4

@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from meint_jax import predict
+from meint_jax import predict, tasks
 from meint_jax.common import errors
 from meint_jax.data.clips import pipeline as input_pipeline
 from meint_jax.data.clips.pipeline import WindowSpec
 from meint_jax.inference import readers, windows
 from meint_jax.tasks.intensity import predictor as estimator_lib
+from meint_jax.tasks.intensity import steps as intensity_steps
 from meint_jax.training import state as steps
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -61,7 +62,6 @@ def held_out_window(tiny_builder, tiny_workdir):
     import jax
     import ml_collections
 
-    from meint_jax.models import create_model
     from meint_jax.training import checkpoint
 
     config = ml_collections.ConfigDict(_config(tiny_workdir))
@@ -71,14 +71,15 @@ def held_out_window(tiny_builder, tiny_workdir):
     stored = input_pipeline.eval_windows(tiny_builder, [subject], spec, image_size=0, **common)
     resized = input_pipeline.eval_windows(tiny_builder, [subject], spec, image_size=config.data.image_size, **common)
 
-    model = create_model(config.model)
+    model = tasks.create_model(config)
     tx = steps.create_optimizer(config.train)
     shape = (1, config.data.num_steps, config.data.image_size, config.data.image_size, 3)
     state = steps.init_state(model, tx, shape, 0)
     ckpt = checkpoint.Checkpointer(os.path.join(tiny_workdir, "checkpoints"))
     state, _ = ckpt.restore(state)
     ckpt.close()
-    expected = np.asarray(jax.jit(lambda s, x: steps.predict_step(s, x, model=model))(state, resized["frames"]))
+    predict = jax.jit(lambda s, x: intensity_steps.predict_step(s, x, model=model))
+    expected = np.asarray(predict(state, resized["frames"]))
     return stored, expected
 
 
@@ -119,7 +120,7 @@ def test_long_input_windows_cover_every_frame_and_merge_exactly():
 
 
 def test_overlapping_windows_encode_each_frame_once_and_predict_the_same(tiny_workdir):
-    variables, config, _ = estimator_lib.restore_for_inference(tiny_workdir)
+    variables, config, _ = tasks.restore_for_inference(tiny_workdir)
     config = json.loads(json.dumps(config))
     config["model"]["frame_input"] = "frames"             # the tiny run's model sees residual frames
     estimator = estimator_lib.IntensityEstimator(variables, config, frame_step=1, batch_size=2)
@@ -213,10 +214,11 @@ import jax, numpy as np, ml_collections, json
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from meint_jax.training import checkpoint
 from meint_jax.training import state as steps
-from meint_jax.models import create_model
+from meint_jax import tasks
+from meint_jax.tasks.intensity import steps as intensity_steps
 assert jax.device_count() == 8
 config = ml_collections.ConfigDict(json.load(open({os.path.join(tiny_workdir, 'config.json')!r})))
-model, tx = create_model(config.model), steps.create_optimizer(config.train)
+model, tx = tasks.create_model(config), steps.create_optimizer(config.train)
 shape = (1, config.data.num_steps, config.data.image_size, config.data.image_size, 3)
 ckpt = checkpoint.Checkpointer({os.path.join(tiny_workdir, 'checkpoints')!r})
 state, _ = ckpt.restore(steps.init_state(model, tx, shape, 0))

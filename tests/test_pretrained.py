@@ -13,6 +13,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from meint_jax import tasks
 from meint_jax.models import pretrained  # noqa: E402
 from meint_jax.models.resnet import ResNet18  # noqa: E402
 from meint_jax.testing import torch_reference  # noqa: E402
@@ -130,15 +131,14 @@ def test_another_architecture_is_a_clear_error(tmp_path):
 
 
 def test_cli_converts_once_and_training_starts_from_it(weights_file, tmp_path, tiny_builder):
-    from configs import synthetic as synthetic_config
-    from meint_jax.models import create_model
-    from meint_jax.tasks.intensity import train as loop
+    from configs.intensity import synthetic as synthetic_config
+    from meint_jax.training import run as fold
     from meint_jax.training import state as steps
 
     out = tmp_path / "resnet18_orbax"
     subprocess.run([sys.executable, "-m", "meint_jax.convert_weights", f"--input={weights_file}", f"--output={out}"],
                    cwd=REPO, check=True, capture_output=True, timeout=300)
-    from_directory = loop.encoder_weights(str(out))
+    from_directory = fold.encoder_weights(str(out))
     assert from_directory.keys() == pretrained.load_encoder_weights(weights_file).keys()
     for key, value in pretrained.load_encoder_weights(weights_file).items():
         np.testing.assert_array_equal(from_directory[key], value)
@@ -147,11 +147,11 @@ def test_cli_converts_once_and_training_starts_from_it(weights_file, tmp_path, t
     config.data.data_dir = os.path.dirname(os.path.dirname(os.path.dirname(tiny_builder.data_dir)))
     config.model.init_from = str(out)
     config.train.update(num_steps=1, warmup_steps=0)
-    model = create_model(config.model)
+    model = tasks.create_model(config)
     tx = steps.create_optimizer(config.train)
     state = steps.init_state(model, tx, (1, 8, 32, 32, 3), seed=0)
-    loaded = loop.load_pretrained_encoder(state, tx, str(out))
+    loaded = fold.load_pretrained_encoder(state, tx, str(out))
     want = flax_with(weights_file, size=32)["params"]["layer4_1"]["conv2"]["kernel"]
     np.testing.assert_array_equal(loaded.params["encoder"]["layer4_1"]["conv2"]["kernel"], want)
-    summary = loop.train_and_evaluate(config, str(tmp_path / "run"))
+    summary = tasks.train_and_evaluate(config, str(tmp_path / "run"))
     assert summary["train_steps"] == 1

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from configs import synthetic as synthetic_config
+from configs.intensity import synthetic as synthetic_config
+from meint_jax import tasks
 from meint_jax.common import errors
-from meint_jax.tasks.intensity import train as loop
+from meint_jax.tasks.intensity import results as intensity_results
 from meint_jax.training import loso
 
 SUBJECTS = ["s01", "s02", "s03", "s04", "s05"]
@@ -42,7 +43,7 @@ def _fold(rng, num_clips):
 def test_aggregation_pools_clips_over_folds():
     rng = np.random.default_rng(0)
     folds = {"s01": _fold(rng, 3), "s02": _fold(rng, 5), "s03": _fold(rng, 1)}
-    got = loso.aggregate(folds)["trimmed"]["model"]
+    got = intensity_results.aggregate(folds)["trimmed"]["model"]
     clips = np.concatenate([f["trimmed"]["model"]["per_clip"]["spearman"] for f in folds.values()])
     means = [f["trimmed"]["model"]["spearman"] for f in folds.values()]
     assert got["num_clips"] == 9 and got["spearman"]["clips"]["n"] == 9
@@ -63,7 +64,7 @@ def test_model_is_compared_with_the_prior_over_the_pooled_clips():
         fold["trimmed"]["position_prior"] = {**{k: float(np.mean(v)) for k, v in prior.items() if k != "clip_id"},
                                              "per_clip": prior}
         folds[subject] = fold
-    got = loso.aggregate(folds)["trimmed"]["model"]["vs_prior"]
+    got = intensity_results.aggregate(folds)["trimmed"]["model"]["vs_prior"]
     assert got["spearman"]["clips_better"] == 5 and got["spearman"]["clips_worse"] == 2
     assert got["kendall"] == {"clips_better": 7, "clips_worse": 0, "wilcoxon_p": pytest.approx(2 / 2 ** 7)}
 
@@ -75,11 +76,11 @@ def test_loso_split_over_two_invocations_aggregates_the_finished_folds(tiny_buil
     config.train.update(num_steps=1, warmup_steps=0, checkpoint_every=1, log_every=1)
     config.eval.update(protocol="loso", folds="0", untrimmed_windows=1, plot_clips=1)
     workdir = str(tmp_path / "loso")
-    first = loop.train_and_evaluate(config, workdir)
+    first = tasks.train_and_evaluate(config, workdir)
     assert first["folds_done"] == ["s01"] and first["folds_missing"] == ["s02", "s03", "s04"]
 
     config.eval.folds = "s01,s02"   # s01 is finished: only s02 trains
-    results = loop.train_and_evaluate(config, workdir)
+    results = tasks.train_and_evaluate(config, workdir)
     assert results == json.load(open(os.path.join(workdir, "results.json")))
     assert results["folds_done"] == ["s01", "s02"] and results["folds_missing"] == ["s03", "s04"]
     folds = {}
@@ -87,4 +88,4 @@ def test_loso_split_over_two_invocations_aggregates_the_finished_folds(tiny_buil
         folds[held_out] = json.load(open(os.path.join(workdir, f"fold_{held_out}", "metrics.json")))
         assert folds[held_out]["test_subjects"] == [held_out] and held_out not in folds[held_out]["train_subjects"]
     assert results["trimmed"]["model"]["num_clips"] == 6   # 3 clips per held-out subject
-    assert results == {**results, **loso.aggregate(folds)}
+    assert results == {**results, **intensity_results.aggregate(folds)}

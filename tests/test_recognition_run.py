@@ -13,17 +13,20 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 import data_builders  # noqa: F401  Registers the builders.
-from configs import casme2 as casme2_config
-from configs import default
-from configs import samm as samm_config
-from configs import synthetic as synthetic_config
-from meint_jax import predict
+from configs.intensity import casme2 as casme2_config
+from configs.intensity import samm as samm_config
+from configs.intensity import synthetic as synthetic_config
+from configs.recognition import casme2 as casme2_recognition
+from configs.recognition import samm as samm_recognition
+from configs.recognition import synthetic as recognition_config
+from meint_jax import predict, tasks
 from meint_jax.common.errors import ConfigError, PredictError
 from meint_jax.data import emotion_classes
 from meint_jax.data.clips import pipeline as input_pipeline
 from meint_jax.metrics import recognition
-from meint_jax.tasks.intensity import train as loop
-from meint_jax.tasks.intensity.predictor import IntensityEstimator, restore_for_inference
+from meint_jax.tasks.intensity.predictor import IntensityEstimator
+from meint_jax.tasks.recognition import evaluate as recognition_evaluate
+from meint_jax.tasks.recognition import results as recognition_results
 from meint_jax.tasks.recognition import train as recognition_run
 from meint_jax.testing.fixtures import write_jpeg, write_sheet
 
@@ -35,7 +38,7 @@ def data_dir_of(builder):
 
 
 def tiny(builder, **changes):
-    config = synthetic_config.get_config("task=recognition,size=tiny")
+    config = recognition_config.get_config("size=tiny")
     config.data.data_dir = data_dir_of(builder)
     for key, value in changes.items():
         section, name = key.split(".")
@@ -77,7 +80,7 @@ def compilation_cache(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tiny_run(tiny_builder, tmp_path_factory):
     workdir = str(tmp_path_factory.mktemp("recognition") / "run")
-    summary = loop.train_and_evaluate(tiny(tiny_builder), workdir)
+    summary = tasks.train_and_evaluate(tiny(tiny_builder), workdir)
     return workdir, summary
 
 
@@ -139,7 +142,7 @@ def predicted_like_the_run(workdir, builder, tmp_path) -> None:
 def test_predict_names_the_emotion_of_each_clip_as_the_runs_evaluation_did(tiny_builder, tiny_run, tmp_path):
     workdir, _ = tiny_run
     predicted_like_the_run(workdir, tiny_builder, tmp_path)
-    variables, config, _ = restore_for_inference(workdir)
+    variables, config, _ = tasks.restore_for_inference(workdir)
     with pytest.raises(PredictError, match="a recognition run, not an intensity one"):
         IntensityEstimator(variables, config)
 
@@ -151,7 +154,7 @@ def test_a_run_killed_after_a_checkpoint_resumes_there_and_ends_as_an_uninterrup
     shutil.copytree(whole, killed)                 # what a kill between steps 3 and 6 leaves behind
     shutil.rmtree(os.path.join(killed, "checkpoints", "6"))
     os.remove(os.path.join(killed, "metrics.json"))
-    resumed = loop.train_and_evaluate(tiny(tiny_builder), killed)
+    resumed = tasks.train_and_evaluate(tiny(tiny_builder), killed)
     assert f"resumed from {os.path.join(killed, 'checkpoints', '3')}" in open(os.path.join(killed, "train.log")).read()
     assert resumed["train_steps"] == 6
     logged = [json.loads(line)["step"] for line in open(os.path.join(killed, "train_log.jsonl"))]
@@ -206,15 +209,15 @@ def test_the_casme2_recognition_config_trains_leave_one_subject_out_on_a_copy_of
 
     monkeypatch.setattr([c for c in casme2.Builder.BUILDER_CONFIGS if c.name == "cropped_128"][0], "frame_size", SIZE)
     (tmp_path / "tfds").mkdir()
-    config = casme2_config.get_config(f"task=recognition,inputs={inputs}")
+    config = casme2_recognition.get_config(f"inputs={inputs}")
     assert config.eval.protocol == "loso" and config.data.train_window == "trimmed"
     config = _one_step(config, tmp_path / "tfds", _casme2_manual(tmp_path / "manual"), "casme2/cropped_128")
     if inputs == "flow":
         with pytest.raises(ConfigError, match="clip .*: a flow size of 112 px is larger than the 32-px frames"):
-            loop.train_and_evaluate(config, str(tmp_path / "too_fine"))
+            tasks.train_and_evaluate(config, str(tmp_path / "too_fine"))
         config.data.flow_size = SIZE
     config.eval.folds = "0"                       # one fold (subject 01) of three
-    results = loop.train_and_evaluate(config, str(tmp_path / "run"))
+    results = tasks.train_and_evaluate(config, str(tmp_path / "run"))
     assert results["folds_done"] == ["01"] and results["folds_missing"] == ["02", "03"]
     fold = json.load(open(tmp_path / "run" / "fold_01" / "metrics.json"))
     assert fold["train_steps"] == 1 and fold["train_subjects"] == ["02", "03"]
@@ -234,11 +237,11 @@ def test_the_samm_recognition_config_trains_on_a_copy_of_its_layout(tmp_path, mo
 
     monkeypatch.setattr([c for c in samm.Builder.BUILDER_CONFIGS if c.name == "whole_128"][0], "frame_size", SIZE)
     (tmp_path / "tfds").mkdir()
-    config = _one_step(samm_config.get_config("task=recognition"), tmp_path / "tfds",
+    config = _one_step(samm_recognition.get_config(), tmp_path / "tfds",
                        _samm_manual(tmp_path / "manual"), "samm/whole_128")
     config.eval.protocol = "holdout"
     config.eval.holdout_subjects = 1
-    summary = loop.train_and_evaluate(config, str(tmp_path / "run"))
+    summary = tasks.train_and_evaluate(config, str(tmp_path / "run"))
     assert summary["train_steps"] == 1 and summary["test_subjects"] == ["008"]
     assert summary["train_class_counts"] == {"negative": 1, "positive": 1, "surprise": 1}   # "Other" left out
     assert [(c["native"], c["true"]) for c in summary["per_clip"]] == [("contempt", "negative")]
@@ -255,7 +258,7 @@ def test_the_majority_baseline_is_the_training_clips_commonest_class_whatever_th
     def always_surprise(frames):              # a stand-in for a model
         return np.tile(np.array([[0.1, 0.2, 0.7]], np.float32), (len(frames), 1))
 
-    results, records = recognition_run.evaluate(config, tiny_builder, always_surprise, train, test)
+    results, records = recognition_evaluate.evaluate(config, tiny_builder, always_surprise, train, test)
     assert results["majority"]["class"] == commonest and {r["majority"] for r in records} == {commonest}
 
     surprise = tiny_builder.info.features["emotion"].names.index("surprise")
@@ -266,7 +269,7 @@ def test_the_majority_baseline_is_the_training_clips_commonest_class_whatever_th
             tf.equal(ex["subject"], "s03"), tf.constant(surprise, tf.int64), ex["emotion"])})
 
     monkeypatch.setattr(input_pipeline, "load_clips", test_clips_relabelled)
-    again, records = recognition_run.evaluate(config, tiny_builder, always_surprise, train, test)
+    again, records = recognition_evaluate.evaluate(config, tiny_builder, always_surprise, train, test)
     assert {r["true"] for r in records} == {"surprise"} and len(records) == 3   # counted with the test clips,
     assert again["majority"]["class"] == commonest                               # surprise would win
     assert again["prior"]["class_prior"] == results["prior"]["class_prior"]
@@ -307,7 +310,7 @@ def test_leave_one_subject_out_scores_the_pooled_clips_not_the_mean_of_the_folds
     a = [("negative", "negative"), ("positive", "positive"), ("negative", "positive")]
     b = [("surprise", "surprise"), ("others", "surprise")]     # others: not a class, not scored
     fold_means = np.mean([_fold(workdir, "01", a), _fold(workdir, "02", b)])
-    results = recognition_run.write_results(workdir, ["01", "02", "03"])
+    results = recognition_results.write_results(workdir, ["01", "02", "03"])
     assert results["folds_done"] == ["01", "02"] and results["folds_missing"] == ["03"]
     pairs = a + b
     true, predicted = [t for t, _ in pairs], [p for _, p in pairs]
@@ -326,7 +329,7 @@ def test_the_composite_pools_the_clips_of_several_datasets_runs(tmp_path):
     b = [("surprise", "surprise"), ("negative", "negative"), ("others", "negative")]
     _fold(casme2, "01", a)
     _fold(samm, "01", b)       # the same subject code in another dataset: a different person
-    results = recognition_run.write_composite([casme2, samm], str(tmp_path / "composite"))
+    results = recognition_results.write_composite([casme2, samm], str(tmp_path / "composite"))
     pairs = [p for p in a + b if p[0] != "others"]
     true, predicted = [t for t, _ in pairs], [p for _, p in pairs]
     assert (results["model"]["uf1"], results["model"]["uar"]) == recognition.uf1_uar(
@@ -339,12 +342,12 @@ def test_the_composite_pools_the_clips_of_several_datasets_runs(tmp_path):
     with open(os.path.join(samm, "fold_01", "metrics.json"), "w") as f:
         json.dump(fold, f)
     with pytest.raises(ConfigError, match="three classes"):
-        recognition_run.write_composite([casme2, samm], str(tmp_path / "composite"))
+        recognition_results.write_composite([casme2, samm], str(tmp_path / "composite"))
 
 
 def test_a_bad_emotion_label_set_is_a_one_line_config_error(tiny_builder, tmp_path):
     with pytest.raises(ConfigError) as error:
-        loop.train_and_evaluate(tiny(tiny_builder, **{"data.emotion_labels": "seven"}), str(tmp_path / "run"))
+        tasks.train_and_evaluate(tiny(tiny_builder, **{"data.emotion_labels": "seven"}), str(tmp_path / "run"))
     assert "config.data.emotion_labels='seven'" in str(error.value) and "\n" not in str(error.value)
     assert not os.path.exists(tmp_path / "run" / "checkpoints")
 
@@ -370,31 +373,33 @@ def test_training_subjects_with_one_class_only_are_a_config_error_naming_the_dat
     assert "one class only (negative)" in message and "\n" not in message
 
 
-@pytest.mark.parametrize("module", [casme2_config, samm_config, synthetic_config])
-def test_the_task_argument_leaves_the_intensity_configs_as_they_were(module):
-    assert module.get_config("task=intensity").to_dict() == module.get_config().to_dict()
-    assert module.get_config().get("task", "intensity") == "intensity"
-    config = module.get_config("task=recognition,variant=framewise")
-    assert config.task == config.model.task == "recognition" and config.model.temporal == "none"
+@pytest.mark.parametrize("intensity, recognition_module", [(casme2_config, casme2_recognition),
+                                                           (samm_config, samm_recognition),
+                                                           (synthetic_config, recognition_config)])
+def test_each_recognition_config_is_its_intensity_config_with_the_task_changed(intensity, recognition_module):
+    """One field says the task; the recognition configs take the paper's two recognition variants only."""
+    assert intensity.get_config().task == "intensity" and "task" not in intensity.get_config().model
+    config = recognition_module.get_config("variant=framewise")
+    assert config.task == "recognition" and "task" not in config.model and config.model.temporal == "none"
+    assert config.data.train_window == "trimmed" and config.loss.rank_weight == 0.0
     with pytest.raises(ValueError, match="no_rank"):
-        module.get_config("task=recognition,variant=no_rank")
-    with pytest.raises(ValueError, match="unknown task"):
-        default.apply_task(module.get_config(), "spotting")
+        recognition_module.get_config("variant=no_rank")
+    with pytest.raises(ValueError, match="unknown config argument 'task'"):
+        intensity.get_config("task=recognition")
 
 
 def test_recognition_on_region_motion_trains_the_flow_stem_on_every_training_clip(tiny_builder, tmp_path):
-    config = synthetic_config.get_config("task=recognition,size=tiny,inputs=flow")
+    config = recognition_config.get_config("size=tiny,inputs=flow")
     config.data.data_dir = data_dir_of(tiny_builder)
     assert config.data.clip_landmarks == "template" and not config.data.flip
-    summary = loop.train_and_evaluate(config, str(tmp_path / "flow"))
+    summary = tasks.train_and_evaluate(config, str(tmp_path / "flow"))
     assert summary["train_steps"] == config.train.num_steps and len(summary["per_clip"]) == summary["test_clips"]
     assert summary["model"]["pairs"] == sum(c["true"] != "others" for c in summary["per_clip"])
     saved = json.load(open(tmp_path / "flow" / "config.json"))
     assert saved["model"]["inputs"] == "flow"
-    from meint_jax.models import create_model
 
     config.model.emotion_outputs = len(summary["classes"])
-    shapes = jax.eval_shape(lambda: create_model(config.model).init(
+    shapes = jax.eval_shape(lambda: tasks.create_model(config).init(
         jax.random.PRNGKey(0), np.zeros((1, config.data.num_steps, 36), np.float32)))
     kernel = shapes["params"]["encoder"]["ConvBNReLU_0"]["Conv_0"]["kernel"]
     assert kernel.shape[1:] == (36, config.model.stem_features)     # the flow stem reads the 36 motions
@@ -407,7 +412,7 @@ def test_recognition_on_region_motion_trains_the_flow_stem_on_every_training_cli
 def test_a_resumed_flow_run_scales_each_step_as_an_uninterrupted_one():
     from meint_jax.data.clips import flow as clip_flow
 
-    config = synthetic_config.get_config("task=recognition,size=tiny,inputs=flow")
+    config = recognition_config.get_config("size=tiny,inputs=flow")
     batches = [{"positions": np.array([[0, 1, 2], [0, 1, 2]]), "clip_id": np.array([b"a", b"b"]),
                 "onset": np.array([0, 0])} for _ in range(4)]
     ramp = np.stack([np.zeros(36), np.ones(36), np.ones(36)]).astype(np.float32)   # motion 1 after the first frame
@@ -423,12 +428,12 @@ def test_a_resumed_flow_run_scales_each_step_as_an_uninterrupted_one():
 def test_flow_inputs_refuse_image_augmentations_and_the_intensity_task():
     from meint_jax.training import config_checks
 
-    config = synthetic_config.get_config("task=recognition,inputs=flow")
-    config_checks.check_config(config)
+    config = recognition_config.get_config("inputs=flow")
+    config_checks.check_recognition_config(config)
     config.data.min_crop = 0.85
     with pytest.raises(ConfigError, match="min_crop=0.85"):
-        config_checks.check_config(config)
-    with pytest.raises(ValueError, match="task=recognition"):
+        config_checks.check_recognition_config(config)
+    with pytest.raises(ValueError, match="unknown config argument 'inputs'"):
         synthetic_config.get_config("inputs=flow")
     with pytest.raises(ValueError, match="unknown inputs"):
-        synthetic_config.get_config("task=recognition,inputs=landmarks")
+        recognition_config.get_config("inputs=landmarks")

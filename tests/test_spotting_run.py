@@ -10,12 +10,12 @@ import pytest
 import tensorflow_datasets as tfds
 
 import data_builders  # noqa: F401  Registers the builders.
-from configs import spotting as spotting_configs
-from configs import synthetic_spotting
+from configs.spotting import base as spotting_configs
+from configs.spotting import synthetic as synthetic_spotting
+from meint_jax import tasks
 from meint_jax.common.errors import ConfigError
 from meint_jax.data.long import pipeline as long_pipeline
 from meint_jax.data.long.videos import Interval
-from meint_jax.tasks.intensity import train as loop
 from meint_jax.tasks.spotting import baselines
 from meint_jax.tasks.spotting import evaluate as spotting_protocol
 
@@ -66,7 +66,7 @@ def test_a_tiny_spotting_run_reports_the_model_beside_both_baselines_and_draws_t
     emotions = [i["emotion"] for v in saved["per_video"] for i in v["intervals"]]
     assert emotions and set(emotions) <= set(saved["classes"])
     # Started again: resumed from the last checkpoint, nothing retrained, the same figures.
-    again = loop.train_and_evaluate(tiny(data_dir), workdir)
+    again = tasks.train_and_evaluate(tiny(data_dir), workdir)
     assert again["model"] == saved["model"] and again["train_seconds_this_run"] < 5.0
     assert "resumed from" in open(os.path.join(workdir, "train.log")).read()
 
@@ -109,16 +109,16 @@ def test_the_chance_spotter_scores_near_zero_on_videos_with_rare_short_expressio
 
 def test_a_spotting_config_without_validation_subjects_is_refused(data_dir, tmp_path):
     with pytest.raises(ConfigError, match="validation_subjects"):
-        loop.train_and_evaluate(tiny(data_dir, **{"eval.validation_subjects": 0}), str(tmp_path / "run"))
+        tasks.train_and_evaluate(tiny(data_dir, **{"eval.validation_subjects": 0}), str(tmp_path / "run"))
     with pytest.raises(ConfigError, match="target_shape"):
-        loop.train_and_evaluate(tiny(data_dir, **{"data.target_shape": "square"}), str(tmp_path / "run"))
+        tasks.train_and_evaluate(tiny(data_dir, **{"data.target_shape": "square"}), str(tmp_path / "run"))
 
 
 @pytest.mark.slow
 def test_leave_one_subject_out_pools_the_counts_of_every_fold(data_dir, tmp_path):
     workdir = str(tmp_path / "loso")
     config = tiny(data_dir, **{"eval.protocol": "loso", "eval.validation_subjects": 1})
-    results = loop.train_and_evaluate(config, workdir)
+    results = tasks.train_and_evaluate(config, workdir)
     assert results["folds_done"] == ["s01", "s02", "s03"] and not results["folds_missing"]
     folds = [json.load(open(os.path.join(workdir, f"fold_{s}", "metrics.json"))) for s in ("s01", "s02", "s03")]
     for kind in ("micro", "macro"):
@@ -129,28 +129,26 @@ def test_leave_one_subject_out_pools_the_counts_of_every_fold(data_dir, tmp_path
     assert json.load(open(os.path.join(workdir, "results.json")))["model"] == results["model"]
 
 
-@pytest.mark.parametrize("module", ["casme3_spotting", "samm_lv_spotting", "casme_sq_spotting",
-                                    "synthetic_spotting"])
+@pytest.mark.parametrize("module", ["casme3", "samm_lv", "casme_sq", "synthetic"])
 @pytest.mark.parametrize("variant", spotting_configs.VARIANTS)
 def test_every_spotting_config_and_variant_passes_the_checks_and_builds_its_model(module, variant):
     import importlib
 
     import jax
 
-    from meint_jax.models import create_model
     from meint_jax.training import config_checks
 
-    config = importlib.import_module(f"configs.{module}").get_config(f"variant={variant}")
-    config_checks.check_config(config)
+    config = importlib.import_module(f"configs.spotting.{module}").get_config(f"variant={variant}")
+    config_checks.check_spotting_config(config)
     assert config.variant == variant and config.task == "spotting"
-    model = create_model(config.model)
+    model = tasks.create_model(config)
     shapes = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), np.zeros((1, config.data.window, 36),
                                                                                 np.float32)))
     assert shapes["params"]["head"]["kernel"].shape[-1] == 2
 
 
 def test_the_samm_lv_config_spots_on_every_seventh_frame_but_counts_in_frame_numbers(data_dir):
-    from configs import samm_lv_spotting
+    from configs.spotting import samm_lv as samm_lv_spotting
 
     config = samm_lv_spotting.get_config()
     assert config.data.frame_step == 7 and config.data.window == 30
@@ -168,7 +166,7 @@ def test_paper_001s_resnet18_plugs_in_on_face_frames(data_dir, tmp_path):
     config.train.num_steps = 2
     config.train.warmup_steps = 1
     config.train.checkpoint_every = 2
-    summary = loop.train_and_evaluate(config, str(tmp_path / "frames"))
+    summary = tasks.train_and_evaluate(config, str(tmp_path / "frames"))
     assert summary["train_steps"] == 2 and 0.0 <= summary["model"]["overall"]["f1"] <= 1.0
     with pytest.raises(ConfigError, match="frames_"):
-        loop.train_and_evaluate(tiny(data_dir, **{"model.inputs": "frames"}), str(tmp_path / "flow_only"))
+        tasks.train_and_evaluate(tiny(data_dir, **{"model.inputs": "frames"}), str(tmp_path / "flow_only"))

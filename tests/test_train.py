@@ -9,9 +9,10 @@ import jax
 import numpy as np
 import pytest
 
-from configs import synthetic as synthetic_config
-from meint_jax.models import create_model
-from meint_jax.tasks.intensity import train as loop
+from configs.intensity import synthetic as synthetic_config
+from meint_jax import tasks
+from meint_jax.tasks.intensity import steps as intensity_steps
+from meint_jax.training import fit
 from meint_jax.training import state as steps
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -28,7 +29,7 @@ def tiny_config(data_dir, **train_overrides):
 def test_train_and_evaluate_writes_metrics_plot_checkpoints_and_resumes(tiny_builder, tmp_path):
     data_dir = os.path.dirname(os.path.dirname(os.path.dirname(tiny_builder.data_dir)))
     workdir = str(tmp_path / "run")
-    summary = loop.train_and_evaluate(tiny_config(data_dir), workdir)
+    summary = tasks.train_and_evaluate(tiny_config(data_dir), workdir)
 
     on_disk = json.load(open(os.path.join(workdir, "metrics.json")))
     assert on_disk == json.loads(json.dumps(summary))
@@ -54,7 +55,7 @@ def test_train_and_evaluate_writes_metrics_plot_checkpoints_and_resumes(tiny_bui
     assert [e.step for e in events.Tensors("train/loss")] == [2, 4, 6]
 
     # A second call with more steps resumes from step 6 instead of starting over.
-    summary = loop.train_and_evaluate(tiny_config(data_dir, num_steps=8), workdir)
+    summary = tasks.train_and_evaluate(tiny_config(data_dir, num_steps=8), workdir)
     assert summary["train_steps"] == 8
     logged = [json.loads(line)["step"] for line in open(os.path.join(workdir, "train_log.jsonl"))]
     assert logged == [2, 4, 6, 8]
@@ -66,7 +67,7 @@ def _final_state(workdir):
     from meint_jax.training import checkpoint
 
     config = ml_collections.ConfigDict(json.load(open(os.path.join(workdir, "config.json"))))
-    model, tx = create_model(config.model), steps.create_optimizer(config.train)
+    model, tx = tasks.create_model(config), steps.create_optimizer(config.train)
     shape = (1, config.data.num_steps, config.data.image_size, config.data.image_size, 3)
     ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"))
     state, _ = ckpt.restore(steps.init_state(model, tx, shape, 0))
@@ -125,8 +126,8 @@ def test_non_finite_loss_stops_naming_step_clips_and_last_checkpoint(tiny_builde
     monkeypatch.setattr(input_pipeline, "train_batches", poisoned)
     data_dir = os.path.dirname(os.path.dirname(os.path.dirname(tiny_builder.data_dir)))
     workdir = str(tmp_path / "run")
-    with pytest.raises(loop.TrainingDiverged) as error:
-        loop.train_and_evaluate(tiny_config(data_dir, num_steps=6, checkpoint_every=3), workdir)
+    with pytest.raises(fit.TrainingDiverged) as error:
+        tasks.train_and_evaluate(tiny_config(data_dir, num_steps=6, checkpoint_every=3), workdir)
     message = str(error.value)
     assert "at step 4" in message and ", ".join(seen) in message
     assert os.path.join(workdir, "checkpoints", "3") in message
@@ -138,20 +139,21 @@ def test_non_finite_loss_stops_naming_step_clips_and_last_checkpoint(tiny_builde
 def test_sharded_step_equals_unsharded_on_eight_devices():
     script = """
 import jax, jax.numpy as jnp, numpy as np, optax
-from configs import synthetic
+from configs.intensity import synthetic
 from meint_jax.common import xla_options
 from meint_jax.training import sharding, state as steps
-from meint_jax.models import create_model
+from meint_jax import tasks
+from meint_jax.tasks.intensity import steps as intensity_steps
 assert jax.device_count() == 8
 config = synthetic.get_config("size=tiny")
 config.model.gru_features = 8
 # Plain SGD: Adam's first step is g/|g|, which turns float noise in near-zero gradients into +-lr.
-model, tx = create_model(config.model), optax.sgd(0.1)
+model, tx = tasks.create_model(config), optax.sgd(0.1)
 rng = np.random.default_rng(0)
 batch = {"frames": rng.integers(0, 255, (8, 4, 32, 32, 3), dtype=np.uint8),
          "targets": rng.uniform(0, 1, (8, 4)).astype(np.float32)}
 state = steps.init_state(model, tx, batch["frames"].shape, seed=0)
-step = lambda s, b: steps.train_step(s, b, model=model, tx=tx, loss_config=config.loss)
+step = lambda s, b: intensity_steps.train_step(s, b, model=model, tx=tx, loss_config=config.loss)
 # Compiled as training compiles it (XLA's convolutions on CPU): jaxlib's default YNNPACK kernels give the
 # single-device weight gradients 1-16% of the update away from XLA's and from the sharded step's.
 options = xla_options.step_options(config.train.cpu_convolutions, step="train")
@@ -182,13 +184,13 @@ def test_train_step_fits_a_fixed_batch():
     config = synthetic_config.get_config("size=tiny")
     config.model.gru_features = 8
     config.train.update(learning_rate=1e-3, warmup_steps=0, schedule="constant")
-    model = create_model(config.model)
+    model = tasks.create_model(config)
     tx = steps.create_optimizer(config.train)
     rng = np.random.default_rng(0)
     batch = {"frames": rng.integers(0, 255, (2, 4, 32, 32, 3), dtype=np.uint8),
              "targets": np.array([[0, 1, 0.5, 0], [0, 0.3, 1, 0]], np.float32)}
     state = steps.init_state(model, tx, batch["frames"].shape, seed=0)
-    step = jax.jit(lambda s, b: steps.train_step(s, b, model=model, tx=tx, loss_config=config.loss))
+    step = jax.jit(lambda s, b: intensity_steps.train_step(s, b, model=model, tx=tx, loss_config=config.loss))
     losses = []
     for _ in range(25):
         state, m = step(state, batch)
@@ -202,7 +204,7 @@ def run_main(*args):
                           text=True, timeout=300)
 
 
-TINY = "--config=configs/synthetic.py:size=tiny"
+TINY = "--config=configs/intensity/synthetic.py:size=tiny"
 
 
 @pytest.mark.parametrize("args, message", [
@@ -214,7 +216,7 @@ TINY = "--config=configs/synthetic.py:size=tiny"
     ([TINY, "--config.train.epochs=3"], "names a field the config does not have"),
     ([TINY, "--config.model.init_from=/nonexistent/resnet18.pth"],
      "config.model.init_from='/nonexistent/resnet18.pth' does not exist"),
-    (["--config=configs/synthetic.py:variant=best"], "unknown variant 'best'"),
+    (["--config=configs/intensity/synthetic.py:variant=best"], "unknown variant 'best'"),
     (["--config=configs/nothere.py"], "No such file or directory: 'configs/nothere.py'"),
     ([TINY, "--config.eval.protocol=kfold"], "config.eval.protocol='kfold'"),
     ([TINY, "--config.eval.select=best"], "needs config.eval.validation_subjects > 0"),
@@ -231,7 +233,7 @@ def test_bad_settings_give_one_line_errors(tmp_path, args, message):
 def test_unwritable_workdir_is_reported(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a directory")
-    result = run_main("--config=configs/synthetic.py:size=tiny", f"--workdir={blocker / 'run'}")
+    result = run_main("--config=configs/intensity/synthetic.py:size=tiny", f"--workdir={blocker / 'run'}")
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("meint_jax.main: error: --workdir ") and "not writable" in last

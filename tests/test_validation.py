@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from configs import synthetic as synthetic_config
+from configs.intensity import synthetic as synthetic_config
 from meint_jax import paper_tables
 from meint_jax.common import errors
 from meint_jax.training import config_checks

@@ -1,17 +1,19 @@
 """The embedded synthetic dataset: the README's main command, CPU-sized.
 
-Named variants: the paper's ablations (`:variant=framewise`), and `tiny`
-for tests and smoke runs (`configs/synthetic.py:variant=full,size=tiny`).
-`task=recognition` trains clip-level emotion recognition instead (`default.recognition`), on the frames
-or, with `task=recognition,inputs=flow`, on paper 002's region motion.
+    python -m meint_jax.main --config=configs/intensity/synthetic.py --workdir=/tmp/meint-run
+
+Args: `variant=` the paper's ablations (`configs/intensity/base.py`'s VARIANTS, e.g. `:variant=framewise`);
+`size=tiny` for tests and smoke runs (`configs/intensity/synthetic.py:variant=full,size=tiny`).
+`configs/recognition/synthetic.py` trains emotion recognition on the same clips.
 """
 
-from configs import default
+from configs import common
+from configs.intensity import base
 
 
 def get_config(arg=None):
-    args = default.parse_arg(arg, variant="full", size="default", task="intensity", inputs="frames")
-    config = default.get_config()
+    args = common.parse_arg(arg, variant="full", size="default")
+    config = base.get_config()
     config.data.name = "synthetic_me/default"
     # 80 px (the dataset stores 112 px): chosen when XLA:CPU ran 64 px slower than 80 px, a slow path
     # removed since (benchmarks/README.md). The README's figures are at 80 px.
@@ -40,19 +42,9 @@ def get_config(arg=None):
         config.data.image_size = 32
         config.data.num_steps = 8
         config.model.gru_features = 16
-        config.train.batch_size = 4
-        config.train.num_steps = 6
-        config.train.warmup_steps = 2
-        config.train.log_every = 2
-        config.train.checkpoint_every = 3
-        config.eval.holdout_subjects = 1
         config.eval.untrimmed_windows = 2
         config.eval.plot_clips = 2
+        common.tiny_training(config)
     elif args.size != "default":
         raise ValueError(f"unknown size {args.size!r}; use 'default' or 'tiny'")
-    config = default.apply_task(default.apply_variant(config, args.variant), args.task, args.inputs)
-    if args.inputs == "flow":
-        config.data.clip_landmarks = "template"     # dlib misreads the procedural faces (data/clip_flow.py)
-        if args.size == "tiny":
-            config.data.flow_size = 32                  # the tiny set stores 32-px frames
-    return config
+    return base.apply_variant(config, args.variant)

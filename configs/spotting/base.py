@@ -1,16 +1,19 @@
 """Every setting of a spotting run (paper 002's task), with paper 002's values where its code gives them.
 
-Datasets' spotting configs start from `get_config()` here. Variants are ablations:
-`full` (flow stem + slow-fast Mamba network), `bigru` (paper 001's temporal model in its place),
-`framewise` (no temporal model), `soft_targets` (a raised-cosine target inside each expression instead
-of paper 002's hard 1), `spotting_only` (no emotion head), `separate` (the joint model's two tasks trained
-as two models, each for the whole step budget: does sharing help?).
+    python -m meint_jax.main --config=configs/spotting/base.py --workdir=DIR
+
+Dataset configs (`synthetic.py`, `casme3.py`, `samm_lv.py`, `casme_sq.py`) start from `get_config()` here;
+`paper_config` holds paper 002's settings on a real long-video dataset. Args: `variant=` one of VARIANTS,
+the ablations: `full` (flow stem + slow-fast Mamba network), `bigru` (paper 001's temporal model in its
+place), `framewise` (no temporal model), `soft_targets` (a raised-cosine target inside each expression
+instead of paper 002's hard 1), `spotting_only` (no emotion head), `separate` (the joint model's two tasks
+trained as two models, each for the whole step budget: does sharing help?).
 """
 
 import ml_collections
 from ml_collections.config_dict import placeholder
 
-from configs import default
+from configs import common
 
 VARIANTS = ("full", "bigru", "framewise", "soft_targets", "spotting_only", "separate")
 
@@ -33,9 +36,9 @@ def apply_variant(config: ml_collections.ConfigDict, variant: str) -> ml_collect
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-    args = default.parse_arg(arg, variant="full")
+    args = common.parse_arg(arg, variant="full")
     config = ml_collections.ConfigDict()
-    config.task = "spotting"
+    config.task = "spotting"                    # picks the model, the training loop and the metrics
     config.seed = 0
     config.variant = "full"
 
@@ -48,9 +51,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.data.me_fraction = 0.5               # training windows holding a micro-expression; < 0: uniform
     config.data.target_shape = "hard"           # inside an expression: hard (paper 002) or a pseudo_labels shape
     config.data.feature_scale = 0.1             # augmentation: features x U(1 - s, 1 + s) per window (paper 002)
-    # Recorded from the training subjects when training starts (leave unset):
-    config.data.micro_frames = placeholder(float)   # median micro-expression length, frames of the step grid
-    config.data.macro_frames = placeholder(float)
+    # Recorded from the dataset when training starts (leave unset):
     config.data.flow_size = placeholder(int)        # how the dataset's flow features were made, for `meint_jax.spot`
     config.data.anchor_every = placeholder(int)
     # Emotions (recognition): the field's three classes or the dataset's own; `others` (no class of the set,
@@ -60,7 +61,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.data.emotion_classes = placeholder(tuple)  # recorded when training starts (leave unset)
 
     config.model = ml_collections.ConfigDict()
-    config.model.task = "spotting"
     config.model.inputs = "flow"                # flow (paper 002) | frames (ResNet18 on a frames_* build)
     config.model.temporal = "slow_fast"         # slow_fast (paper 002) | bigru (paper 001) | none
     config.model.stem_features = 128
@@ -111,14 +111,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     return apply_variant(config, args.variant)
 
 
-def paper_config(data_name: str, arg: str | None, *, window: int, frame_step: int, batch_size: int,
+def paper_config(data_name: str, variant: str = "full", *, window: int, frame_step: int, batch_size: int,
                  me_fraction: float) -> ml_collections.ConfigDict:
-    """Paper 002's settings on a real long-video dataset, leave-one-subject-out; `arg` picks a variant."""
-    args = default.parse_arg(arg, variant="full")
+    """Paper 002's settings on a real long-video dataset, leave-one-subject-out (the base's protocol)."""
     config = get_config()
     config.data.name = data_name
     config.data.window = window
     config.data.frame_step = frame_step
     config.data.me_fraction = me_fraction
     config.train.batch_size = batch_size
-    return apply_variant(config, args.variant)
+    return apply_variant(config, variant)

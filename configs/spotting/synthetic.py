@@ -1,16 +1,19 @@
 """Spotting on the embedded synthetic long videos: the README's spotting command, CPU-sized.
 
-`configs/synthetic_spotting.py:size=tiny` is a seconds-long smoke run (tests); `inputs=frames` trains
-ResNet18 on the face frames (synthetic_long/default_frames) instead of the flow features; variants as in
-`configs/spotting.py`.
+    python -m meint_jax.main --config=configs/spotting/synthetic.py --workdir=/tmp/meint-spot
+
+Args: `variant=` as in `configs/spotting/base.py`; `size=tiny` a seconds-long smoke run (tests);
+`inputs=frames` trains ResNet18 on the face frames (synthetic_long/default_frames) instead of the flow
+features (`inputs=flow`, the default).
 """
 
-from configs import default, spotting
+from configs import common
+from configs.spotting import base
 
 
 def get_config(arg=None):
-    args = default.parse_arg(arg, variant="full", size="default", inputs="flow")
-    config = spotting.get_config()
+    args = common.parse_arg(arg, variant="full", size="default", inputs="flow")
+    config = base.get_config()
     config.data.name = "synthetic_long/default"
     # A CPU-sized slow-fast network: paper 002's shape (two paths, laterals), a quarter of its width.
     config.model.stem_features = 32
@@ -35,15 +38,10 @@ def get_config(arg=None):
         config.model.lateral_after = (1,)
         config.model.d_state = 4
         config.model.gru_features = 8
-        config.train.batch_size = 4
-        config.train.num_steps = 6
-        config.train.warmup_steps = 2
-        config.train.log_every = 2
-        config.train.checkpoint_every = 3
-        config.eval.holdout_subjects = 1
         config.eval.validation_subjects = 1
         config.eval.chance_runs = 3
         config.eval.timelines = 1
+        common.tiny_training(config)
     elif args.size != "default":
         raise ValueError(f"unknown size {args.size!r}; use 'default' or 'tiny'")
     if args.inputs == "frames":     # paper 001's ResNet18 on the face frames instead of flow features
@@ -51,4 +49,4 @@ def get_config(arg=None):
         config.data.name += "_frames"
     elif args.inputs != "flow":
         raise ValueError(f"unknown inputs {args.inputs!r}; use 'flow' or 'frames'")
-    return spotting.apply_variant(config, args.variant)
+    return base.apply_variant(config, args.variant)

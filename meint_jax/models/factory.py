@@ -1,4 +1,5 @@
-"""`create_model(config.model)`: the only place a model is built from a config."""
+"""The only place a model is built from a config section: its parts (encoder, temporal model) and the three
+compositions a task picks (`tasks/<task>/__init__.py` names its own)."""
 
 from __future__ import annotations
 
@@ -54,21 +55,22 @@ def create_spotting_model(model_config: ml_collections.ConfigDict, backend: str 
                          emotion_head=emotion_head, inputs=m.inputs, dtype=dtype)
 
 
-def create_model(model_config: ml_collections.ConfigDict, backend: str | None = None):
-    """The model a config describes by `model.task`: spotting, clip recognition (paper 001's parts with an
-    emotion head of `emotion_outputs` classes), or paper 001's intensity model."""
-    task = model_config.get("task", "intensity")
-    if task == "spotting":
-        return create_spotting_model(model_config, backend)
+def create_recognition_model(model_config: ml_collections.ConfigDict, backend: str | None = None):
+    """Clip recognition: paper 001's parts (or paper 002's flow stem, `inputs='flow'`) with an emotion head of
+    `emotion_outputs` classes."""
     dtype = DTYPES[model_config.dtype]
-    if task == "recognition":
-        inputs = model_config.get("inputs", "frames")
-        return ClipRecognitionModel(
-            encoder=(slow_fast.FlowStem(model_config.stem_features, dtype=dtype, name="encoder")
-                     if inputs == "flow" else create_encoder(dtype, backend)),
-            temporal=create_temporal(model_config.temporal, model_config.gru_features, dtype),
-            head=nn.Dense(model_config.emotion_outputs, dtype=jnp.float32, name="head"),
-            frame_input=model_config.get("frame_input", "frames"), inputs=inputs, dtype=dtype)
+    inputs = model_config.get("inputs", "frames")
+    return ClipRecognitionModel(
+        encoder=(slow_fast.FlowStem(model_config.stem_features, dtype=dtype, name="encoder")
+                 if inputs == "flow" else create_encoder(dtype, backend)),
+        temporal=create_temporal(model_config.temporal, model_config.gru_features, dtype),
+        head=nn.Dense(model_config.emotion_outputs, dtype=jnp.float32, name="head"),
+        frame_input=model_config.get("frame_input", "frames"), inputs=inputs, dtype=dtype)
+
+
+def create_intensity_model(model_config: ml_collections.ConfigDict, backend: str | None = None):
+    """Paper 001's intensity model: ResNet18 x BiGRU (or frame-wise) x Dense(1)."""
+    dtype = DTYPES[model_config.dtype]
     return IntensityModel(
         encoder=create_encoder(dtype, backend),
         temporal=create_temporal(model_config.temporal, model_config.gru_features, dtype),

@@ -5,7 +5,7 @@
 `model.apply(variables, frames)` runs all three; `method="encode"`,
 `"contextualize"` and `"heads"` run one, so overlapping windows can share
 their frames' encoder features (inference) and a second head can share the
-encoder and the temporal model. Parts are built by `factory.create_model`.
+encoder and the temporal model. Parts are built by `factory.py`.
 
 `frame_input="residual"` feeds the encoder each frame minus its window's mean
 frame: the face's identity, framing and lighting cancel and what changes over

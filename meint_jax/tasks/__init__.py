@@ -1,1 +1,101 @@
-"""TODO"""
+"""The tasks, one room each, and the registry that replaces every switch on `config.task`.
+
+A room (`tasks/<name>/`) holds what only its task does: `steps.py` (its pure train and predict steps and
+example input), `train.py` (its fold, run on the engine in `training/`), `evaluate.py` (its protocol and
+the baselines that need no learning), `results.py` (pooling LOSO folds) and `predictor.py` (a checkpoint
+applied to new recordings). Its `__init__.py` names these in one `Task`. Adding a task is one room and
+one line in `TASKS`.
+
+Importing this package imports each room's `__init__` and steps only (jax, no TensorFlow); a task's
+training code is imported when a run starts (`train_and_evaluate`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import Any, Callable
+
+from meint_jax.common.errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """What the engine and the entry points need to know of a task."""
+    name: str
+    create_model: Callable      # (config.model, backend=None) -> flax module
+    example_input: Callable     # (config or saved config dict) -> jax.ShapeDtypeStruct of one window
+    train_step: Callable        # (state, batch, *, model, tx, loss_config) -> (state, metrics)
+    predict_step: Callable      # (state, inputs, *, model) -> outputs
+    check_config: Callable      # (config) -> None, or ConfigError naming the field
+    run: str                    # module whose `run(config, workdir, builder) -> dict` trains and evaluates
+
+    def train_module(self):
+        return importlib.import_module(self.run)
+
+
+def _tasks() -> dict[str, Task]:
+    from meint_jax.tasks import intensity, recognition, spotting
+
+    return {task.name: task for task in (intensity.TASK, spotting.TASK, recognition.TASK)}
+
+
+TASKS: dict[str, Task] = _tasks()
+
+
+def name_of(config) -> str:
+    """A config's (or a saved config dict's) task; runs saved before `task` was a field were intensity runs."""
+    return config.get("task", None) or "intensity"
+
+
+def get(config) -> Task:
+    """The task a config (or a saved config dict) runs; ConfigError for an unknown one."""
+    name = name_of(config)
+    if name not in TASKS:
+        raise ConfigError(f"config.task={name!r}: choose one of {', '.join(TASKS)}")
+    return TASKS[name]
+
+
+def create_model(config, backend: str | None = None):
+    """The model of a config (or a saved config dict), composed as its task composes it."""
+    import ml_collections
+
+    model_config = config["model"]
+    if not isinstance(model_config, ml_collections.ConfigDict):
+        model_config = ml_collections.ConfigDict(model_config)
+    return get(config).create_model(model_config, backend)
+
+
+def jit_steps(model, tx, config, **kwargs) -> tuple[Any, Any]:
+    """(train step, forward pass) of the config's task, compiled by `training.state.jit_steps`."""
+    from meint_jax.training import state
+
+    task = get(config)
+    return state.jit_steps(task.train_step, task.predict_step, model, tx, config, **kwargs)
+
+
+def train_and_evaluate(config, workdir: str) -> dict:
+    """Trains and evaluates `config` in `workdir` by its task and `config.eval.protocol`; returns
+    metrics.json's (or, for LOSO, results.json's) content."""
+    from meint_jax.training import run
+
+    task = get(config)
+    workdir, builder = run.prepare(config, workdir, task.check_config)
+    return task.train_module().run(config, workdir, builder)
+
+
+def restore_for_inference(path: str, step: int | None = None) -> tuple[dict, dict, int]:
+    """(variables {'params', 'batch_stats'}, training config dict, step) of a run's checkpoint, on this host's
+    first device. Reads only what inference needs (never the optimiser state)."""
+    import functools
+
+    import jax
+
+    from meint_jax.training import checkpoint
+
+    step_dir, config, restored_step = checkpoint.find_step(path, step)
+    model = create_model(config)
+    abstract = jax.eval_shape(functools.partial(model.init, train=False), jax.random.PRNGKey(0),
+                              get(config).example_input(config))
+    variables = checkpoint.restore_variables(step_dir, {k: abstract[k] for k in ("params", "batch_stats")})
+    return variables, config, restored_step

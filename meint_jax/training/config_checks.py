@@ -114,7 +114,7 @@ def _check_clip_inputs(d, m) -> None:
         moved = [f"data.{k}={d[k]!r}" for k, off in (("flip", False), ("min_crop", 1.0), ("brightness", 0.0),
                                                       ("contrast", 0.0)) if d[k] != off]
         _check(not moved, f"config.model.inputs='flow' with {', '.join(moved)}: image augmentations move the "
-               "regions the flow is pooled in; use `task=recognition,inputs=flow` (its augmentation is "
+               "regions the flow is pooled in; use a recognition config with inputs=flow (its augmentation is "
                "data.feature_scale)")
         _check(d.get("clip_landmarks") in clip_flow.LANDMARKS,
                f"config.data.clip_landmarks={d.get('clip_landmarks')!r}: choose one of {clip_flow.LANDMARKS}")
@@ -130,14 +130,20 @@ def _check_clip_inputs(d, m) -> None:
                f"config.data.feature_scale={d.get('feature_scale')!r}: use a fraction in [0, 1)")
 
 
-def check_config(config: ml_collections.ConfigDict) -> None:
-    """Raises ConfigError naming the first field whose value cannot work."""
-    if config.get("task", "intensity") == "spotting":
-        return check_spotting_config(config)
+def check_recognition_config(config: ml_collections.ConfigDict) -> None:
+    """Raises ConfigError naming the first field of a clip-recognition config whose value cannot work."""
+    _check_emotions(config)
+    _check_clip_inputs(config.data, config.model)
+    chance_runs = config.eval.get("chance_runs")
+    _check(isinstance(chance_runs, int) and chance_runs >= 1,
+           f"config.eval.chance_runs={chance_runs!r}: use a positive integer (draws of the class-prior baseline)")
+    check_clip_config(config)
+
+
+def check_clip_config(config: ml_collections.ConfigDict) -> None:
+    """Raises ConfigError naming the first field of a run on clips (intensity, and recognition's shared part)
+    whose value cannot work."""
     d, m, t, e, lo = config.data, config.model, config.train, config.eval, config.loss
-    if config.get("task", "intensity") == "recognition":
-        _check_emotions(config)
-        _check_clip_inputs(d, m)
     _check(isinstance(d.image_size, int) and d.image_size >= 32,
            f"config.data.image_size={d.image_size!r}: use an integer of at least 32 (ResNet18 downsamples 32x)")
     _check(isinstance(d.num_steps, int) and d.num_steps >= 3,
@@ -193,15 +199,14 @@ def prepare_workdir(workdir: str) -> str:
 RESUMABLE_CHANGES = ("train.num_steps", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints",
                      "train.cpu_convolutions", "data.data_dir", "data.manual_dir", "eval.")
 # Recorded from the dataset when training starts; unset in a config that has not started.
-RECORDED = ("data.frame_size", "data.expression_frames", "data.micro_frames", "data.macro_frames",
-            "data.flow_size", "data.anchor_every", "data.emotion_classes", "model.emotion_outputs",
-            "loss.emotion_weights")
+RECORDED = ("data.frame_size", "data.expression_frames", "data.flow_size", "data.anchor_every",
+            "data.emotion_classes", "model.emotion_outputs", "loss.emotion_weights")
 
 
 # Keys added after runs were saved without them, with the value such a run had: comparing them tells a
 # resumed old run from a config that would change it (a spotting run saved before the emotion head existed
-# had none).
-ADDED_SINCE = {"model.emotion_head": False, "model.inputs": "frames"}
+# had none; an intensity run saved before `task` was a field had none).
+ADDED_SINCE = {"model.emotion_head": False, "model.inputs": "frames", "task": "intensity"}
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict:

@@ -15,12 +15,10 @@ import os
 import re
 
 import jax
-import numpy as np
 from absl import logging
 
 from meint_jax.common import files
 from meint_jax.common.errors import ConfigError
-from meint_jax.tasks.intensity import evaluate as intensity
 
 FOLD_PREFIX = "fold_"
 
@@ -51,9 +49,9 @@ def select_folds(subjects: list[str], spec: str | None) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def run_loso(config, workdir: str, builder, subjects: list[str], run_fold, write=None) -> dict:
-    """Trains and tests the selected folds (skipping finished ones), then aggregates every finished fold
-    with `write(workdir, subjects)` (default: the intensity task's `write_results`)."""
+def run_loso(config, workdir: str, data, subjects: list[str], run_fold, write) -> dict:
+    """Trains and tests the selected folds (skipping finished ones) of `data` (a TFDS builder, or a task's
+    loaded videos), then pools every finished fold with the task's `write(workdir, subjects)`."""
     folds = select_folds(subjects, config.eval.folds)
     logging.info("LOSO: %d of %d folds in this run (%s).", len(folds), len(subjects), ", ".join(folds))
     for held_out in folds:
@@ -62,41 +60,8 @@ def run_loso(config, workdir: str, builder, subjects: list[str], run_fold, write
             logging.info("Fold %s is done already (%s).", held_out, fold_dir)
             continue
         logging.info("Fold %s: training on %d subjects.", held_out, len(subjects) - 1)
-        run_fold(config, fold_dir, builder, [s for s in subjects if s != held_out], [held_out])
-    return (write or write_results)(workdir, subjects)
-
-
-def _pooled(values: list[float]) -> dict:
-    values = np.asarray(values, np.float64)
-    return {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-            "n": int(len(values))}
-
-
-def aggregate(fold_metrics: dict[str, dict]) -> dict:
-    """Per protocol and predictor: every per-clip metric pooled over folds (mean, std over clips),
-    and the fold means' mean and std over folds."""
-    out = {}
-    first = next(iter(fold_metrics.values()))
-    for protocol in ("trimmed", "untrimmed"):
-        if protocol not in first:
-            continue
-        out[protocol] = {}
-        for predictor in first[protocol]:
-            per_fold = [m[protocol][predictor] for m in fold_metrics.values()]
-            names = [k for k, v in per_fold[0]["per_clip"].items() if k != "clip_id"]
-            out[protocol][predictor] = {
-                name: {"clips": _pooled([v for f in per_fold for v in f["per_clip"][name]]),
-                       "folds": _pooled([f[name] for f in per_fold])}
-                for name in names}
-            out[protocol][predictor]["num_clips"] = sum(len(f["per_clip"]["clip_id"]) for f in per_fold)
-        if {"model", "position_prior"} <= set(first[protocol]):
-            pooled = {predictor: {name: [v for m in fold_metrics.values()
-                                         for v in m[protocol][predictor]["per_clip"][name]]
-                                  for name in first[protocol][predictor]["per_clip"]}
-                      for predictor in ("model", "position_prior")}
-            out[protocol]["model"]["vs_prior"] = intensity.compare_with_prior(pooled["model"],
-                                                                               pooled["position_prior"])
-    return out
+        run_fold(config, fold_dir, data, [s for s in subjects if s != held_out], [held_out])
+    return write(workdir, subjects)
 
 
 def finished_folds(workdir: str) -> dict[str, dict]:
@@ -111,22 +76,15 @@ def finished_folds(workdir: str) -> dict[str, dict]:
     return fold_metrics
 
 
-def write_results(workdir: str, subjects: list[str] | None = None) -> dict:
-    """Aggregates `WORKDIR/fold_*/metrics.json` into `WORKDIR/results.json` (written atomically)."""
+def write_pooled(workdir: str, subjects: list[str] | None, pool, task: str | None = None) -> dict:
+    """Pools every finished fold's metrics.json with `pool({held-out subject: metrics})` into
+    `WORKDIR/results.json` (atomically, on process 0), and warns of folds still to run."""
     fold_metrics = finished_folds(workdir)
-    results = {
-        "protocol": "loso",
-        "folds_done": sorted(fold_metrics),
-        "folds_missing": sorted(set(subjects or ()) - set(fold_metrics)),
-        **aggregate(fold_metrics),
-    }
+    results = {"protocol": "loso", **({"task": task} if task else {}), "folds_done": sorted(fold_metrics),
+               "folds_missing": sorted(set(subjects or ()) - set(fold_metrics)), **pool(fold_metrics)}
     if jax.process_index() == 0:
         files.write_text(os.path.join(workdir, "results.json"), json.dumps(results, indent=2))
     if results["folds_missing"]:
         logging.warning("results.json covers %d folds; %d still to run: %s", len(fold_metrics),
                         len(results["folds_missing"]), ", ".join(results["folds_missing"]))
-    model = results.get("trimmed", {}).get("model", {}).get("spearman")
-    if model:
-        logging.info("LOSO trimmed model Spearman %.3f ± %.3f over %d clips.", model["clips"]["mean"],
-                     model["clips"]["std"], model["clips"]["n"])
     return results

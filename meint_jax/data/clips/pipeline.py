@@ -103,16 +103,6 @@ def expression_frames(builder: tfds.core.DatasetBuilder, subjects) -> float:
     return float(np.median(list(tfds.as_numpy(ds))))
 
 
-def split_subjects(subjects: list[str], num_holdout: int, seed: int) -> tuple[list[str], list[str]]:
-    """Subject-disjoint (train, test) split with `num_holdout` test subjects."""
-    if not 0 < num_holdout < len(subjects):
-        raise ValueError(f"eval.holdout_subjects={num_holdout} must be between 1 and "
-                         f"{len(subjects) - 1} for a dataset of {len(subjects)} subjects")
-    order = np.random.default_rng(seed).permutation(len(subjects))
-    test = sorted(subjects[i] for i in order[:num_holdout])
-    return sorted(set(subjects) - set(test)), test
-
-
 def _window_positions(ex, seed, spec: WindowSpec):
     """Indices of the T frames a window samples from one clip."""
     frame_numbers = tf.cast(ex["frame_numbers"], tf.float32)
@@ -260,15 +250,3 @@ def eval_windows(builder, subjects, spec: WindowSpec, *, windows_per_clip: int, 
         raise ValueError(f"no clips found for subjects {sorted(subjects)}")
     stacked = {key: np.stack([w[key] for w in windows]) for key in windows[0]}
     return _add_targets(stacked, label_shape)
-
-
-def as_batches(windows: dict, batch_size: int) -> Iterator[dict]:
-    """Fixed-size batches of `windows`; the last is padded and marked by `mask` 0."""
-    total = len(windows["positions"])
-    for start in range(0, total, batch_size):
-        index = np.arange(start, start + batch_size)
-        mask = (index < total).astype(np.float32)
-        index = np.minimum(index, total - 1)
-        batch = {key: value[index] for key, value in windows.items()}
-        batch["mask"] = mask
-        yield batch

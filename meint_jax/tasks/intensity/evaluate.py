@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from meint_jax.data.clips import pipeline as input_pipeline
+from meint_jax.inference import batching
 from meint_jax.metrics import correlation as metrics
-from meint_jax.tasks.spotting import baselines
 
 PROTOCOLS = ("trimmed", "untrimmed")
 
@@ -25,16 +25,23 @@ def window_spec(config, kind: str, jitter: bool) -> input_pipeline.WindowSpec:
 
 
 def predict_windows(predict_batch, windows: dict, batch_size: int) -> np.ndarray:
-    """Model predictions [N, T] for every window, in fixed-size batches (one compiled shape).
+    """Model predictions [N, ...] for every window, in fixed-size batches (one compiled shape).
 
-    `predict_batch` maps frames [batch_size, T, H, W, 3] to predictions [batch_size, T]
+    `predict_batch` maps frames [batch_size, T, H, W, 3] to predictions [batch_size, ...]
     (the training loop's shards them over its device mesh).
     """
-    outputs = []
-    for batch in input_pipeline.as_batches(windows, batch_size):
-        pred = predict_batch(batch["frames"])
-        outputs.append(pred[batch["mask"] > 0])
-    return np.concatenate(outputs)
+    return batching.in_batches(predict_batch, windows["frames"], batch_size)
+
+
+def fit_position_prior(train_targets: np.ndarray) -> np.ndarray:
+    """The position prior, a predictor that never sees a pixel: the mean target [T] over training windows
+    [N, T] at each window position. In the trimmed protocol it already scores high, because the window itself
+    says where onset and offset are; in the untrimmed protocol a model has to beat it by looking at the face."""
+    return np.asarray(train_targets, np.float64).mean(axis=0)
+
+
+def predict_position_prior(prior: np.ndarray, num_windows: int) -> np.ndarray:
+    return np.tile(prior, (num_windows, 1))
 
 
 def _summarize(pred, windows, clip_ids) -> dict:
@@ -61,10 +68,10 @@ def evaluate(config, builder, predict_batch, train_subjects, test_subjects,
                       label_shape=config.data.pseudo_label)
         train_windows = input_pipeline.eval_windows(builder, train_subjects, spec, seed=config.eval.seed + 1,
                                                     decode=False, **common)
-        prior = baselines.fit_position_prior(train_windows["targets"])
+        prior = fit_position_prior(train_windows["targets"])
         test_windows = input_pipeline.eval_windows(builder, test_subjects, spec, seed=config.eval.seed, **common)
         pred = predict_windows(predict_batch, test_windows, config.train.batch_size)
-        prior_pred = baselines.predict_position_prior(prior, len(pred))
+        prior_pred = predict_position_prior(prior, len(pred))
         first_window = np.unique(test_windows["clip_index"], return_index=True)[1]
         clip_ids = [test_windows["clip_id"][i].decode() for i in first_window]
         model, prior_result = _summarize(pred, test_windows, clip_ids), _summarize(prior_pred, test_windows, clip_ids)

@@ -8,47 +8,25 @@ the time scale of its windows come from it (`windows.py`). Needs no TensorFlow.
 
 from __future__ import annotations
 
-import functools
-
 import jax
-import ml_collections
 import numpy as np
-from tqdm import tqdm
 
+from meint_jax import tasks
 from meint_jax.common import xla_options
 from meint_jax.common.errors import PredictError
 from meint_jax.data import frames as frames_lib
+from meint_jax.inference import batching
 from meint_jax.inference.windows import default_frame_step, merge_windows, window_positions
-from meint_jax.models import create_model
-from meint_jax.training import checkpoint
-from meint_jax.training import state as steps
 
 MIN_FRAMES = 2   # the shortest input a curve is predicted for
-
-
-def restore_for_inference(path: str, step: int | None = None) -> tuple[dict, dict, int]:
-    """(variables {'params', 'batch_stats'}, training config dict, step) on this host's first device.
-
-    Reads only what inference needs (never the optimiser state).
-    """
-    step_dir, config, restored_step = checkpoint.find_step(path, step)
-    model = create_model(ml_collections.ConfigDict(config["model"]))
-    d = config["data"]
-    if config.get("task") == "spotting":
-        inputs = jax.ShapeDtypeStruct((1, d["window"], 36), np.float32)
-    else:
-        inputs = steps.clip_input(config)
-    abstract = jax.eval_shape(functools.partial(model.init, train=False), jax.random.PRNGKey(0), inputs)
-    variables = checkpoint.restore_variables(step_dir, {k: abstract[k] for k in ("params", "batch_stats")})
-    return variables, config, restored_step
 
 
 class IntensityEstimator:
     """A trained model that turns face frames into a per-frame intensity curve."""
 
     def __init__(self, variables: dict, config: dict, frame_step: int | None = None, batch_size: int = 8):
-        if config.get("task", "intensity") != "intensity":
-            raise PredictError(f"a {config['task']} run, not an intensity one")
+        if tasks.name_of(config) != "intensity":
+            raise PredictError(f"a {tasks.name_of(config)} run, not an intensity one")
         self.config = config
         data = config["data"]
         self.window = int(data["num_steps"])
@@ -63,7 +41,7 @@ class IntensityEstimator:
         self.frame_step = int(frame_step)
         self.batch_size = int(batch_size)
         self._variables = variables
-        model = create_model(ml_collections.ConfigDict(config["model"]))
+        model = tasks.create_model(config)
         options = xla_options.step_options(step="predict")
         self._forward = jax.jit(lambda v, x: model.apply(v, x, train=False)[0], compiler_options=options)
         # Overlapping windows share frames; with frame_input="frames" they can share the encoder's work.
@@ -75,7 +53,7 @@ class IntensityEstimator:
     @classmethod
     def from_checkpoint(cls, path: str, step: int | None = None, **kwargs) -> IntensityEstimator:
         """From a training workdir, its checkpoints/ folder or one step folder (default: latest step)."""
-        variables, config, _ = restore_for_inference(path, step)
+        variables, config, _ = tasks.restore_for_inference(path, step)
         return cls(variables, config, **kwargs)
 
     def prepare(self, frames: np.ndarray) -> np.ndarray:
@@ -101,15 +79,7 @@ class IntensityEstimator:
         return self._batched(features, lambda batch: self._from_features(self._variables, batch), False)
 
     def _batched(self, inputs: np.ndarray, fn, progress: bool) -> np.ndarray:
-        """`fn` over `inputs` in batches of `batch_size` (the last one padded: one compiled shape)."""
-        outputs = []
-        for start in tqdm(range(0, len(inputs), self.batch_size), desc="predict", unit="batch",
-                          disable=not progress, leave=False):
-            part = inputs[start:start + self.batch_size]
-            pad = self.batch_size - len(part)
-            batch = np.concatenate([part, np.repeat(part[-1:], pad, axis=0)]) if pad else part
-            outputs.append(np.asarray(fn(batch))[:len(part)])
-        return np.concatenate(outputs)
+        return batching.in_batches(fn, inputs, self.batch_size, progress)
 
     def predict_curve(self, frames: np.ndarray, progress: bool | None = False) -> tuple[np.ndarray, np.ndarray, int]:
         """(intensity [N], model-sampled [N] bool, number of windows) for face-cropped frames in time order.

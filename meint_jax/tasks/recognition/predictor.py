@@ -10,15 +10,18 @@ training computed them (`data/clip_flow.py`). Needs no TensorFlow.
 
 from __future__ import annotations
 
+import functools
+
 import jax
-import ml_collections
 import numpy as np
 
+from meint_jax import tasks
 from meint_jax.common import xla_options
 from meint_jax.common.errors import PredictError
 from meint_jax.data import frames as frames_lib
 from meint_jax.data.clips import flow as clip_flow
-from meint_jax.models import create_model
+from meint_jax.tasks.recognition import steps
+from meint_jax.training.state import TrainState
 
 MIN_FRAMES = 2
 
@@ -35,8 +38,8 @@ class ClipRecognizer:
     """A trained clip-recognition model: face frames of one expression -> its emotion's probabilities."""
 
     def __init__(self, variables: dict, config: dict):
-        if config.get("task") != "recognition":
-            raise PredictError(f"a {config.get('task', 'intensity')} run, not a clip-recognition one")
+        if tasks.name_of(config) != "recognition":
+            raise PredictError(f"a {tasks.name_of(config)} run, not a clip-recognition one")
         self.config = config
         data, model_config = config["data"], config["model"]
         self.classes = tuple(data["emotion_classes"])
@@ -46,16 +49,13 @@ class ClipRecognizer:
         self.inputs = model_config.get("inputs", "frames")
         self.flow_size = data.get("flow_size")
         self.landmarks = data.get("clip_landmarks", "dlib")
-        self._variables = variables
-        model = create_model(ml_collections.ConfigDict(model_config))
-        self._forward = jax.jit(lambda v, x: jax.nn.softmax(model.apply(v, x, train=False)[0], axis=-1),
+        self._state = TrainState(0, variables["params"], variables.get("batch_stats", {}), None)
+        self._forward = jax.jit(functools.partial(steps.predict_step, model=tasks.create_model(config)),
                                 compiler_options=xla_options.step_options(step="predict"))
 
     @classmethod
     def from_checkpoint(cls, path: str, step: int | None = None) -> ClipRecognizer:
-        from meint_jax.tasks.intensity.predictor import restore_for_inference
-
-        variables, config, _ = restore_for_inference(path, step)
+        variables, config, _ = tasks.restore_for_inference(path, step)
         return cls(variables, config)
 
     def predict(self, frames: np.ndarray, frame_numbers: np.ndarray | None = None, onset: int | None = None,
@@ -75,4 +75,4 @@ class ClipRecognizer:
         else:                          # only the T frames read, resized as the training windows were
             window = frames_lib.face_frames(np.asarray(frames)[index], self.frame_size)
             inputs, landmarks = frames_lib.area_resize(window, self.image_size)[None], None
-        return np.asarray(self._forward(self._variables, inputs))[0], index, landmarks
+        return np.asarray(self._forward(self._state, inputs))[0], index, landmarks

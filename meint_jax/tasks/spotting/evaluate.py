@@ -27,8 +27,8 @@ import numpy as np
 from meint_jax.data import emotion_classes
 from meint_jax.data.long import pipeline as long_pipeline
 from meint_jax.data.long.pipeline import StoredVideo
+from meint_jax.metrics import class_prior, recognition
 from meint_jax.metrics import megc as spotting
-from meint_jax.metrics import recognition
 from meint_jax.tasks.spotting import baselines, decoding, emotion_pooling
 
 KINDS = spotting.KINDS
@@ -79,18 +79,6 @@ def video_scores(stored: StoredVideo, spec: long_pipeline.LongWindowSpec, stride
         np.add.at(total, grid[keep], window_scores[keep])
         np.add.at(count, grid[keep], 1.0)
     return total / np.maximum(count, 1.0)[:, None]
-
-
-def in_batches(predict_batch: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray, batch_size: int
-               ) -> np.ndarray:
-    """`predict_batch` over `inputs` [K, ...] in batches of exactly `batch_size` (the last padded with copies
-    of its last row, so every call has one shape and compiles once); the padding's outputs are dropped."""
-    out = []
-    for start in range(0, len(inputs), batch_size):
-        chunk = inputs[start:start + batch_size]
-        padded = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - len(chunk), axis=0)])
-        out.append(np.asarray(predict_batch(padded))[:len(chunk)])
-    return np.concatenate(out)
 
 
 def truths(stored: StoredVideo, kind: str) -> list[tuple[int, int]]:
@@ -256,23 +244,19 @@ def evaluate(config, videos: Sequence[StoredVideo], predict_windows, training_su
 
 
 class ClassPrior:
-    """The training subjects' emotion classes per kind of expression: the majority class, each class's share,
-    and labels drawn from those shares (the recognition baselines that need no learning)."""
+    """The training subjects' emotion classes per kind of expression (`class_prior.ClassPrior` of each): the
+    majority class, each class's share, and labels drawn from those shares."""
 
     def __init__(self, training: Sequence[StoredVideo], label_set: str, classes: Sequence[str]):
         self.label_set, self.classes = label_set, tuple(classes)
-        self.shares, self.majority = {}, {}
-        for kind in KINDS:
-            labels = [emotion_classes.interval_label(i, label_set) for v in training for i in v.video.intervals
-                      if i.kind == kind]
-            counts = np.array([labels.count(c) for c in self.classes], np.float64)
-            if not len(counts) or not counts.sum():
-                counts = np.ones(len(self.classes))
-            self.shares[kind] = dict(zip(self.classes, (counts / max(counts.sum(), 1.0)).tolist()))
-            self.majority[kind] = self.classes[int(np.argmax(counts))] if self.classes else None
+        self.by_kind = {kind: class_prior.ClassPrior(
+            [emotion_classes.interval_label(i, label_set) for v in training for i in v.video.intervals
+             if i.kind == kind], self.classes) for kind in KINDS}
+        self.shares = {kind: dict(zip(self.classes, p.shares.tolist())) for kind, p in self.by_kind.items()}
+        self.majority = {kind: p.majority for kind, p in self.by_kind.items()}
 
     def draw(self, kind: str, rng: np.random.Generator) -> str:
-        return self.classes[int(rng.choice(len(self.classes), p=list(self.shares[kind].values())))]
+        return self.by_kind[kind].draw(rng)
 
 
 def recognition_runs(recognised: Sequence[dict]) -> dict:

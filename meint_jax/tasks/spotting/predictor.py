@@ -19,17 +19,17 @@ import jax
 import ml_collections
 import numpy as np
 
+from meint_jax import tasks
 from meint_jax.common import files
 from meint_jax.common.errors import PredictError
 from meint_jax.data import faces, frames
 from meint_jax.data.long import sources as long_sources
 from meint_jax.data.long.pipeline import StoredVideo
 from meint_jax.data.long.videos import LongVideo
-from meint_jax.models import create_model
-from meint_jax.tasks.intensity.predictor import restore_for_inference
-from meint_jax.tasks.spotting import decoding
+from meint_jax.inference import batching
+from meint_jax.tasks.spotting import decoding, steps
 from meint_jax.tasks.spotting import evaluate as spotting_protocol
-from meint_jax.training.state import TrainState, spotting_predict_step
+from meint_jax.training.state import TrainState
 
 SpottedInterval = spotting_protocol.SpottedInterval
 
@@ -38,21 +38,21 @@ class Spotter:
     def __init__(self, variables: dict, config: dict, decoders: dict, batch_size: int = 16):
         self.config = ml_collections.ConfigDict(config)
         self.decoders = {k: decoding.DecoderConfig(**v) for k, v in decoders.items()}
-        model = create_model(self.config.model)
+        model = tasks.create_model(self.config)
         self.classes = tuple(self.config.data.get("emotion_classes") or ()) if self.config.model.get(
             "emotion_outputs") else ()
         self.pooling = self.config.eval.get("emotion_pooling", "vote")
         self.batch_size = batch_size
-        self._forward = jax.jit(lambda x: spotting_predict_step(
+        self._forward = jax.jit(lambda x: steps.predict_step(
             TrainState(0, variables["params"], variables.get("batch_stats", {}), None), x, model=model))
         self.spec = spotting_protocol.window_spec(self.config)
         self.stride = self.config.eval.stride or max(1, self.spec.length // 2)
 
     @classmethod
     def from_run(cls, workdir: str, step: int | None = None, **kwargs) -> Spotter:
-        variables, config, _ = restore_for_inference(workdir, step)
-        if config.get("task") != "spotting":
-            raise PredictError(f"{workdir}: a {config.get('task', 'intensity')} run, not a spotting run "
+        variables, config, _ = tasks.restore_for_inference(workdir, step)
+        if tasks.name_of(config) != "spotting":
+            raise PredictError(f"{workdir}: a {tasks.name_of(config)} run, not a spotting run "
                                "(use meint_jax.predict for intensity)")
         if config["model"].get("inputs", "flow") != "flow":
             raise PredictError(f"{workdir}: a model of face frames; meint_jax.spot runs models of flow features")
@@ -67,7 +67,7 @@ class Spotter:
         return cls(variables, config, saved["model"]["decoders"], **kwargs)
 
     def _predict_windows(self, features: np.ndarray) -> np.ndarray:
-        return spotting_protocol.in_batches(self._forward, features, self.batch_size)
+        return batching.in_batches(self._forward, features, self.batch_size)
 
     def spot(self, stored: StoredVideo) -> tuple[np.ndarray, np.ndarray, list[SpottedInterval]]:
         """(frame numbers of the step grid [M], scores [M, 2 (+ classes + neutral)], intervals best first per
