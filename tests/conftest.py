@@ -1,10 +1,21 @@
-"""Shared fixtures: a tiny synthetic dataset built once per test worker."""
+"""Shared fixtures (a tiny synthetic dataset, one tiny run per task, built once per test worker) and the
+fast lane: a test that uses a trained run is marked `slow` here, so `pytest -m "not slow"` leaves every
+training out without each test having to say so."""
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
+
+# Fixtures that train a model: every test using one (directly or through another fixture) is slow.
+TRAINED_RUNS = {"tiny_workdir", "tiny_spotting_run"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if TRAINED_RUNS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

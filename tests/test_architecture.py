@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import REPO
 
 # Lower layers never import higher ones; `data` and `models` know nothing of each other.
 LAYERS = {
@@ -95,6 +95,46 @@ def test_the_layer_rule_catches_an_upward_import(tmp_path):
         "meint_jax.data.bad imports the entry point meint_jax.predict"]
     assert layer_violations([("meint_jax.inference.ok", str(path))]) == [
         "meint_jax.inference.ok imports the entry point meint_jax.predict"]
+
+
+def _module_imports(path: str, modules: set[str]) -> set[str]:
+    """The project modules a file imports, at module level or inside functions: for `from package import
+    name`, the module package.name where there is one, else the package."""
+    found = set()
+    for node in ast.walk(ast.parse(open(path).read(), path)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                child = f"{node.module}.{alias.name}"
+                found.add(child if child in modules else node.module)
+    return found & modules
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every cycle of imports (each reported once, from its first module in sorted order)."""
+    cycles, done = [], set()
+
+    def visit(module, path):
+        for target in sorted(graph.get(module, ())):
+            if target in path:
+                cycle = path[path.index(target):]
+                if cycle[0] == min(cycle) and cycle not in cycles:
+                    cycles.append(cycle)
+            elif target not in done:
+                visit(target, path + [target])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [module])
+    return cycles
+
+
+def test_no_module_imports_itself_back_through_others():
+    paths = dict(_modules())
+    graph = {module: _module_imports(path, set(paths)) - {module} for module, path in paths.items()}
+    assert not import_cycles(graph), import_cycles(graph)
+    assert import_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
 WITHOUT_TENSORFLOW = """

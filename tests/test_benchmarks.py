@@ -11,8 +11,7 @@ torch = pytest.importorskip("torch")
 
 from meint_jax import tasks
 from meint_jax.testing import torch_reference  # noqa: E402
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import REPO
 
 
 def conv_flops_per_frame(size: int) -> float:

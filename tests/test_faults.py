@@ -24,8 +24,8 @@ from meint_jax.common import errors
 from meint_jax.data import frames
 from meint_jax.data.clips import annotations
 from meint_jax.testing.fixtures import write_jpeg, write_sheet
+from tests import REPO
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE = 32
 CASME2_HEADER = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"]
 

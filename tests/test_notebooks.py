@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import REPO
+
 NOTEBOOKS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(REPO, "notebooks", "*.ipynb")))
 
 

@@ -8,8 +8,7 @@ import sys
 import pytest
 
 from meint_jax import paper_tables
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import REPO
 
 
 @pytest.mark.slow

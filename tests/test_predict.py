@@ -19,8 +19,7 @@ from meint_jax.inference import readers, windows
 from meint_jax.tasks.intensity import predictor as estimator_lib
 from meint_jax.tasks.intensity import steps as intensity_steps
 from meint_jax.training import state as steps
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import REPO
 
 
 def _config(workdir):

@@ -3,8 +3,8 @@
 A room (`tasks/<name>/`) holds what only its task does: `steps.py` (its pure train and predict steps and
 example input), `train.py` (its fold, run on the engine in `training/`), `evaluate.py` (its protocol and
 the baselines that need no learning), `results.py` (pooling LOSO folds) and `predictor.py` (a checkpoint
-applied to new recordings). Its `__init__.py` names these in one `Task`. Adding a task is one room and
-one line in `TASKS`.
+applied to new recordings). Its `__init__.py` names these in one `Task` (`task.py`). Adding a task is one
+room and one line in `TASKS`.
 
 Importing this package imports each room's `__init__` and steps only (jax, no TensorFlow); a task's
 training code is imported when a run starts (`train_and_evaluate`).
@@ -12,35 +12,14 @@ training code is imported when a run starts (`train_and_evaluate`).
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
-from typing import Any, Callable
+from typing import Any
 
 from meint_jax.common.errors import ConfigError
+from meint_jax.tasks import intensity, recognition, spotting
+from meint_jax.tasks.task import Task
 
-
-@dataclasses.dataclass(frozen=True)
-class Task:
-    """What the engine and the entry points need to know of a task."""
-    name: str
-    create_model: Callable      # (config.model, backend=None) -> flax module
-    example_input: Callable     # (config or saved config dict) -> jax.ShapeDtypeStruct of one window
-    train_step: Callable        # (state, batch, *, model, tx, loss_config) -> (state, metrics)
-    predict_step: Callable      # (state, inputs, *, model) -> outputs
-    check_config: Callable      # (config) -> None, or ConfigError naming the field
-    run: str                    # module whose `run(config, workdir, builder) -> dict` trains and evaluates
-
-    def train_module(self):
-        return importlib.import_module(self.run)
-
-
-def _tasks() -> dict[str, Task]:
-    from meint_jax.tasks import intensity, recognition, spotting
-
-    return {task.name: task for task in (intensity.TASK, spotting.TASK, recognition.TASK)}
-
-
-TASKS: dict[str, Task] = _tasks()
+# The registry: a new task is one room and one entry here.
+TASKS: dict[str, Task] = {task.name: task for task in (intensity.TASK, spotting.TASK, recognition.TASK)}
 
 
 def name_of(config) -> str:

@@ -6,8 +6,8 @@ pooling), `predictor.py` (`IntensityEstimator`: a checkpoint applied to new fram
 """
 
 from meint_jax.models import factory
-from meint_jax.tasks import Task
 from meint_jax.tasks.intensity import steps
+from meint_jax.tasks.task import Task
 from meint_jax.training import config_checks
 
 TASK = Task(name="intensity", create_model=factory.create_intensity_model, example_input=steps.example_input,

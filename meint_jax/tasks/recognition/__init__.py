@@ -8,8 +8,8 @@ composite), `predictor.py` (`ClipRecognizer`).
 """
 
 from meint_jax.models import factory
-from meint_jax.tasks import Task
 from meint_jax.tasks.recognition import steps
+from meint_jax.tasks.task import Task
 from meint_jax.training import config_checks
 
 TASK = Task(name="recognition", create_model=factory.create_recognition_model,

@@ -8,8 +8,8 @@ beside the chance spotter, the motion detector and the class-prior labels), `dec
 """
 
 from meint_jax.models import factory
-from meint_jax.tasks import Task
 from meint_jax.tasks.spotting import steps
+from meint_jax.tasks.task import Task
 from meint_jax.training import config_checks
 
 TASK = Task(name="spotting", create_model=factory.create_spotting_model, example_input=steps.example_input,

@@ -17,8 +17,7 @@ from meint_jax import tasks
 from meint_jax.models import pretrained  # noqa: E402
 from meint_jax.models.resnet import ResNet18  # noqa: E402
 from meint_jax.testing import torch_reference  # noqa: E402
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import REPO
 
 
 @pytest.fixture(scope="module")

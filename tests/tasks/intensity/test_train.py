@@ -14,8 +14,7 @@ from meint_jax import tasks
 from meint_jax.tasks.intensity import steps as intensity_steps
 from meint_jax.training import fit
 from meint_jax.training import state as steps
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import REPO
 
 
 def tiny_config(data_dir, **train_overrides):
