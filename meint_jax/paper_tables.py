@@ -59,7 +59,7 @@ SPOTTING_ROWS = (
     Row("joint", "full", "", "joint: one network, spotting + emotion heads"),
     Row("separate", "separate", "", "separate spotting and emotion networks"),
 )
-# Paper 002's ME spotting F1, F1_analysis and STRS (its abstract; README, "Results of the spotting command").
+# Paper 002's ME spotting F1, F1_analysis and STRS (its abstract; docs/results.md, spotting).
 PAPER_002 = {"CAS(ME)^3": (0.0997, 0.5638, 0.0562), "SAMM-LV": (0.2906, 0.6882, 0.2000)}
 SPOTTING_DATASETS = ("synthetic_spotting", "casme3_spotting", "samm_lv_spotting", "casme_sq_spotting")
 DATASETS = ("synthetic", "casme2", "samm") + SPOTTING_DATASETS

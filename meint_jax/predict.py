@@ -118,19 +118,15 @@ FLAGS = flags.FLAGS
 
 
 def define_flags():
-    flags.DEFINE_string("checkpoint", None, "Training workdir, its checkpoints/ folder, or one step folder.")
-    flags.DEFINE_string("input", None, "A folder of frames, a video file, or tfds:NAME/CONFIG[:SPLIT].")
-    flags.DEFINE_string("output", None, "Folder for NAME.csv, NAME.json and NAME.png.")
-    flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
-    flags.DEFINE_enum("face", "dlib", ["dlib", "none"], "Crop the face with dlib (one box per input, from its "
-                      "first frame), or use frames that are already face crops.")
+    cli.define_input_flags(
+        checkpoint_help="Training workdir, its checkpoints/ folder, or one step folder.",
+        face_help="Crop the face with dlib (one box per input, from its first frame), or use frames that are "
+                  "already face crops.",
+        fps_help="Frame rate of a folder of frames (videos carry theirs); gives the time column.", batch_size=8)
     flags.DEFINE_float("face_margin", 0.25, "Margin around brows, eyes and mouth, as a fraction of the box.")
-    flags.DEFINE_float("fps", None, "Frame rate of a folder of frames (videos carry theirs); gives the time column.")
     flags.DEFINE_integer("frame_step", None, "Frames between a window's positions (default: from the checkpoint).")
-    flags.DEFINE_integer("batch_size", 8, "Windows per forward pass.")
-    flags.DEFINE_string("data_dir", None, "TFDS data_dir for tfds: inputs.")
     flags.DEFINE_list("clips", None, "For tfds: inputs, the clip ids to predict (default: all).")
-    flags.mark_flags_as_required(["checkpoint", "input", "output"])
+    flags.adopt_module_key_flags(cli)   # --help lists the shared flags too
 
 
 def main(argv):

@@ -4,7 +4,7 @@
 
 PATH is a folder of frames, a video file, or `tfds:NAME/CONFIG[:SPLIT]` of a long-video dataset (e.g.
 `tfds:synthetic_long/default`, whose videos carry their annotations); writes NAME.csv, NAME.json and
-NAME.png (the timeline) per video. The Python API is `inference.spotter.Spotter`.
+NAME.png (the timeline) per video. The Python API is `tasks.spotting.predictor.Spotter`.
 """
 
 from meint_jax.common import cli
@@ -86,16 +86,12 @@ FLAGS = flags.FLAGS
 
 
 def define_flags():
-    flags.DEFINE_string("checkpoint", None, "Workdir of a finished spotting run (its checkpoints/ and metrics.json).")
-    flags.DEFINE_string("input", None, "A folder of frames, a video file, or tfds:NAME/CONFIG[:SPLIT].")
-    flags.DEFINE_string("output", None, "Folder for NAME.csv, NAME.json and NAME.png.")
-    flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
-    flags.DEFINE_enum("face", "dlib", ["dlib", "none"], "Crop the face with dlib (one box per video, from 7 "
-                      "frames), or use frames that are already face crops (landmarks still found by dlib).")
-    flags.DEFINE_float("fps", None, "Frame rate of a folder of frames (videos carry theirs): gives the seconds.")
-    flags.DEFINE_integer("batch_size", 16, "Windows per forward pass.")
-    flags.DEFINE_string("data_dir", None, "TFDS data_dir for tfds: inputs.")
-    flags.mark_flags_as_required(["checkpoint", "input", "output"])
+    cli.define_input_flags(
+        checkpoint_help="Workdir of a finished spotting run (its checkpoints/ and metrics.json).",
+        face_help="Crop the face with dlib (one box per video, from 7 frames), or use frames that are already "
+                  "face crops (landmarks still found by dlib).",
+        fps_help="Frame rate of a folder of frames (videos carry theirs): gives the seconds.", batch_size=16)
+    flags.adopt_module_key_flags(cli)   # --help lists the shared flags too
 
 
 def main(argv):

@@ -16,7 +16,7 @@ def get_config(arg=None):
     config = base.get_config()
     config.data.name = "synthetic_me/default"
     # 80 px (the dataset stores 112 px): chosen when XLA:CPU ran 64 px slower than 80 px, a slow path
-    # removed since (benchmarks/README.md). The README's figures are at 80 px.
+    # removed since (benchmarks/LOG.md). The figures in docs/results.md are at 80 px.
     config.data.image_size = 80
     # Trained on trimmed and untrimmed windows alike, so the model must find the
     # expression in the frames rather than in the window's position.
@@ -27,7 +27,7 @@ def get_config(arg=None):
     config.data.contrast = 0.2
     # 24 identities are too few for raw frames: trained on them, the model learns
     # the faces it saw and reads no expression on new ones (held-out untrimmed
-    # Spearman 0.784 vs the prior's 0.793, README). Each frame minus its window's
+    # Spearman 0.784 vs the prior's 0.793, docs/results.md). Each frame minus its window's
     # mean frame cancels identity and lighting: 0.825 vs 0.793, better on 18 of 24 clips.
     config.model.frame_input = "residual"
     config.eval.holdout_subjects = 8            # 24 held-out clips

@@ -7,7 +7,7 @@ step faults in new pages: 250,000-430,000 page faults and 0.5-0.9 s of
 kernel time per step (strace, getrusage). tcmalloc keeps and reuses them
 (0.01-0.02 s). The wall time saved depended on this VM's hour: 3.2 -> 2.1-2.3 s
 per step in one comparison, 2.9 -> 2.8 s in another; JAX/PyTorch at 8x16x112
-went from 0.95x to 1.05x (benchmarks/README.md). jemalloc did not help;
+went from 0.95x to 1.05x (benchmarks/README.md, LOG.md). jemalloc did not help;
 neither did glibc's own tunables (`glibc.malloc.arena_max=1` ends the faults
 but makes threads queue on one arena).
 

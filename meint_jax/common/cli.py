@@ -76,3 +76,19 @@ def run(main: Callable[[list[str]], object], prog: str) -> None:
             fail(prog, e)
 
     app.run(guarded, flags_parser=parse_flags)
+
+
+def define_input_flags(*, checkpoint_help: str, face_help: str, fps_help: str, batch_size: int) -> None:
+    """The flags `predict` and `spot` share: which run, which recordings, where the files go, how faces are
+    found; --checkpoint, --input and --output are required."""
+    from absl import flags
+
+    flags.DEFINE_string("checkpoint", None, checkpoint_help)
+    flags.DEFINE_string("input", None, "A folder of frames, a video file, or tfds:NAME/CONFIG[:SPLIT].")
+    flags.DEFINE_string("output", None, "Folder for NAME.csv, NAME.json and NAME.png.")
+    flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
+    flags.DEFINE_enum("face", "dlib", ["dlib", "none"], face_help)
+    flags.DEFINE_float("fps", None, fps_help)
+    flags.DEFINE_integer("batch_size", batch_size, "Windows per forward pass.")
+    flags.DEFINE_string("data_dir", None, "TFDS data_dir for tfds: inputs.")
+    flags.mark_flags_as_required(["checkpoint", "input", "output"])

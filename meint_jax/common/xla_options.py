@@ -14,7 +14,7 @@ default, and nothing else:
   YNNPACK would take the last convolution into the pooling's fusion and run
   it several times slower (0.78 vs 0.65 s for 8x16x112).
 Matrix products stay on YNNPACK. Other backends get no options. Figures and
-commands: benchmarks/README.md.
+commands: benchmarks/README.md, LOG.md.
 """
 
 from __future__ import annotations

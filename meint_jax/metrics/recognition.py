@@ -8,7 +8,7 @@ numbers: it takes UAR as the mean of the precisions; a class whose binary confus
 1x1 (all its pairs right, or the class absent) scores zero, and when every class does the score is NaN;
 its ground truths of subjects without predictions and predictions of videos without ground truth never
 enter the spotting counts. Here every class average is defined (0 where there is nothing to score, never
-NaN), UAR is a mean of recalls, every video counts, and pairs come from `spotting.matched_pairs`, the
+NaN), UAR is a mean of recalls, every video counts, and pairs come from `megc.matched_pairs`, the
 same matching the spotting F1 counts. Labels are class names; a pair whose truth is outside `classes`
 (`others` when it is left out) is not scored, one whose prediction is outside them is a miss.
 """
@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from meint_jax.metrics import megc as spotting
+from meint_jax.metrics import megc
 
 
 def _check(true_labels: Sequence, predicted_labels: Sequence, classes: Sequence[str]) -> None:
@@ -115,31 +115,31 @@ def recognition_scores(true_labels: Sequence[str], predicted_labels: Sequence[st
 
 def label_pairs(truths: Sequence[tuple[int, int]], predictions: Sequence[tuple[int, int]],
                 truth_labels: Sequence[str], prediction_labels: Sequence[str],
-                threshold: float = spotting.IOU_THRESHOLD) -> list[tuple[str, str]]:
+                threshold: float = megc.IOU_THRESHOLD) -> list[tuple[str, str]]:
     """(true label, predicted label) of each of one video's spotted true positives, in prediction order."""
     if len(truths) != len(truth_labels) or len(predictions) != len(prediction_labels):
         raise ValueError("each interval needs one label")
     return [(truth_labels[k], prediction_labels[j])
-            for k, j in spotting.matched_pairs(truths, predictions, threshold)]
+            for k, j in megc.matched_pairs(truths, predictions, threshold)]
 
 
 def _split(intervals, kind: str | None) -> tuple[dict, dict]:
     """(kind -> frame pairs, kind -> labels) of one video's (onset, offset, label) triples."""
     by_kind = intervals if kind is None else {kind: intervals}
-    unknown = set(by_kind) - set(spotting.KINDS)
+    unknown = set(by_kind) - set(megc.KINDS)
     if unknown:
-        raise ValueError(f"unknown kinds {sorted(unknown)}; expected {spotting.KINDS}")
+        raise ValueError(f"unknown kinds {sorted(unknown)}; expected {megc.KINDS}")
     frames = {k: [(onset, offset) for onset, offset, _ in v] for k, v in by_kind.items()}
     return frames, {k: [label for _, _, label in v] for k, v in by_kind.items()}
 
 
 def _score(counts: dict[str, list[int]], pairs: dict[str, list], classes: Sequence[str]) -> dict:
     """The layout both `spot_then_recognise` and `pool_spot_then_recognise` return."""
-    f1_spot = {k: v["f1"] for k, v in spotting.scores({k: spotting.SpotCounts(*counts[k])
-                                                       for k in spotting.KINDS}).items()}
-    result = {"classes": list(classes), "counts": {k: list(counts[k]) for k in spotting.KINDS},
-              "label_pairs": {k: [list(p) for p in pairs[k]] for k in spotting.KINDS}}
-    pooled = dict(pairs, overall=[p for k in spotting.KINDS for p in pairs[k]])
+    f1_spot = {k: v["f1"] for k, v in megc.scores({k: megc.SpotCounts(*counts[k])
+                                                       for k in megc.KINDS}).items()}
+    result = {"classes": list(classes), "counts": {k: list(counts[k]) for k in megc.KINDS},
+              "label_pairs": {k: [list(p) for p in pairs[k]] for k in megc.KINDS}}
+    pooled = dict(pairs, overall=[p for k in megc.KINDS for p in pairs[k]])
     for name, scored in pooled.items():
         truth, predicted = [p[0] for p in scored], [p[1] for p in scored]
         scores = recognition_scores(truth, predicted, classes)
@@ -155,24 +155,24 @@ def spot_then_recognise(videos: Iterable[tuple], classes: Sequence[str], kind: s
 
     Each video is (truths, predictions), dicts kind -> list of (onset, offset, label), predictions best
     first; with `kind` given, both are plain lists of that kind. Spotting counts are those of
-    `spotting.count_videos`: a video with predictions and no truth adds FPs, one with truths and no
+    `megc.count_videos`: a video with predictions and no truth adds FPs, one with truths and no
     predictions FNs. Also returns `counts` ([tp, fp, fn]) and `label_pairs` per kind, for pooling folds.
     """
-    intervals, pairs = [], {k: [] for k in spotting.KINDS}
+    intervals, pairs = [], {k: [] for k in megc.KINDS}
     for truths, predictions in videos:
         truth_frames, truth_labels = _split(truths, kind)
         predicted_frames, predicted_labels = _split(predictions, kind)
         intervals.append((truth_frames, predicted_frames))
-        for k in spotting.KINDS:
+        for k in megc.KINDS:
             pairs[k] += label_pairs(truth_frames.get(k, []), predicted_frames.get(k, []),
                                     truth_labels.get(k, []), predicted_labels.get(k, []))
-    counts = spotting.count_videos(intervals)
+    counts = megc.count_videos(intervals)
     return _score({k: [c.tp, c.fp, c.fn] for k, c in counts.items()}, pairs, classes)
 
 
 def pool_spot_then_recognise(parts: list[dict], classes: Sequence[str]) -> dict:
     """Folds' `spot_then_recognise` results pooled: counts summed and label pairs joined, then scored anew
     (a mean of the folds' scores would weigh a small fold like a large one)."""
-    counts = {k: [sum(part["counts"][k][i] for part in parts) for i in range(3)] for k in spotting.KINDS}
-    pairs = {k: [tuple(p) for part in parts for p in part["label_pairs"][k]] for k in spotting.KINDS}
+    counts = {k: [sum(part["counts"][k][i] for part in parts) for i in range(3)] for k in megc.KINDS}
+    pairs = {k: [tuple(p) for part in parts for p in part["label_pairs"][k]] for k in megc.KINDS}
     return _score(counts, pairs, classes)

@@ -84,7 +84,7 @@ class ClipRecognitionModel(IntensityModel):
     """A trimmed clip's emotion: paper 001's parts with a Dense(classes) head, its per-frame logits averaged
     over the clip's T frames (every frame votes, so the logits' mean is the clip's) -> logits [B, classes].
 
-    `inputs="flow"` takes paper 002's region motion [B, T, 36] (`data/clip_flow.py`) instead of frames,
+    `inputs="flow"` takes paper 002's region motion [B, T, 36] (`data/clips/flow.py`) instead of frames,
     encoded by the flow stem."""
 
     inputs: str = "frames"

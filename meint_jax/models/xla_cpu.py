@@ -4,7 +4,7 @@ Each function computes the same values and gradients as the plain operation
 it replaces (`lax.conv_general_dilated`, torch's max-pool), tested against it,
 but takes a path XLA:CPU runs fast. The factory (`models/factory.py`) injects
 them into `resnet.ResNet18` on the CPU backend only; figures and commands are
-in benchmarks/README.md. Four slow paths are avoided:
+in benchmarks/README.md, LOG.md. Four slow paths are avoided:
 
 - a stride-1 convolution on a map smaller than its kernel (`small_map_conv`);
 - a convolution's weight gradient fused with the chain that made its input
@@ -67,7 +67,7 @@ def materialized(x: jnp.ndarray) -> jnp.ndarray:
     it in transposed order: 5-10x slower than transposing the stored tensor.
     Saving the input through this opaque identity makes the transpose read it:
     the 8x16x224 train step went from 13.4 to 11.5 s, 8x16x112 from 2.9 to 2.6 s
-    (benchmarks/README.md). GPUs get `x`: their conditionals wait for the
+    (benchmarks/README.md, LOG.md). GPUs get `x`: their conditionals wait for the
     predicate on the host.
     """
     if jax.default_backend() != "cpu":
@@ -162,7 +162,7 @@ def max_pool(x: jnp.ndarray, window: int = 3, stride: int = 2, padding: int = 1)
     index saved in the forward pass. Why not `nn.max_pool`: XLA:CPU expands the
     gradient of `reduce_window` (select-and-scatter) into an argmax
     reduce-window over four int32 index arrays plus a scatter, 3x slower over
-    the whole stem (benchmarks/README.md).
+    the whole stem (benchmarks/README.md, LOG.md).
     """
     return _max_pool_forward(x, window, stride, padding)[0]
 

@@ -1,6 +1,6 @@
 """Built TFDS clips -> sampled frame positions -> pseudo-targets -> batches.
 
-(Long videos have their own pipeline, `long_pipeline`: their records are read by index, not streamed.)
+(Long videos have their own pipeline, `data/long/pipeline.py`: their records are read by index, not streamed.)
 
 Reads datasets by name from a TFDS data_dir and never imports builder code.
 Frames are stored JPEG-encoded; only the T frames a window samples are

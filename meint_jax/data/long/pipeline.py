@@ -1,6 +1,6 @@
 """Built long videos -> windows of W frames at sampled positions -> per-frame targets -> batches.
 
-The long-video counterpart of `input_pipeline` (docs/design.md, "Long-video
+The long-video counterpart of `data/clips/pipeline.py` (docs/design.md, "Long-video
 windows"). Records are read by index from ArrayRecord
 (`builder.as_data_source`): every video's flow features and intervals are
 small and held in memory; face frames (the `frames_*` configs) stay on disk

@@ -5,7 +5,7 @@
 The clip is read as training evaluated its test clips: one window of T frames spread evenly from onset to
 offset (the whole input where no onset and offset are known), resized as in training; for a run on region
 motion (`model.inputs='flow'`) the window's motion is read off the clip's region trajectories, computed as
-training computed them (`data/clip_flow.py`). Needs no TensorFlow.
+training computed them (`data/clips/flow.py`). Needs no TensorFlow.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from scipy import ndimage, signal
 
-from meint_jax.metrics import megc as spotting
+from meint_jax.metrics import megc
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +98,7 @@ def decode(scores: np.ndarray, config: DecoderConfig) -> list[Spotted]:
         found.append(Spotted(int(onset), int(peak), int(offset), float(smoothed[peak])))
     kept = []
     for candidate in sorted(found, key=lambda s: -s.score):
-        if all(spotting.iou((candidate.onset, candidate.offset), (k.onset, k.offset)) < config.nms_iou
+        if all(megc.iou((candidate.onset, candidate.offset), (k.onset, k.offset)) < config.nms_iou
                for k in kept):
             kept.append(candidate)
     return kept
@@ -131,9 +131,9 @@ def tune(candidates: Iterable[DecoderConfig], validation: Sequence[tuple[np.ndar
     """
     best, best_f1 = None, -1.0
     for config in candidates:
-        counts = spotting.SpotCounts()
+        counts = megc.SpotCounts()
         for scores, numbers, truths in validation:
-            counts.add(*spotting.match_intervals(truths, to_frames(decode(scores, config), numbers, step)))
+            counts.add(*megc.match_intervals(truths, to_frames(decode(scores, config), numbers, step)))
         f1 = counts.scores()["f1"]
         if f1 > best_f1:
             best, best_f1 = config, f1

@@ -5,7 +5,7 @@ Per video, windows `stride` apart cover every frame of its step grid (every `fra
 frame's score is the mean over the windows that hold it. The decoder's settings per kind (micro, macro)
 come from the training subjects only: its duration prior from the lengths of their expressions, its
 threshold `p` by F1 on the validation subjects' videos. Test videos are then decoded and counted
-(`spotting.score_videos`). Beside the model:
+(`megc.score_videos`). Beside the model:
 - `motion`: an unlearned motion detector (`baselines.motion_scores`) through the same decoder, its
   settings chosen on the same validation videos;
 - `chance`: intervals at the training subjects' rate of expressions per frame, each of their median
@@ -27,11 +27,10 @@ import numpy as np
 from meint_jax.data import emotion_classes
 from meint_jax.data.long import pipeline as long_pipeline
 from meint_jax.data.long.pipeline import StoredVideo
-from meint_jax.metrics import class_prior, recognition
-from meint_jax.metrics import megc as spotting
+from meint_jax.metrics import class_prior, megc, recognition
 from meint_jax.tasks.spotting import baselines, decoding, emotion_pooling
 
-KINDS = spotting.KINDS
+KINDS = megc.KINDS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,12 +143,12 @@ def labelled_truths(stored: StoredVideo, label_set: str) -> dict:
 
 def _counts(pairs) -> dict:
     """kind -> [tp, fp, fn] over (truths, predictions) pairs: the counts as metrics.json stores them."""
-    return {kind: [c.tp, c.fp, c.fn] for kind, c in spotting.count_videos(pairs).items()}
+    return {kind: [c.tp, c.fp, c.fn] for kind, c in megc.count_videos(pairs).items()}
 
 
 def scores_from_counts(counts: dict) -> dict:
     """micro / macro / overall precision, recall, F1 from kind -> [tp, fp, fn]."""
-    return spotting.scores({kind: spotting.SpotCounts(*counts[kind]) for kind in KINDS})
+    return megc.scores({kind: megc.SpotCounts(*counts[kind]) for kind in KINDS})
 
 
 def evaluate(config, videos: Sequence[StoredVideo], predict_windows, training_subjects: Sequence[str],

@@ -1,4 +1,4 @@
-"""Region motion of trimmed clips (data/clip_flow.py): a moved mouth read back in pixels through the template's
+"""Region motion of trimmed clips (data/clips/flow.py): a moved mouth read back in pixels through the template's
 regions, windows read off a clip's trajectories, the template where dlib finds no face, bad inputs refused."""
 
 import numpy as np
