@@ -12,7 +12,6 @@ the two ways are timed in turn, medians of --repeats calls after a warm-up call.
 
 from __future__ import annotations
 
-from meint_jax import tasks
 from meint_jax.common import cli, files
 
 cli.restart_on_tcmalloc(__name__)  # Before the heavy imports: the process is replaced.
@@ -25,6 +24,7 @@ from absl import app, flags
 
 from benchmarks.timing import alternating_medians
 from configs.intensity import base as default_config
+from meint_jax import tasks
 from meint_jax.inference import windows
 from meint_jax.tasks.intensity import predictor as estimator_lib
 from meint_jax.training import state as training_steps

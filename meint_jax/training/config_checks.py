@@ -134,10 +134,10 @@ def check_recognition_config(config: ml_collections.ConfigDict) -> None:
     """Raises ConfigError naming the first field of a clip-recognition config whose value cannot work."""
     _check_emotions(config)
     _check_clip_inputs(config.data, config.model)
+    check_clip_config(config)
     chance_runs = config.eval.get("chance_runs")
     _check(isinstance(chance_runs, int) and chance_runs >= 1,
            f"config.eval.chance_runs={chance_runs!r}: use a positive integer (draws of the class-prior baseline)")
-    check_clip_config(config)
 
 
 def check_clip_config(config: ml_collections.ConfigDict) -> None:

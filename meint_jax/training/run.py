@@ -102,7 +102,7 @@ def load_pretrained_encoder(state: TrainState, tx, init_from: str | None) -> Tra
 
 @dataclasses.dataclass
 class Trained:
-    """A model trained in one workdir: its state (replicated over `mesh`), its jitted steps, the seconds this
+    """A model trained in one workdir: its state (replicated over the mesh), its jitted steps, the seconds this
     process trained, its log (open: the fold evaluates into it) and the keeper of its best checkpoint."""
     state: TrainState
     step_fn: Any
@@ -110,15 +110,16 @@ class Trained:
     seconds: float
     run_log: RunLog
     best_ckpt: checkpoint.Checkpointer | None
-    mesh: Any
 
 
 @dataclasses.dataclass(frozen=True)
 class Validation:
     """How a fold scores its validation subjects at each checkpoint: `score(step, state, predict_fn, run_log)
-    -> (score, words for the log)`; the checkpoint with the highest `metric` is kept in WORKDIR/best."""
+    -> (score, words for the log)`; the checkpoint with the highest `metric` is kept in WORKDIR/best. `best`
+    names the score in the log's "(best ... at step N)"."""
     metric: str
     score: Callable
+    best: str = ""
 
 
 def train(config, workdir: str, task, example, batches: Callable, to_device: Callable, example_ids: Callable,
@@ -152,13 +153,13 @@ def train(config, workdir: str, task, example, batches: Callable, to_device: Cal
         score, words = validation.score(step, state, predict_fn, run_log)
         best_ckpt.save(step, state, config.to_dict(), metrics={validation.metric: score})
         best = best_ckpt.best()
-        run_log.text("step %d: validation %s (best %.3f at step %d)", step, words, best[1] if best else score,
-                     best[0] if best else step)
+        run_log.text("step %d: validation %s (best %s%.3f at step %d)", step, words, validation.best,
+                     best[1] if best else score, best[0] if best else step)
 
     state, seconds = fit.fit(config, state, step_fn, batches(start_step, run_log), to_device=to_device,
                              example_ids=example_ids, ckpt=ckpt, run_log=run_log,
                              on_checkpoint=on_checkpoint if best_ckpt is not None else None, closing=(best_ckpt,))
-    return Trained(state, step_fn, predict_fn, seconds, run_log, best_ckpt, mesh)
+    return Trained(state, step_fn, predict_fn, seconds, run_log, best_ckpt)
 
 
 def batch_predictor(predict_fn, state: TrainState, mesh, batch_size: int, key: str = "frames"):
@@ -186,10 +187,10 @@ def count_compilations(step_fn, predict_fn, run_log) -> dict:
     return compilations
 
 
-def summary(config, state, seconds: float, compilations: dict, train_subjects, validation_subjects,
+def summary(task: str, config, state, seconds: float, compilations: dict, train_subjects, validation_subjects,
             test_subjects, **task_fields) -> dict:
     """A fold's metrics.json: what every task records of a fold, then the task's own fields and results."""
-    return {"task": config.task, "dataset": config.data.name, "variant": config.variant,
+    return {"task": task, "dataset": config.data.name, "variant": config.variant,
             "train_steps": int(state.step), "train_seconds_this_run": round(seconds, 1),
             "compilations": compilations, **task_fields, "train_subjects": train_subjects,
             "validation_subjects": validation_subjects, "test_subjects": test_subjects}

@@ -13,15 +13,9 @@ import numpy as np
 from meint_jax.data.clips import pipeline as input_pipeline
 from meint_jax.inference import batching
 from meint_jax.metrics import correlation as metrics
+from meint_jax.training.clips import window_spec
 
 PROTOCOLS = ("trimmed", "untrimmed")
-
-
-def window_spec(config, kind: str, jitter: bool) -> input_pipeline.WindowSpec:
-    d = config.data
-    return input_pipeline.WindowSpec(kind=kind, num_steps=d.num_steps,
-                                     untrimmed_probability=d.untrimmed_probability,
-                                     max_margin=d.max_margin, jitter=jitter)
 
 
 def predict_windows(predict_batch, windows: dict, batch_size: int) -> np.ndarray:

@@ -7,56 +7,21 @@ Spearman where it has validation subjects, and writes `metrics.json` and `curves
 
 from __future__ import annotations
 
-import copy
 import os
 
-import jax
 from absl import logging
 
-from meint_jax.common.errors import ConfigError
 from meint_jax.data.clips import pipeline as input_pipeline
 from meint_jax.metrics import plots
 from meint_jax.tasks.intensity import TASK, evaluate, results
+from meint_jax.training import clips, sharding
 from meint_jax.training import run as fold
-from meint_jax.training import sharding
 
 
 def run(config, workdir: str, builder) -> dict:
     """The hold-out fold or the LOSO folds of `config` on the clips of `builder`."""
     return fold.run_folds(config, workdir, builder, input_pipeline.list_subjects(builder), run_fold,
                           results.write_results)
-
-
-def record_dataset_facts(config, builder, train_subjects):
-    """A copy of `config` with what prediction on new video needs to know of the training data."""
-    config = copy.deepcopy(config)
-    stored = builder.info.features["frames"].shape[1]
-    if config.data.frame_size not in (None, stored):
-        raise ConfigError(f"config.data.frame_size={config.data.frame_size} but {builder.info.full_name} "
-                          f"stores {stored}px frames: leave data.frame_size unset")
-    config.data.frame_size = stored
-    if config.data.expression_frames is None:
-        config.data.expression_frames = input_pipeline.expression_frames(builder, train_subjects)
-    return config
-
-
-def augmentation(data_config) -> input_pipeline.Augmentation:
-    return input_pipeline.Augmentation(flip=data_config.flip, min_crop=data_config.min_crop,
-                                       brightness=data_config.brightness, contrast=data_config.contrast)
-
-
-def clip_batches(config, builder, train_subjects: list[str], start_step: int):
-    """Training windows of the clips of `train_subjects`, from `start_step` on (what recognition trains on too)."""
-    d = config.data
-    return input_pipeline.train_batches(
-        builder, train_subjects, evaluate.window_spec(config, d.train_window, d.jitter),
-        batch_size=config.train.batch_size, image_size=d.image_size, label_shape=d.pseudo_label,
-        augment=augmentation(d), seed=config.seed, start_step=start_step, process_index=jax.process_index(),
-        process_count=jax.process_count())
-
-
-def clip_ids(batch) -> str:
-    return "clips " + ", ".join(c.decode() for c in batch["clip_id"])
 
 
 def _log_results(by_protocol: dict, log) -> None:
@@ -90,14 +55,14 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
     """Trains on `train_subjects` (less any validation subjects), tests on `test_subjects`."""
     os.makedirs(workdir, exist_ok=True)
     train_subjects, validation_subjects = fold.split_validation(config, train_subjects, test_subjects)
-    config = record_dataset_facts(config, builder, train_subjects)
+    config = clips.record_dataset_facts(config, builder, train_subjects)
     d = config.data
     mesh = sharding.data_mesh()
     trained = fold.train(
         config, workdir, TASK, TASK.example_input(config),
-        batches=lambda start_step, run_log: clip_batches(config, builder, train_subjects, start_step),
+        batches=lambda start_step, run_log: clips.clip_batches(config, builder, train_subjects, start_step),
         to_device=lambda batch: sharding.shard_batch({"frames": batch["frames"], "targets": batch["targets"]}, mesh),
-        example_ids=clip_ids, mesh=mesh, pretrained=True,
+        example_ids=clips.clip_ids, mesh=mesh, pretrained=True,
         validation=(_validation(config, builder, train_subjects, validation_subjects, mesh)
                     if validation_subjects else None))
     state, selected = fold.select_checkpoint(config, trained)
@@ -112,7 +77,7 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
                             prefix=f"test/{protocol}/{predictor}")
     compilations = fold.count_compilations(trained.step_fn, trained.predict_fn, run_log)
     run_log.close()
-    summary = fold.summary(config, state, trained.seconds, compilations, train_subjects, validation_subjects,
+    summary = fold.summary(TASK.name, config, state, trained.seconds, compilations, train_subjects, validation_subjects,
                            test_subjects, pseudo_label=d.pseudo_label, evaluated_checkpoint=selected)
     summary.update(scores)
     title = f"{d.name} ({config.variant}), held-out subjects, step {int(state.step)}"

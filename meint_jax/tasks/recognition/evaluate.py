@@ -12,8 +12,9 @@ import numpy as np
 from meint_jax.data import emotion_classes
 from meint_jax.data.clips import flow as clip_flow
 from meint_jax.data.clips import pipeline as input_pipeline
+from meint_jax.inference import batching
 from meint_jax.metrics import class_prior, recognition
-from meint_jax.tasks.intensity import evaluate as intensity
+from meint_jax.training.clips import window_spec
 
 PREDICTORS = ("model", "majority", "prior")
 SCALARS = ("uf1", "uar", "f1_analysis", "accuracy")
@@ -30,13 +31,13 @@ def classify(config, builder, predict_batch, subjects: list[str], motions: dict 
     (`native`), its class (`true`; others or an unseen label where it is none of the classes), the model's
     class, that class's probability and every class's; with `motions` (a flow run), the window's motion
     and where the clip's regions came from."""
-    spec = intensity.window_spec(config, "trimmed", jitter=False)
+    spec = window_spec(config, "trimmed", jitter=False)
     windows = input_pipeline.eval_windows(builder, subjects, spec, windows_per_clip=1,
                                           image_size=config.data.image_size, label_shape=config.data.pseudo_label,
                                           seed=config.eval.seed, decode=motions is None)
     if motions is not None:
         windows["frames"] = clip_flow.windows_of(motions, windows["clip_id"], windows["onset"], windows["positions"])
-    probabilities = intensity.predict_windows(predict_batch, windows, config.train.batch_size)
+    probabilities = batching.in_batches(predict_batch, windows["frames"], config.train.batch_size)
     names = builder.info.features["emotion"].names
     classes = tuple(config.data.emotion_classes)
     records = []

@@ -20,10 +20,9 @@ from meint_jax.data import emotion_classes
 from meint_jax.data.clips import flow as clip_flow
 from meint_jax.data.clips import pipeline as input_pipeline
 from meint_jax.metrics import class_prior, recognition
-from meint_jax.tasks.intensity import train as intensity_train
 from meint_jax.tasks.recognition import TASK, evaluate, results
+from meint_jax.training import clips, sharding
 from meint_jax.training import run as fold
-from meint_jax.training import sharding
 
 
 def run(config, workdir: str, builder) -> dict:
@@ -133,18 +132,19 @@ def flow_batches(batches, motions: dict, config, start_step: int):
         yield {**batch, "frames": motion}
 
 
-def _validation(config, builder, validation_subjects, mesh, motions) -> fold.Validation:
-    """UF1 on the validation subjects' clips picks the best checkpoint."""
+def _validation(config, builder, validation_subjects, mesh, motions: dict) -> fold.Validation:
+    """UF1 on the validation subjects' clips picks the best checkpoint (`motions["motions"]`: a flow run's
+    region motion, computed when training starts)."""
 
     def score(step, state, predict_fn, run_log):
         predict_batch = fold.batch_predictor(predict_fn, state, mesh, config.train.batch_size)
-        records = evaluate.classify(config, builder, predict_batch, validation_subjects, motions)
+        records = evaluate.classify(config, builder, predict_batch, validation_subjects, motions["motions"])
         uf1, uar = recognition.uf1_uar([r["true"] for r in records], [r["predicted"] for r in records],
                                        tuple(config.data.emotion_classes))
         run_log.scalars(step, {"uf1": uf1, "uar": uar}, prefix="validation")
         return uf1, f"UF1 {uf1:.3f}, UAR {uar:.3f}"
 
-    return fold.Validation("validation_uf1", score)
+    return fold.Validation("validation_uf1", score, best="UF1 ")
 
 
 def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subjects: list[str]) -> dict:
@@ -152,47 +152,44 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
     eval.select='best'), tests on `test_subjects`; writes metrics.json."""
     os.makedirs(workdir, exist_ok=True)
     train_subjects, validation_subjects = fold.split_validation(config, train_subjects, test_subjects)
-    config = record_classes(intensity_train.record_dataset_facts(config, builder, train_subjects), builder,
-                            train_subjects)
+    config = record_classes(clips.record_dataset_facts(config, builder, train_subjects), builder, train_subjects)
     d = config.data
     mesh = sharding.data_mesh()
     flow = config.model.get("inputs", "frames") == "flow"
-    motions = clip_motions(config, builder, train_subjects + validation_subjects + test_subjects) if flow else None
     table = class_table(config, builder)
+    motions = {"motions": None}     # a flow run's region motion, once the run is opened (not before it is refused)
 
     def batches(start_step, run_log):
-        if motions is not None:
-            templated = sorted(c for c, m in motions.items() if m.landmarks == "template")
+        if flow:
+            motions["motions"] = found = clip_motions(config, builder,
+                                                      train_subjects + validation_subjects + test_subjects)
+            templated = sorted(c for c, m in found.items() if m.landmarks == "template")
             run_log.text("region motion of %d clips at %d px; regions placed by the template on %d of them%s",
-                         len(motions), d.flow_size, len(templated),
+                         len(found), d.flow_size, len(templated),
                          "" if d.clip_landmarks == "template" or not templated else
                          f" (dlib found no face: {', '.join(templated[:10])}"
                          f"{', ...' if len(templated) > 10 else ''})")
-        clips = input_pipeline.train_batches(
-            builder, train_subjects, intensity_train.evaluate.window_spec(config, d.train_window, d.jitter),
-            batch_size=config.train.batch_size, image_size=d.image_size, label_shape=d.pseudo_label,
-            augment=intensity_train.augmentation(d), seed=config.seed, start_step=start_step,
-            process_index=jax.process_index(), process_count=jax.process_count(),
-            emotions=np.flatnonzero(table >= 0), decode=motions is None)
-        return clips if motions is None else flow_batches(clips, motions, config, start_step)
+        windows = clips.clip_batches(config, builder, train_subjects, start_step,
+                                     emotions=np.flatnonzero(table >= 0), decode=not flow)
+        return flow_batches(windows, motions["motions"], config, start_step) if flow else windows
 
     trained = fold.train(
         config, workdir, TASK, TASK.example_input(config), batches,
         to_device=lambda b: sharding.shard_batch({"frames": b["frames"], "emotion": table[b["emotion"]]}, mesh),
-        example_ids=intensity_train.clip_ids, mesh=mesh, pretrained=not flow,   # the flow stem has no weights
+        example_ids=clips.clip_ids, mesh=mesh, pretrained=not flow,   # the flow stem has no pretrained weights
         validation=_validation(config, builder, validation_subjects, mesh, motions) if validation_subjects else None)
     state, selected = fold.select_checkpoint(config, trained)
     run_log = trained.run_log
     scores, per_clip = evaluate.evaluate(
         config, builder, fold.batch_predictor(trained.predict_fn, state, mesh, config.train.batch_size),
-        train_subjects, test_subjects, motions)
+        train_subjects, test_subjects, motions["motions"])
     evaluate.log_scores(scores, run_log.text)
     for name in evaluate.PREDICTORS:
         run_log.scalars(int(state.step), {k: scores[name][k] for k in evaluate.SCALARS}, prefix=f"test/{name}")
     compilations = fold.count_compilations(trained.step_fn, trained.predict_fn, run_log)
     run_log.close()
-    summary = fold.summary(config, state, trained.seconds, compilations, train_subjects, validation_subjects,
-                           test_subjects, emotion_labels=d.emotion_labels, others=d.others,
+    summary = fold.summary(TASK.name, config, state, trained.seconds, compilations, train_subjects,
+                           validation_subjects, test_subjects, emotion_labels=d.emotion_labels, others=d.others,
                            classes=list(d.emotion_classes), class_weights=list(config.loss.emotion_weights),
                            evaluated_checkpoint=selected)
     summary.update({"test_clips": len(per_clip), **scores, "per_clip": per_clip})

@@ -142,9 +142,10 @@ def run_fold(config, workdir: str, videos, train_subjects: list[str], test_subje
                                               for k in ("micro", "overall") for key in ("strs", "f1_analysis")},
                             prefix=f"test/{name}")
     run_log.close()
-    summary = fold.summary(config, state, seconds, compilations, fit_subjects, validation_subjects, test_subjects,
-                           classes=list(config.data.emotion_classes or ()), emotion_labels=d.emotion_labels,
-                           others=d.others, emotion_pooling=config.eval.get("emotion_pooling", "vote"))
+    summary = fold.summary(TASK.name, config, state, seconds, compilations, fit_subjects, validation_subjects,
+                           test_subjects, classes=list(config.data.emotion_classes or ()),
+                           emotion_labels=d.emotion_labels, others=d.others,
+                           emotion_pooling=config.eval.get("emotion_pooling", "vote"))
     summary.update({**scores, "per_video": [{k: v for k, v in r.items() if k != "scores"} for r in per_video]})
     by_id = {v.video.video_id: v for v in videos}
     panels = [{"video_id": r["video_id"], "scores": r["scores"], "truth": r["truth"], "predicted": r["model"],
@@ -187,10 +188,10 @@ def _train_separately(config, workdir, fit_videos, frames, mesh):
     recogniser = copy.deepcopy(config)
     recogniser.train.separate = False
     recogniser.loss.spotting_weight, recogniser.loss.emotion_weight = 0.0, 1.0
-    both = [_train(c, os.path.join(workdir, name), fit_videos, frames, mesh)
-            for c, name in ((spotter, "spotting"), (recogniser, "recognition"))]
-    for trained in both:
-        trained.run_log.close()
+    both = []
+    for part, name in ((spotter, "spotting"), (recogniser, "recognition")):
+        both.append(_train(part, os.path.join(workdir, name), fit_videos, frames, mesh))
+        both[-1].run_log.close()
     spot, emotions = (window_predictor(t.predict_fn, t.state, mesh, config.train.batch_size) for t in both)
     predict = lambda inputs: np.concatenate([spot(inputs)[..., :2], emotions(inputs)[..., 2:]], axis=-1)
     compilations = {"train_step": sum(t.step_fn._cache_size() for t in both),
