@@ -78,6 +78,7 @@ EXPECTED_CASME_SQ = {
     "s15/15_0102": [(3, 8, 30, "macro", "negative", "negative")],
     "s16/16_0502": [(10, 12, 15, "micro", "positive", "positive")],
 }
+CASME_SQ_FOLDERS = {1: (15, "s15"), 2: (16, "s16")}    # subject index -> (folder number, folder name)
 SKIPPED_CASME_SQ = {"subject 3 not in sheet 'naming rule1'", "expression 'sad1' not in sheet 'naming rule2'",
                     "frames out of order", "interval outside the video", "unknown expression type", "no face found"}
 
@@ -93,24 +94,48 @@ def casme_sq(root, frames: int = FRAMES, canvas: tuple[int, int] = CANVAS, face:
                          ("s16/16_0502funnyerrors", 5)):
         write_frames(os.path.join(manual, "rawpic", folder), names, face_frames(seed, frames, canvas, face))
     write_frames(os.path.join(manual, "rawpic", "s16", "16_0101disgustingteeth"), names[:10], blank_frames(10))
+    code = [   # no header row: subject index, name, onset, apex, offset, AUs, class, type, self-report
+        (1, "disgust1_1", 5, 10, 16, "4+7", "negative", "micro-expression", "disgust"),
+        (1, "disgust1_2", 20, 25, 0, "4", "negative", "macro-expression", "disgust"),   # offset 0: apex used
+        (1, "anger1_1", 3, 8, 30, "4+10", "negative", "macro-expression", "anger"),
+        (2, "happy1_1", 10, 12, 15, "12", "positive", "micro-expression", "happy"),
+        (3, "happy1_1", 1, 2, 3, "12", "positive", "micro-expression", "happy"),        # subject 3 unknown
+        (1, "sad1_1", 4, 5, 6, "15", "negative", "micro-expression", "sad"),            # stem unknown
+        (2, "happy1_2", 30, 25, 35, "12", "positive", "macro-expression", "happy"),     # out of order
+        (2, "happy1_3", 30, 35, 60, "12", "positive", "macro-expression", "happy"),     # past the video's end
+        (2, "disgust1_1", 2, 4, 6, "4", "others", "micro-expression", "disgust"),       # its video has no face
+        (1, "anger1_2", 5, 6, 9, "", "surprise", "blink", "anger"),                     # unknown type
+    ]
     write_xlsx(os.path.join(manual, "CAS(ME)2_code_copy.xlsx"), {
-        "CASFEcode_final": [   # no header row: subject, name, onset, apex, offset, AUs, class, type, self-report
-            (1, "disgust1_1", 5, 10, 16, "4+7", "negative", "micro-expression", "disgust"),
-            (1, "disgust1_2", 20, 25, 0, "4", "negative", "macro-expression", "disgust"),   # offset 0: apex used
-            (1, "anger1_1", 3, 8, 30, "4+10", "negative", "macro-expression", "anger"),
-            (2, "happy1_1", 10, 12, 15, "12", "positive", "micro-expression", "happy"),
-            (3, "happy1_1", 1, 2, 3, "12", "positive", "micro-expression", "happy"),        # subject 3 unknown
-            (1, "sad1_1", 4, 5, 6, "15", "negative", "micro-expression", "sad"),            # stem unknown
-            (2, "happy1_2", 30, 25, 35, "12", "positive", "macro-expression", "happy"),     # out of order
-            (2, "happy1_3", 30, 35, 60, "12", "positive", "macro-expression", "happy"),     # past the video's end
-            (2, "disgust1_1", 2, 4, 6, "4", "others", "micro-expression", "disgust"),       # its video has no face
-            (1, "anger1_2", 5, 6, 9, "", "surprise", "blink", "anger"),                     # unknown type
-        ],
-        "naming rule1": [("subject", "folder"), (1, "s15"), (2, "s16")],
+        "CASFEcode_final": code,
+        # As released: no header, (folder number, folder name, subject index), one row per coding row in its
+        # order; none for subject 3, whose rows are then skipped.
+        "naming rule1": [CASME_SQ_FOLDERS[row[0]] + (row[0],) for row in code if row[0] in CASME_SQ_FOLDERS],
         "naming rule2": [("0101", "disgust1"), ("0102", "anger1"), (502, "happy1")],   # 502: a number cell
     })
     write_xlsx(os.path.join(manual, "notes.xlsx"), {"Sheet1": [("not", "the coding file")]})
     return manual
+
+
+# Subject indices that are also folder numbers (in the release, index 22 is s40 and index 6 is s22).
+EXPECTED_CASME_SQ_INDICES = {"s22/22_0101": [(3, 5, 7, "macro", "negative", "negative")],
+                             "s40/40_0101": [(2, 4, 6, "micro", "negative", "negative")]}
+CASME_SQ_INDEX_ROWS = [(40, "s40", 22), (22, "s22", 6)]     # sheet 'naming rule1' as released, for the code rows
+
+
+def casme_sq_indices(root, naming_rule1=CASME_SQ_INDEX_ROWS) -> tuple[str, str]:
+    """(workbook, rawpic) of a two-video CAS(ME)^2 whose subject indices 22 and 6 are folders s40 and s22, with
+    `naming_rule1` as that sheet's rows; blank frames: for the parser, not a build."""
+    manual = os.path.join(root, "casme_sq_indices")
+    for folder in ("s22/22_0101disgustingteeth", "s40/40_0101disgustingteeth"):
+        write_frames(os.path.join(manual, "rawpic", folder), [f"img{n}.jpg" for n in range(1, 11)], blank_frames(10))
+    workbook = write_xlsx(os.path.join(manual, "CAS(ME)^2code_final.xlsx"), {
+        "CASFEcode_final": [(22, "disgust1_1", 2, 4, 6, "4", "negative", "micro-expression", "disgust"),
+                            (6, "disgust1_2", 3, 5, 7, "4", "negative", "macro-expression", "disgust")],
+        "naming rule1": naming_rule1,
+        "naming rule2": [("0101", "disgust1")],
+    })
+    return workbook, os.path.join(manual, "rawpic")
 
 
 # ------------------------------------------------------------------------------------------------ SAMM-LV

@@ -107,6 +107,42 @@ def test_casme_sq_reads_the_workbook_found_by_its_sheets_and_counts_every_skip(t
     one_joint_step("casme_sq", builder, ("negative", "positive", "surprise"), {"negative", "positive"})
 
 
+@pytest.mark.parametrize("naming_rule1", [
+    long_fixtures.CASME_SQ_INDEX_ROWS,                                              # as released
+    [("number", "folder", "subject")] + long_fixtures.CASME_SQ_INDEX_ROWS + [(None, None, None)],
+    [("subject", "folder"), (22, "s40"), (6, "s22")],
+    [(22, "s40"), (6, "s22"), (22, "s40")],
+], ids=["released", "header", "two_columns", "two_columns_no_header"])
+def test_casme_sq_subject_indices_that_are_folder_numbers_land_in_the_folders_the_sheet_names(tmp_path, naming_rule1):
+    from meint_jax.data.long import annotations as long_annotations
+
+    result = long_annotations.parse_casme_sq(*long_fixtures.casme_sq_indices(tmp_path, naming_rule1))
+    assert {v.video_id: as_tuples(v) for v in result.videos} == long_fixtures.EXPECTED_CASME_SQ_INDICES
+    assert result.skipped == []
+
+
+@pytest.mark.parametrize("naming_rule1, reason", [
+    ([(40, "s40", 22, "x"), (22, "s22", 6, "y")], "4 columns"),
+    ([(22, "s40", 40), (6, "s22", 22)], "first column is not the number of folder 's40'"),    # columns swapped
+    ([(40, "s40", 22), (22, "s22")], "2 columns where row 1 has 3"),
+    ([(40, "s40", 22), (22, None, 6)], "a blank cell"),
+    ([(40, "s40", 22), (40, "s40", 6), (22, "s22", 22)], "subject index 22 is already folder 's40'"),
+    ([(40, "s40", "twenty-two")], "no whole-number subject index"),
+    ([(22, "s22"), (40, "s40")], "each folder with its own number"),                       # the index column lost
+    ([("subject", "folder")], "no subject rows"),
+])
+def test_a_casme_sq_subject_sheet_of_no_known_layout_is_refused_in_one_line(tmp_path, naming_rule1, reason):
+    from meint_jax.data.clips.annotations import AnnotationError
+    from meint_jax.data.long import annotations as long_annotations
+
+    workbook, rawpic = long_fixtures.casme_sq_indices(tmp_path, naming_rule1)
+    with pytest.raises(AnnotationError) as error:
+        long_annotations.parse_casme_sq(workbook, rawpic)
+    message = str(error.value)
+    assert "\n" not in message and message.startswith(f"{workbook}: sheet 'naming rule1' ")
+    assert reason in message and "expected (folder number, folder name, subject index)" in message
+
+
 def test_samm_lv_joins_emotions_rounds_fractions_places_missing_apexes_and_stores_frames(tmp_path, monkeypatch):
     from data_builders.samm_lv import samm_lv_dataset_builder as samm_lv
 

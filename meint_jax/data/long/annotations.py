@@ -28,6 +28,7 @@ import glob
 import math
 import os
 import re
+from typing import NoReturn
 
 from absl import logging
 
@@ -227,15 +228,62 @@ def find_casme_sq_workbook(manual_dir: str) -> str:
     return matches[0]
 
 
+CASME_SQ_SUBJECT_LAYOUTS = ("(folder number, folder name, subject index) as CAS(ME)^2 ships it, "
+                            "or (subject index, folder name); at most one header row")
+
+
+def _integer(value) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None and number.is_integer() else None
+
+
+def casme_sq_subjects(rows: list[tuple], workbook: str) -> dict[int, str]:
+    """Subject index (the first column of `CASFEcode_final`) -> folder name, from sheet `naming rule1`.
+
+    The release's sheet has no header and one (15, 's15', 1) row per coding row: its FIRST column is the
+    folder's number, never the index (index 22 is s40), so reading it as the index skips most coding rows
+    and files the rest under the wrong subjects. The layout is therefore checked row by row, and a sheet
+    that fits none is refused rather than guessed.
+    """
+    def refuse(row, what: str) -> NoReturn:
+        raise AnnotationError(f"{workbook}: sheet 'naming rule1' {row} {what}; expected {CASME_SQ_SUBJECT_LAYOUTS}")
+
+    data = [(n, tuple(_text(c) for c in cells)) for n, cells in enumerate(rows, 1) if any(_text(c) for c in cells)]
+    if data and all(_number(c) is None for c in data[0][1] if c):
+        data = data[1:]                                   # a header row: no number in it
+    if not data:
+        refuse("has", "no subject rows")
+    first = data[0][0]
+    width = max(i for i, c in enumerate(data[0][1]) if c) + 1
+    subjects, own_numbers = {}, 0
+    for n, cells in data:
+        cells = cells[:max(i for i, c in enumerate(cells) if c) + 1]
+        if width not in (2, 3):
+            refuse(f"row {n}", f"is {cells}: {width} columns")
+        if len(cells) != width:
+            refuse(f"row {n}", f"is {cells}: {len(cells)} columns where row {first} has {width}")
+        if not all(cells):
+            refuse(f"row {n}", f"is {cells}: a blank cell")
+        index, name = _integer(cells[-1] if width == 3 else cells[0]), cells[1]
+        if index is None or _number(name) is not None:
+            refuse(f"row {n}", f"is {cells}: no whole-number subject index and folder name where the layout puts them")
+        digits = re.sub(r"\D", "", name)
+        if width == 3 and (not digits or int(digits) != _integer(cells[0])):
+            refuse(f"row {n}", f"is {cells}: its first column is not the number of folder {name!r}")
+        if subjects.setdefault(index, name) != name:
+            refuse(f"row {n}", f"is {cells}: subject index {index} is already folder {subjects[index]!r}")
+        own_numbers += bool(digits) and int(digits) == index
+    if width == 2 and own_numbers == len(data):
+        refuse("pairs", "each folder with its own number, not with the subject index that sheet 'CASFEcode_final' "
+               "uses (the index column is missing)")
+    return subjects
+
+
 def parse_casme_sq(workbook: str, rawpic: str) -> LongParseResult:
     """CAS(ME)^2: `CASFEcode_final` (no header) joined to folders through the two naming-rule sheets."""
     book = read_workbook(workbook)
     rows = _Rows(os.path.basename(workbook))
-    subject_folder = {}
-    for row in sheet(book, "naming rule1", workbook):
-        number = _number(row[0]) if row else None
-        if number is not None and len(row) > 1 and _text(row[1]):
-            subject_folder[int(number)] = _text(row[1])
+    subject_folder = casme_sq_subjects(sheet(book, "naming rule1", workbook), workbook)
     video_code = {}
     for row in sheet(book, "naming rule2", workbook):
         if len(row) > 1 and _number(row[0]) is not None and _text(row[1]):

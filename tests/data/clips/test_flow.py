@@ -7,7 +7,7 @@ import pytest
 from meint_jax.data import flow_features
 from meint_jax.data.clips import flow as clip_flow
 from meint_jax.data.clips import synthetic
-from tests.test_flow_features import MOUTH_REGIONS, OTHER_REGIONS, PAD, SIZE, TOLERANCE, frame, mouth_patch
+from tests.data.test_flow_features import MOUTH_REGIONS, OTHER_REGIONS, PAD, SIZE, TOLERANCE, frame, mouth_patch
 
 
 @pytest.fixture(scope="module")

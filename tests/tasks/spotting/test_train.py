@@ -170,3 +170,18 @@ def test_paper_001s_resnet18_plugs_in_on_face_frames(data_dir, tmp_path):
     assert summary["train_steps"] == 2 and 0.0 <= summary["model"]["overall"]["f1"] <= 1.0
     with pytest.raises(ConfigError, match="frames_"):
         tasks.train_and_evaluate(tiny(data_dir, **{"model.inputs": "frames"}), str(tmp_path / "flow_only"))
+
+
+def test_a_resumed_run_scales_each_window_as_an_uninterrupted_one():
+    """The feature augmentation draws from (seed, step): a run resumed at step 2 scales steps 2 and 3 as the
+    run that never stopped did, one factor per window within U(1 - s, 1 + s)."""
+    from meint_jax.tasks.spotting import train as spotting_train
+
+    config = synthetic_spotting.get_config("size=tiny")
+    batches = lambda steps: ({"features": np.ones((3, 4, 36), np.float32)} for _ in range(steps))
+    whole = [b["features"] for b in spotting_train._augmented(batches(4), config, 0)]
+    resumed = [b["features"] for b in spotting_train._augmented(batches(2), config, 2)]
+    np.testing.assert_array_equal(np.stack(whole[2:]), np.stack(resumed))
+    factors = np.stack(whole)[..., 0, 0]                      # [steps, windows]
+    assert np.all(np.abs(factors - 1.0) <= config.data.feature_scale) and len(np.unique(factors)) == 12
+    assert np.all(np.stack(whole) == factors[..., None, None])
