@@ -9,7 +9,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import pytest  # noqa: E402
 
 # Fixtures that train a model: every test using one (directly or through another fixture) is slow.
-TRAINED_RUNS = {"tiny_workdir", "tiny_spotting_run"}
+TRAINED_RUNS = {"tiny_workdir", "tiny_spotting_run", "tiny_run"}
 
 
 def pytest_collection_modifyitems(items):

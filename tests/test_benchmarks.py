@@ -36,6 +36,7 @@ def run_with_conv_hook(size: int, hook) -> None:
         net(torch.zeros(1, 3, size, size))
 
 
+@pytest.mark.slow
 def test_tiny_benchmark_reports_every_measurement(tiny_builder, tmp_path):
     data_dir = os.path.dirname(os.path.dirname(os.path.dirname(tiny_builder.data_dir)))
     out = tmp_path / "bench.json"
@@ -84,6 +85,7 @@ def test_conv_layer_profile_measures_both_frameworks():
     assert all(v > 0 for v in got.values())
 
 
+@pytest.mark.slow
 def test_step_profile_attributes_time_to_the_compiled_operations():
     from benchmarks import profile_step
 
@@ -102,6 +104,7 @@ def test_step_profile_names_a_folder_without_a_trace(tmp_path):
         profile_step.operation_times(str(tmp_path), calls=1)
 
 
+@pytest.mark.slow
 def test_predict_speed_times_shared_and_per_window_encoding():
     from benchmarks import predict_speed
 
@@ -112,6 +115,7 @@ def test_predict_speed_times_shared_and_per_window_encoding():
     assert result["speed-up"] == pytest.approx(result["per window s"] / result["shared s"])
 
 
+@pytest.mark.slow
 def test_model_steps_are_train_pys_steps_and_donate_as_it_does():
     import functools
 
@@ -148,6 +152,7 @@ def test_model_steps_are_train_pys_steps_and_donate_as_it_does():
     assert aliased_inputs(model_steps.build((2, 3, 32))) >= len(jax.tree_util.tree_leaves(built.state.params))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_torch_contender_computes_in_the_requested_precision(dtype):
     from benchmarks import run

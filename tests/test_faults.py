@@ -457,6 +457,7 @@ def test_the_conversion_command_reports_a_refusal_on_one_line(tmp_path):
         "nor .safetensors")
 
 
+@pytest.mark.slow
 def test_a_config_named_by_absolute_path_loads_from_any_directory(tmp_path):
     result = subprocess.run([sys.executable, "-m", "meint_jax.main",
                              f"--config={REPO}/configs/intensity/synthetic.py:size=tiny",

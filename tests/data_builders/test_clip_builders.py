@@ -137,6 +137,7 @@ def test_casme2_config_builds_on_first_use_and_trains(tmp_path, monkeypatch):
     assert "true_spearman" not in summary["trimmed"]["model"]   # real data has no true intensity
 
 
+@pytest.mark.slow
 def test_samm_dlib_crop_uses_one_box_per_clip_and_skips_faceless_clips(tmp_path, monkeypatch):
     from data_builders.samm import samm_dataset_builder as samm
     from meint_jax.data import faces

@@ -82,6 +82,7 @@ def one_joint_step(config_module: str, builder, expected_classes, present, label
     return config
 
 
+@pytest.mark.slow
 def test_casme_sq_reads_the_workbook_found_by_its_sheets_and_counts_every_skip(tmp_path, monkeypatch):
     from data_builders.casme_sq import casme_sq_dataset_builder as casme_sq
 
@@ -143,6 +144,7 @@ def test_a_casme_sq_subject_sheet_of_no_known_layout_is_refused_in_one_line(tmp_
     assert reason in message and "expected (folder number, folder name, subject index)" in message
 
 
+@pytest.mark.slow
 def test_samm_lv_joins_emotions_rounds_fractions_places_missing_apexes_and_stores_frames(tmp_path, monkeypatch):
     from data_builders.samm_lv import samm_lv_dataset_builder as samm_lv
 
@@ -178,6 +180,7 @@ def test_samm_lv_joins_emotions_rounds_fractions_places_missing_apexes_and_store
     assert abs((box[0] + box[2]) / 2 - 164) < 20 and abs((box[1] + box[3]) / 2 - 104) < 25
 
 
+@pytest.mark.slow
 def test_casme3_reads_text_cells_blinks_gaps_and_a_case_changed_folder(tmp_path, monkeypatch):
     from data_builders.casme3 import casme3_dataset_builder as casme3
 

@@ -19,6 +19,7 @@ def model_config(temporal, gru=8):
                                       "init_from": None})
 
 
+@pytest.mark.slow
 def test_resnet18_has_torchvision_names_and_parameter_count():
     variables = ResNet18().init(jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3)))
     params = variables["params"]
@@ -46,6 +47,7 @@ def test_normalize_frames_is_imagenet_normalisation():
     np.testing.assert_allclose(normalize_frames(frames)[0, 0, 0], expected, rtol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("temporal", ["bigru", "none"])
 def test_frame_order_matters_only_with_the_temporal_head(temporal):
     model = create_model(model_config(temporal))
@@ -142,6 +144,7 @@ def test_small_map_conv_matches_the_convolution_and_its_gradients(spatial, paddi
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="XLA:CPU's operand swap")
 def test_resnet18_at_64px_has_no_swapped_convolution():
     # At 64 px the last stage's maps are 2x2, smaller than its 3x3 kernels; XLA would swap the operands
@@ -196,6 +199,7 @@ def test_strided_input_gradient_matches_the_convolutions_vjp(size, kernel, strid
     np.testing.assert_allclose(np.asarray(ours), np.asarray(vjp(grad)[0]), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="XLA:CPU's generic loop for dilated inputs")
 def test_resnet18_gradient_has_no_input_dilated_convolution():
     # XLA writes a strided convolution's input gradient with the output gradient dilated by the stride,
@@ -252,6 +256,7 @@ def test_each_part_runs_on_its_own_and_together_they_are_the_model():
     np.testing.assert_allclose(model.apply(variables, features, method="from_features"), whole, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_parameters_keep_the_tree_that_saved_checkpoints_have():
     """encoder / GRUCell_0 / GRUCell_1 / head: checkpoints written before the model had parts still load."""
     variables = create_model(model_config("bigru")).init(jax.random.PRNGKey(0), np.zeros((1, 3, 32, 32, 3), np.uint8))
@@ -261,6 +266,7 @@ def test_parameters_keep_the_tree_that_saved_checkpoints_have():
     assert set(framewise["params"]) == {"encoder", "head"}
 
 
+@pytest.mark.slow
 def test_the_cpu_rewrites_compute_what_the_plain_resnet18_computes():
     """The factory's CPU encoder (xla_cpu's convolution and max-pool) against the plain one, values and gradients."""
     cpu, plain = create_encoder(jnp.float32, backend="cpu"), create_encoder(jnp.float32, backend="gpu")

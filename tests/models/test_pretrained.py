@@ -58,6 +58,7 @@ def test_converted_network_matches_torch_per_stage(torch_resnet, weights_file):
         np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-4, err_msg=name)
 
 
+@pytest.mark.slow
 def test_train_mode_step_updates_running_statistics_as_torch(torch_resnet, weights_file):
     """Batch statistics in the forward pass; running variance moved towards the unbiased one."""
     import copy
@@ -129,6 +130,7 @@ def test_another_architecture_is_a_clear_error(tmp_path):
         flax_with(other)
 
 
+@pytest.mark.slow
 def test_cli_converts_once_and_training_starts_from_it(weights_file, tmp_path, tiny_builder):
     from configs.intensity import synthetic as synthetic_config
     from meint_jax.training import run as fold

@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from meint_jax.models import slow_fast
 
@@ -33,6 +34,7 @@ def test_the_paper_sized_network_has_the_reference_codes_parameter_count():
     assert count == torch_parameter_count() == 8_357_376
 
 
+@pytest.mark.slow
 def test_frames_keep_their_number_and_get_fast_plus_slow_features_for_odd_and_even_lengths():
     for steps in (30, 31):
         x = jnp.asarray(np.random.default_rng(0).normal(size=(2, steps, 36)).astype(np.float32))

@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from meint_jax.models import ssm
 
@@ -39,6 +40,7 @@ def test_both_scans_compute_the_written_out_recurrence():
                                    err_msg=method)
 
 
+@pytest.mark.slow
 def test_the_two_scans_have_the_same_gradients_for_every_input():
     args = [jnp.asarray(a) for a in inputs(seed=1, length=19)]
     weights = jnp.asarray(np.random.default_rng(2).normal(size=args[0].shape).astype(np.float32))
@@ -65,6 +67,7 @@ def test_the_gradients_equal_finite_differences_of_the_written_out_recurrence():
     assert abs(float(grads[index]) - numeric) < 1e-2 * max(1.0, abs(numeric))
 
 
+@pytest.mark.slow
 def test_the_mamba_block_is_causal_and_keeps_the_shape():
     block = ssm.MambaBlock(d_model=8, d_state=4)
     u = jnp.asarray(np.random.default_rng(3).normal(size=(1, 20, 8)).astype(np.float32))

@@ -78,6 +78,7 @@ def test_expression_is_subtle_but_measurable(clips):
     assert np.mean(correlations) < 0.95  # ...but confounders keep it from being trivial
 
 
+@pytest.mark.slow
 def test_the_subtle_set_moves_a_third_as_much_and_changes_nothing_else():
     cfg = synthetic.GeneratorConfig(num_subjects=2, clips_per_subject=2, seed=3)
     subtle = synthetic.GeneratorConfig(**{**cfg.__dict__, "peak_px": (0.3, 1.0)})

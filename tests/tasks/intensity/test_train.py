@@ -109,6 +109,7 @@ def test_run_killed_with_sigkill_resumes_to_the_same_parameters(tiny_builder, tm
         assert a[protocol] == b[protocol]
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_naming_step_clips_and_last_checkpoint(tiny_builder, tmp_path, monkeypatch):
     from meint_jax.data.clips import pipeline as input_pipeline
 
@@ -135,6 +136,7 @@ def test_non_finite_loss_stops_naming_step_clips_and_last_checkpoint(tiny_builde
     assert message in open(os.path.join(workdir, "train.log")).read()
 
 
+@pytest.mark.slow
 def test_sharded_step_equals_unsharded_on_eight_devices():
     script = """
 import jax, jax.numpy as jnp, numpy as np, optax
@@ -178,6 +180,7 @@ print("ok")
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_train_step_fits_a_fixed_batch():
     """The step actually descends the loss: a few steps overfit one batch."""
     config = synthetic_config.get_config("size=tiny")
@@ -206,6 +209,7 @@ def run_main(*args):
 TINY = "--config=configs/intensity/synthetic.py:size=tiny"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     ([TINY, "--config.data.train_window=sideways"], "config.data.train_window='sideways'"),
     ([TINY, "--config.train.learning_rate=-1.0"], "config.train.learning_rate=-1.0"),
@@ -229,6 +233,7 @@ def test_bad_settings_give_one_line_errors(tmp_path, args, message):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_unwritable_workdir_is_reported(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a directory")

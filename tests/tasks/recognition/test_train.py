@@ -147,6 +147,7 @@ def test_predict_names_the_emotion_of_each_clip_as_the_runs_evaluation_did(tiny_
         IntensityEstimator(variables, config)
 
 
+@pytest.mark.slow
 def test_a_run_killed_after_a_checkpoint_resumes_there_and_ends_as_an_uninterrupted_run(tiny_builder, tiny_run,
                                                                                        tmp_path):
     whole, _ = tiny_run
@@ -388,6 +389,7 @@ def test_each_recognition_config_is_its_intensity_config_with_the_task_changed(i
         intensity.get_config("task=recognition")
 
 
+@pytest.mark.slow
 def test_recognition_on_region_motion_trains_the_flow_stem_on_every_training_clip(tiny_builder, tmp_path):
     config = recognition_config.get_config("size=tiny,inputs=flow")
     config.data.data_dir = data_dir_of(tiny_builder)
