@@ -12,6 +12,29 @@ import pytest  # noqa: E402
 TRAINED_RUNS = {"tiny_workdir", "tiny_spotting_run", "tiny_run"}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compilation_cache(tmp_path_factory):
+    """The suite's tiny runs compile the same few steps again and again: JAX's persistent cache (one folder per
+    test worker, handed to the commands tests start through the environment) compiles each once. What a step
+    computes does not depend on it."""
+    import jax
+
+    folder = str(tmp_path_factory.mktemp("jax_cache"))
+    settings = {"JAX_COMPILATION_CACHE_DIR": folder, "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    yield folder
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if TRAINED_RUNS & set(getattr(item, "fixturenames", ())):

@@ -17,11 +17,9 @@ def test_tiny_paper_tables_run_every_row_and_report_their_metrics(tiny_builder, 
     workdir = tmp_path / "tables"
     command = [sys.executable, "-m", "meint_jax.paper_tables", "--dataset=synthetic", "--size=tiny",
                f"--workdir={workdir}", f"--data_dir={data_dir}", "--num_steps=3"]
-    # The eight rows share most of their computations: a compilation cache compiles each one once (this test
-    # alone on 2 cores: 176 -> 134 s); what the rows compute does not depend on it.
-    env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "jax_cache"),
-           "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0", "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    # The eight rows share most of their computations: the suite's compilation cache (conftest.py, handed on
+    # through the environment) compiles each one once; what the rows compute does not depend on it.
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     table = (workdir / "table.md").read_text()
     assert table.strip() in result.stdout
@@ -39,7 +37,7 @@ def test_tiny_paper_tables_run_every_row_and_report_their_metrics(tiny_builder, 
     assert f"{prior['spearman']:.4f} / {prior['kendall']:.4f}" in row
 
     # A second call finds every row done and trains nothing.
-    again = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "is done" in again.stderr and "train:" not in again.stderr
     assert (workdir / "table.md").read_text() == table
 

@@ -54,27 +54,6 @@ def three_class_labels(builder, subjects):
             if ex["subject"].decode() in subjects}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def compilation_cache(tmp_path_factory):
-    """Runs of one config compile the same steps: JAX's persistent cache lets the later runs of this module load
-    them instead (a few seconds instead of half a minute each); switched off again afterwards."""
-    import jax
-    from jax.experimental.compilation_cache import compilation_cache as cc
-
-    names = ("jax_persistent_cache_min_compile_time_secs", "jax_persistent_cache_min_entry_size_bytes")
-    before = {name: jax.config.values[name] for name in names}
-    before_dir = jax.config.values["jax_compilation_cache_dir"]
-    cc.reset_cache()
-    cc.set_cache_dir(str(tmp_path_factory.mktemp("jax_cache")))
-    jax.config.update(names[0], 0.0)
-    jax.config.update(names[1], 0)
-    yield
-    cc.reset_cache()
-    jax.config.update("jax_compilation_cache_dir", before_dir)
-    for name, value in before.items():
-        jax.config.update(name, value)
-
-
 # The two tests on `tiny_run` come first and the two fixture-dataset runs next, so that pytest-xdist's first
 # batches (two consecutive tests per worker) train the tiny run once, on one worker.
 @pytest.fixture(scope="module")
