@@ -49,10 +49,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.seed = 0
     config.variant = "full"
 
-    config.data = ml_collections.ConfigDict()
-    config.data.name = "synthetic_me/default"   # TFDS name[/config]
-    config.data.data_dir = placeholder(str)     # TFDS data_dir; unset: ~/tensorflow_datasets
-    config.data.manual_dir = placeholder(str)   # licensed datasets: the folder as distributed
+    config.data = common.dataset("synthetic_me/default")
     config.data.image_size = 224
     config.data.num_steps = 16                  # T
     config.data.train_window = "trimmed"        # trimmed | untrimmed | mixed
@@ -81,22 +78,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.loss.rank_weight = 0.1
     config.loss.rank_margin = 0.05
 
-    config.train = ml_collections.ConfigDict()
-    config.train.batch_size = 8
-    config.train.num_steps = 2000
-    config.train.learning_rate = 1e-4
-    config.train.warmup_steps = 0
-    config.train.schedule = "constant"          # constant | cosine
-    config.train.log_every = 50
-    config.train.checkpoint_every = 500          # also validates then, with eval.validation_subjects
-    config.train.keep_checkpoints = 3           # the latest N are kept (checkpoints/); the best in best/
-    config.train.cpu_convolutions = "xla"       # on CPU: xla (faster to train, see xla_options.py) | ynnpack
+    config.train = common.training()
 
-    config.eval = ml_collections.ConfigDict()
-    config.eval.protocol = "holdout"            # holdout | loso (leave one subject out, one model per fold)
-    config.eval.folds = placeholder(str)        # loso: the folds this run trains, e.g. "s01,s02" or "0-4"
-    config.eval.holdout_subjects = 3            # subject-disjoint hold-out
-    config.eval.validation_subjects = 0         # taken from the training subjects; >0 keeps a best checkpoint
+    config.eval = common.subjects("holdout", holdout_subjects=3, validation_subjects=0)  # >0: a best checkpoint
     config.eval.validation_protocol = "trimmed"  # which protocol's Spearman picks the best checkpoint
     config.eval.select = "last"                 # last | best: the checkpoint the test metrics come from
     config.eval.untrimmed_windows = 4           # windows per held-out clip

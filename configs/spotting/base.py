@@ -42,10 +42,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.seed = 0
     config.variant = "full"
 
-    config.data = ml_collections.ConfigDict()
-    config.data.name = "synthetic_long/default"   # a long-video dataset, TFDS name/config
-    config.data.data_dir = placeholder(str)
-    config.data.manual_dir = placeholder(str)
+    config.data = common.dataset("synthetic_long/default")   # a long-video dataset
     config.data.window = 50                     # frames per window (paper 002: 50; 30 on SAMM-LV)
     config.data.frame_step = 1                  # every k-th frame (paper 002: 7 on SAMM-LV)
     config.data.me_fraction = 0.5               # training windows holding a micro-expression; < 0: uniform
@@ -84,23 +81,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.loss.balance_classes = True          # the emotion classes weighted by 1 / their share of training frames
     config.loss.emotion_weights = placeholder(tuple)  # recorded: each class's weight, neutral last (leave unset)
 
-    config.train = ml_collections.ConfigDict()
-    config.train.batch_size = 32
-    config.train.num_steps = 3000
-    config.train.learning_rate = 3e-4           # paper 002 (with a one-cycle schedule: cosine here)
-    config.train.warmup_steps = 300
-    config.train.schedule = "cosine"
-    config.train.log_every = 50
-    config.train.checkpoint_every = 500
-    config.train.keep_checkpoints = 3
-    config.train.cpu_convolutions = "xla"
+    # Paper 002's settings (with a one-cycle schedule there: cosine here).
+    config.train = common.training(batch_size=32, num_steps=3000, learning_rate=3e-4, warmup_steps=300,
+                                   schedule="cosine")
     config.train.separate = False               # the `separate` ablation: a spotting model and an emotion model
 
-    config.eval = ml_collections.ConfigDict()
-    config.eval.protocol = "loso"               # loso (the field's protocol) | holdout
-    config.eval.folds = placeholder(str)
-    config.eval.holdout_subjects = 3
-    config.eval.validation_subjects = 2         # from the training subjects: they choose the decoder's settings
+    # Leave-one-subject-out, the field's protocol; the validation subjects choose the decoder's settings.
+    config.eval = common.subjects("loso", holdout_subjects=3, validation_subjects=2)
     config.eval.stride = placeholder(int)       # between whole-video windows; unset: half a window
     config.eval.p_grid = (0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8)   # thresholds tried on the validation subjects
     config.eval.nms_iou = 0.5
