@@ -242,6 +242,74 @@ def test_a_damaged_latest_checkpoint_is_set_aside_and_the_one_before_restored(tm
     assert sorted(os.listdir(tmp_path / "ck")) == ["1.damaged", "2.damaged"]
 
 
+@pytest.mark.parametrize("damage", ["delete", "truncate"])
+def test_a_checkpoint_whose_array_files_are_damaged_is_set_aside_on_resume_and_named_in_one_line(tmp_path, damage):
+    """orbax wraps tensorstore's read errors in a bare Exception; the cause is found and named, briefly."""
+    from meint_jax.training import checkpoint
+
+    ckpt = checkpoint.Checkpointer(str(tmp_path / "ck"))
+    for step in (1, 2):
+        ckpt.save(step, {"w": np.full((64, 8), float(step), np.float32), "step": np.array(step)}, {"step": step})
+    ckpt.close()
+    for root, _, names in os.walk(tmp_path / "ck" / "2" / "state"):
+        for name in names:
+            if os.path.basename(root) == "d":
+                path = os.path.join(root, name)
+                os.remove(path) if damage == "delete" else open(path, "r+b").truncate(os.path.getsize(path) // 2)
+    abstract = {"w": np.zeros((64, 8), np.float32), "step": np.array(0)}
+    ckpt = checkpoint.Checkpointer(str(tmp_path / "ck"))
+    with pytest.raises(checkpoint.CheckpointError, match=r"ck/2: cannot be restored \((NOT_FOUND|FAILED_PRECONDITION|"
+                                                         r"OUT_OF_RANGE|DATA_LOSS)") as error:
+        ckpt.restore(abstract, step=2)
+    assert "tensorstore_spec" not in str(error.value) and len(str(error.value)) < 500
+    with pytest.raises(checkpoint.CheckpointError, match=r"ck/2: the saved weights cannot be read.*\((NOT_FOUND|"
+                                                         r"FAILED_PRECONDITION|OUT_OF_RANGE|DATA_LOSS).*--step$"):
+        checkpoint.restore_variables(str(tmp_path / "ck" / "2"), {"w": abstract["w"]})   # what spot and predict read
+    state, config = ckpt.restore(abstract)
+    assert int(state["step"]) == 1 and config == {"step": 1}
+    assert sorted(os.listdir(tmp_path / "ck")) == ["1", "2.damaged"]
+
+
+def test_a_damaged_array_that_orbax_wraps_in_a_bare_exception_is_still_set_aside(tmp_path, monkeypatch):
+    """What a spotting run's checkpoint with one chunk file deleted gives (measured): orbax raises a bare
+    Exception, "Encountered error while reading array index", from tensorstore's FAILED_PRECONDITION."""
+    from meint_jax.training import checkpoint
+
+    ckpt = checkpoint.Checkpointer(str(tmp_path / "ck"))
+    for step in (1, 2):
+        ckpt.save(step, {"w": np.full(8, float(step), np.float32)}, {"step": step})
+    real_restore = ckpt._manager.restore
+
+    def wrapped(step, **kwargs):
+        if step == 2:
+            try:
+                raise ValueError('FAILED_PRECONDITION: Error reading "params.w/0" in OCDBT database: Truncated '
+                                 "Zstd-compressed stream; at byte 0 [tensorstore_spec='{\"driver\": \"zarr\"}']")
+            except ValueError as cause:
+                raise Exception("Encountered error while reading array index: (slice(0, 8, 1),). See full "
+                                "TensorStore details: <TensorStore({\n  'driver': 'cast',\n})>.") from cause
+        return real_restore(step, **kwargs)
+
+    monkeypatch.setattr(ckpt._manager, "restore", wrapped)
+    with pytest.raises(checkpoint.CheckpointError, match=r"ck/2: cannot be restored \(FAILED_PRECONDITION: .*Truncated "
+                                                         r"Zstd-compressed stream; at byte 0\)$"):
+        ckpt.restore({"w": np.zeros(8, np.float32)}, step=2)
+    state, config = ckpt.restore({"w": np.zeros(8, np.float32)})
+    assert config == {"step": 1} and sorted(os.listdir(tmp_path / "ck")) == ["1", "2.damaged"]
+
+
+def test_the_event_loop_noise_of_a_failed_restore_is_dropped_and_nothing_else(monkeypatch):
+    import types
+
+    from meint_jax.training import checkpoint
+
+    seen = []
+    monkeypatch.setattr(checkpoint, "_default_unraisablehook", seen.append)
+    for error in (RuntimeError("Event loop is closed"), RuntimeError("something else"), ValueError("Event loop")):
+        checkpoint._quiet_orphaned_reads(types.SimpleNamespace(exc_value=error))
+    assert [str(u.exc_value) for u in seen] == ["something else", "Event loop"]
+
+
 def test_a_read_error_that_is_not_damage_renames_nothing(tmp_path, monkeypatch):
     """A passing I/O error (or a state that no longer fits) stops the run and leaves every checkpoint in place."""
     from meint_jax.training import checkpoint

@@ -4,14 +4,16 @@ An entry module calls `restart_on_tcmalloc(__name__)` before its heavy imports
 (the process is replaced, so nothing imported before it is wasted), defines
 absl flags and a `main(argv)`, and ends with `cli.run(main, prog)`. A
 `UserError` (or an absl flag error) then ends the command with one line,
-`prog: error: message`, and exit status 1; anything else is a bug and keeps
-its traceback.
+`prog: error: message`, and exit status 1, as does a full disk wherever it
+strikes; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
+import errno
 import logging as pylogging
 import sys
+import traceback
 from typing import Callable
 
 
@@ -26,7 +28,8 @@ def restart_on_tcmalloc(module_name: str) -> None:
 class _QuietLibraries(pylogging.Filter):
     """Drops the INFO lines of orbax, TFDS and JAX internals (one per file written), keeps warnings.
 
-    Also drops the tracebacks orbax's worker threads log when a save fails: the
+    Also drops the tracebacks orbax's worker threads log when a save fails, and
+    asyncio's "exception was never retrieved" for orbax's abandoned tasks: the
     same error reaches the caller, which reports it in one line.
     """
 
@@ -34,6 +37,9 @@ class _QuietLibraries(pylogging.Filter):
 
     def filter(self, record):
         if "/orbax/" in record.pathname and record.exc_info:
+            return False
+        if "/asyncio/" in record.pathname and record.exc_info and record.exc_info[2] is not None and any(
+                "/orbax/" in frame.filename for frame in traceback.extract_tb(record.exc_info[2])):
             return False
         return record.levelno >= pylogging.WARNING or not any(p in record.pathname for p in self.NOISY)
 
@@ -74,6 +80,12 @@ def run(main: Callable[[list[str]], object], prog: str) -> None:
         except UserError as e:
             logging.flush()
             fail(prog, e)
+        except OSError as e:
+            if e.errno != errno.ENOSPC:
+                raise
+            logging.flush()
+            fail(prog, f"{e.filename or 'writing'}: the disk is full; free some space and rerun the same command "
+                       "(a training run resumes from its last checkpoint, a finished one only writes what is missing)")
 
     app.run(guarded, flags_parser=parse_flags)
 

@@ -14,6 +14,8 @@ import glob
 import json
 import os
 import shutil
+import sys
+import warnings
 from typing import Any
 
 import jax
@@ -34,17 +36,59 @@ class CheckpointError(UserError):
 # tracebacks from orbax's background threads; a save of the 8x16x224 state takes about a second here.
 ASYNC_SAVES = False
 
-# What reading a checkpoint can raise (tensorstore's errors are ValueErrors), and, among those, the marks of
-# files deleted, truncated or corrupted: tensorstore's status codes, and JSON that no longer parses.
+# What saving a checkpoint can raise (tensorstore's errors are ValueErrors). Reading can raise anything:
+# orbax wraps some tensorstore errors in a bare `Exception`, so restores catch `Exception` and name its cause.
 READ_ERRORS = (ValueError, OSError, KeyError)
-DAMAGE_CODES = ("NOT_FOUND", "OUT_OF_RANGE", "DATA_LOSS")
+# The marks of files deleted, truncated or corrupted: tensorstore's status codes, and JSON that no longer parses
+# (FAILED_PRECONDITION is how tensorstore reports a compressed chunk cut short).
+DAMAGE_CODES = ("NOT_FOUND", "OUT_OF_RANGE", "DATA_LOSS", "FAILED_PRECONDITION")
+
+
+def _chain(error: BaseException):
+    """The error and the errors it was raised from, outermost first."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        error = error.__cause__ or error.__context__
 
 
 def is_damage(error: Exception) -> bool:
     """Whether a read error says the checkpoint's files are damaged (not a passing I/O error, not a model
     that no longer fits): only then is a step set aside."""
-    return (isinstance(error, (json.JSONDecodeError, FileNotFoundError))
-            or any(code in str(error) for code in DAMAGE_CODES))
+    return any(isinstance(e, (json.JSONDecodeError, FileNotFoundError)) or any(code in str(e) for code in DAMAGE_CODES)
+               for e in _chain(error))
+
+
+def reason(error: BaseException) -> str:
+    """One short line for a read error: the innermost tensorstore status where there is one (orbax's own
+    wrapper says only "Encountered error while reading array index"), without its pages of spec."""
+    status = [e for e in _chain(error) if any(code in str(e) for code in DAMAGE_CODES + ("UNAVAILABLE",))]
+    text = first_line(status[-1] if status else error, limit=10_000)
+    return text.split(" [tensorstore_spec")[0][:300]
+
+
+def _quiet_orphaned_reads(unraisable) -> None:
+    """When one array of a restore fails, orbax closes its event loop while tensorstore's other reads are
+    still finishing; each then reports "Event loop is closed" (hundreds of tracebacks burying the one line
+    that matters). Those reports, and only those, are dropped."""
+    if isinstance(unraisable.exc_value, RuntimeError) and "Event loop is closed" in str(unraisable.exc_value):
+        return
+    _default_unraisablehook(unraisable)
+
+
+def _abandon_pending_writes() -> None:
+    """After a failed save, orbax's other writes fail too and are reported as the process ends ("exception
+    was never retrieved", "coroutine ... was never awaited"): the save's own error says it all."""
+    import logging as pylogging
+
+    pylogging.getLogger("asyncio").disabled = True
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited")
+
+
+_default_unraisablehook = sys.unraisablehook
+sys.unraisablehook = _quiet_orphaned_reads
+warnings.filterwarnings("ignore", message="coroutine '_read_array_index_and_device_put' was never awaited")
 
 
 class Checkpointer:
@@ -86,6 +130,7 @@ class Checkpointer:
             self._manager.save(step, args=ocp.args.Composite(
                 state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config)), metrics=metrics, force=True)
         except READ_ERRORS as e:
+            _abandon_pending_writes()
             for partial in glob.glob(f"{self.step_dir(step)}.orbax-checkpoint-tmp*"):
                 shutil.rmtree(partial, ignore_errors=True)   # what the failed save wrote, to give the space back
             full = getattr(e, "errno", None) == errno.ENOSPC or "No space left on device" in str(e)
@@ -104,7 +149,7 @@ class Checkpointer:
         for step in steps:
             try:
                 return self._manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore())).config
-            except READ_ERRORS as e:
+            except Exception as e:  # noqa: BLE001  (see READ_ERRORS)
                 self._set_aside_or_raise(step, e)
         if steps:
             raise self._none_left()
@@ -122,12 +167,12 @@ class Checkpointer:
         if step is not None:
             try:
                 return self._restore(abstract_state, step)
-            except READ_ERRORS as e:
-                raise CheckpointError(f"{self.step_dir(step)}: cannot be restored ({first_line(e)})") from e
+            except Exception as e:  # noqa: BLE001  (see READ_ERRORS)
+                raise CheckpointError(f"{self.step_dir(step)}: cannot be restored ({reason(e)})") from e
         for step in sorted(self._manager.all_steps(), reverse=True):
             try:
                 return self._restore(abstract_state, step)
-            except READ_ERRORS as e:
+            except Exception as e:  # noqa: BLE001  (see READ_ERRORS)
                 self._set_aside_or_raise(step, e)
         raise self._none_left()
 
@@ -146,14 +191,14 @@ class Checkpointer:
         Process 0 renames (multi-host runs share the folder); every process then looks again.
         """
         if not is_damage(error):
-            raise CheckpointError(f"{self.step_dir(step)}: cannot be read ({first_line(error)}); nothing was "
+            raise CheckpointError(f"{self.step_dir(step)}: cannot be read ({reason(error)}); nothing was "
                                   "changed: retry, or look at that folder") from error
         aside = f"{self.step_dir(step)}.damaged"
         suffix = 1
         while os.path.exists(aside):
             aside, suffix = f"{self.step_dir(step)}.damaged.{suffix}", suffix + 1
         logging.warning("%s is damaged (%s): set aside as %s; using the checkpoint before it",
-                        self.step_dir(step), first_line(error), aside)
+                        self.step_dir(step), reason(error), aside)
         if jax.process_index() == 0:
             os.rename(self.step_dir(step), aside)
         if jax.process_count() > 1:
@@ -225,9 +270,9 @@ def restore_variables(step_dir: str, target: dict) -> dict:
         restored = ocp.PyTreeCheckpointer().restore(
             os.path.join(step_dir, STATE),
             args=ocp.args.PyTreeRestore(item=target, restore_args=restore_args, partial_restore=True))
-    except (TypeError, *READ_ERRORS) as e:
+    except Exception as e:  # noqa: BLE001  (see READ_ERRORS)
         raise CheckpointError(f"{step_dir}: the saved weights cannot be read, or do not fit the model its config "
-                              f"describes ({first_line(e)}); an earlier step can be chosen with --step") from e
+                              f"describes ({reason(e)}); an earlier step can be chosen with --step") from e
     got = dict(jax.tree_util.tree_leaves_with_path(restored))
     for path, leaf in jax.tree_util.tree_leaves_with_path(target):
         if path not in got:
