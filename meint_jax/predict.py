@@ -37,6 +37,8 @@ def run(checkpoint: str, input_path: str, output: str, *, step: int | None = Non
     """
     if fps is not None and not fps > 0:
         raise PredictError(f"--fps={fps}: use the recording's frame rate, a positive number")
+    if batch_size < 1:
+        raise PredictError(f"--batch_size={batch_size}: windows per forward pass, at least 1")
     output = files.writable_folder(output, "--output")
     variables, config, restored_step = tasks.restore_for_inference(checkpoint, step)
     task = tasks.name_of(config)

@@ -3,7 +3,7 @@
     python -m meint_jax.spot --checkpoint=WORKDIR --input=PATH --output=DIR
 
 PATH is a folder of frames, a video file, or `tfds:NAME/CONFIG[:SPLIT]` of a long-video dataset (e.g.
-`tfds:synthetic_long/default`, whose videos carry their annotations); writes NAME.csv, NAME.json and
+`tfds:synthetic_long/default`, whose videos carry their annotations; `:train[:2]` its first two videos); writes NAME.csv, NAME.json and
 NAME.png (the timeline) per video. The Python API is `tasks.spotting.predictor.Spotter`.
 """
 
@@ -28,11 +28,14 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".m
 def _tfds_videos(spec: str, data_dir: str | None):
     from meint_jax.data.long import pipeline as long_pipeline
 
-    name = spec.partition(":")[0]
+    name, _, split = spec.partition(":")
     builder = readers.built_dataset(name, data_dir)
     if "flow" not in builder.info.features:
         raise PredictError(f"tfds:{name}: not a long-video dataset (no flow features)")
-    return long_pipeline.load_videos(builder)
+    videos = long_pipeline.load_videos(builder)
+    # A long video is stored in chunks: the split selects whole videos (`train[:2]`: the first two built).
+    parts = readers.split_ranges(name, split or "train", {"train": len(videos)})
+    return [video for _, start, stop in parts for video in videos[start:stop]]
 
 
 def run(checkpoint: str, input_path: str, output: str, *, step: int | None = None, face: str = "dlib",
@@ -40,6 +43,8 @@ def run(checkpoint: str, input_path: str, output: str, *, step: int | None = Non
     """The command's work: every input video -> interval files in `output`; returns a summary per video."""
     if fps is not None and not fps > 0:
         raise PredictError(f"--fps={fps}: use the recording's frame rate, a positive number")
+    if batch_size < 1:
+        raise PredictError(f"--batch_size={batch_size}: windows per forward pass, at least 1")
     output = files.writable_folder(output, "--output")
     spotter = Spotter.from_run(checkpoint, step, batch_size=batch_size)
     settings = {"checkpoint": os.path.abspath(checkpoint), "window": spotter.spec.length,

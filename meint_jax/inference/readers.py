@@ -115,12 +115,29 @@ def built_dataset(name: str, data_dir: str | None):
     return builder
 
 
+def split_ranges(name: str, split: str, sizes: dict) -> list[tuple[str, int, int]]:
+    """(split, start, stop) of each part of a TFDS split spec (`train`, `train[:2]`, `train[50%:]+test`) over
+    splits of `sizes` ({split: count}); PredictError naming `tfds:NAME` for a split it does not have."""
+    import types
+
+    import tensorflow_datasets as tfds
+
+    infos = {k: types.SimpleNamespace(num_examples=n) for k, n in sizes.items()}
+    try:
+        parts = tfds.core.ReadInstruction.from_spec(split).to_absolute(infos)
+    except (ValueError, AssertionError) as e:
+        raise PredictError(f"tfds:{name}:{split}: not a split of the dataset ({first_line(e)}; splits: "
+                           f"{', '.join(f'{k} ({n})' for k, n in sizes.items())})") from e
+    return [(p.splitname, p.from_ or 0, sizes[p.splitname] if p.to is None else p.to) for p in parts]
+
+
 def read_tfds(spec: str, data_dir: str | None, clip_ids: Sequence[str] | None) -> Iterator[Clip]:
     """Clips of a built TFDS dataset, `NAME/CONFIG[:SPLIT]`; their frames are already face-cropped."""
     import tensorflow_datasets as tfds
 
     name, _, split = spec.partition(":")
     builder = built_dataset(name, data_dir)
+    split_ranges(name, split or "train", {k: v.num_examples for k, v in builder.info.splits.items()})
     wanted = set(clip_ids or ())
     found = set()
     emotions = builder.info.features["emotion"].names

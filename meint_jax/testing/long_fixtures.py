@@ -188,10 +188,13 @@ SKIPPED_CASME3 = {"frames out of order", "video folder missing"}
 GAPS_CASME3 = (12, 13)      # frames missing from spNO.1/a
 
 
-def casme3(root) -> str:
-    """CAS(ME)^3 part A as distributed: .xls with text cells, the ME label workbook, colour and depth frames."""
+def casme3(root, frames_folder: str = "part_A/data/part_A", sheets: tuple[str, str] = ("AU+Emotion", "eye blink"),
+           labels_folder: str = "annotation") -> str:
+    """CAS(ME)^3 part A as distributed: the v2 .xls (header on row 1, numeric cells; one row of text cells as
+    v1 has), the ME label workbook, colour and depth frames. Copies differ in where the frames unpack
+    (`frames_folder`), the sheet names (`sheets`: expressions, blinks) and where the label workbook lies."""
     manual = os.path.join(root, "casme3")
-    data = os.path.join(manual, "part_A", "data", "part_A")
+    data = os.path.join(manual, *frames_folder.split("/"))
     numbers = [n for n in range(FRAMES) if n not in GAPS_CASME3]
     write_frames(os.path.join(data, "spNO.1", "a", "color"), [f"{n}.jpg" for n in numbers], face_frames(8))
     write_frames(os.path.join(data, "spNO.1", "a", "depth"), ["0.png"], blank_frames(1))
@@ -199,17 +202,18 @@ def casme3(root) -> str:
     write_frames(os.path.join(data, "spNO.2", "b", "color"), [f"{n}.jpg" for n in range(20)], face_frames(10, 20))
     os.makedirs(os.path.join(manual, "annotation"), exist_ok=True)
     write_xls(os.path.join(manual, "annotation", "CAS(ME)3_part_A_v2.xls"), {
-        "AU+Emotion": [
+        sheets[0]: [
             ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Expression type", "Objective class"),
-            ("spNO.1", "a", "3", "6", "10", "4", "Micro-expression", "1"),
-            ("spNO.1", "a", "15", "25", "35", "12", "Macro-expression", "2"),
-            ("spNO.1", "J", "0", "4", "8", "1+2", "Micro-expression", "3"),      # upper-case J: folder j
-            ("spNO.2", "b", "5", "8", "7", "4", "Micro-expression", "1"),        # out of order
-            ("spNO.2", "c", "2", "3", "4", "4", "Macro-expression", "1"),        # no such folder
+            ("spNO.1", "a", 3, 6, 10, "4", "Micro-expression", 1),
+            ("spNO.1", "a", "15", "25", "35", "12", "Macro-expression ", "2"),  # text cells, a trailing space
+            ("spNO.1", "J", 0, 4, 8, "1+2", "Micro-expression", 3),              # upper-case J: folder j
+            ("spNO.2", "b", 5, 8, 7, "4", "Micro-expression", 1),                # out of order
+            ("spNO.2", "c", 2, 3, 4, "4", "Macro-expression", 1),                # no such folder
         ],
-        "eye blink": [("Subject", "Filename", "Onset", "Offset"), ("spNO.1", "a", "20", "23")],
+        sheets[1]: [("Subject", "Filename", "Onset", "Offset"), ("spNO.1", "a", 20, 23)],
     })
-    write_xlsx(os.path.join(manual, "annotation", "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"), {"label": [
+    os.makedirs(os.path.join(manual, labels_folder), exist_ok=True)
+    write_xlsx(os.path.join(manual, labels_folder, "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"), {"label": [
         ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion"),
         ("spNO.1", "a", 3, 6, 10, "4", "1", "disgust"),
         ("spNO.1", "J", 0, 4, 8, "1+2", "3", "Surprise"),

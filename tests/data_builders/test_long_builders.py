@@ -201,6 +201,57 @@ def test_casme3_reads_text_cells_blinks_gaps_and_a_case_changed_folder(tmp_path,
     assert native.loss.emotion_weights[-1] == native.loss.neutral_weight
 
 
+@pytest.mark.parametrize("frames_folder, sheets, labels_folder", [
+    ("part_A/data/part_A_split/part_A", ("Sheet1", "Sheet2 blinks"), "annotation/partA"),
+    ("part_A/data/Compressed_version1_seperate_compress", ("part A", "eye blink"), "annotation"),
+])
+def test_casme3_copies_that_unpack_or_name_their_sheets_otherwise_parse_alike(tmp_path, frames_folder, sheets,
+                                                                               labels_folder):
+    """Peers read "the first sheet" and find the frames under other folders: the sheets are found by their
+    columns, the label workbook in annotation/ or a folder in it, the frames in each unpacked layout."""
+    from data_builders.casme3 import casme3_dataset_builder as casme3
+
+    manual = long_fixtures.casme3(tmp_path, frames_folder, sheets, labels_folder)
+    parsed, frames_root = casme3.Builder(config="features", data_dir=str(tmp_path / "tfds"))._parse(manual)
+    assert frames_root == os.path.join(manual, *frames_folder.split("/"))
+    assert {v.video_id: as_tuples(v) for v in parsed.videos} == long_fixtures.EXPECTED_CASME3
+    assert {v.video_id: list(v.blinks) for v in parsed.videos if v.blinks} == long_fixtures.BLINKS_CASME3
+
+
+def test_casme3_with_two_label_workbooks_takes_the_final_one_and_refuses_a_guess(tmp_path):
+    import shutil
+
+    from data_builders.casme3 import casme3_dataset_builder as casme3
+    from meint_jax.data.clips.annotations import AnnotationError
+
+    manual = long_fixtures.casme3(tmp_path)
+    label = os.path.join(manual, "annotation", "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx")
+    final = label.replace("_v2.xlsx", "_v2_final.xlsx")
+    long_fixtures.write_xlsx(final, {"label": [("Subject", "Filename", "Onset", "Apex", "Offset", "emotion"),
+                                               ("spNO.1", "a", 3, 6, 10, "fear")]})
+    builder = casme3.Builder(config="features", data_dir=str(tmp_path / "tfds"))
+    parsed, _ = builder._parse(manual)
+    assert {v.video_id: as_tuples(v) for v in parsed.videos}["spNO.1/a"][0][-1] == "fear"
+    assert parsed.sheets[-1] == final
+    shutil.copy(label, label.replace("_v2.xlsx", "_v3.xlsx"))
+    os.remove(final)
+    with pytest.raises(AnnotationError, match="annotation: 2 candidates for the ME label workbook"):
+        builder._parse(manual)
+
+
+def test_a_casme3_label_sheet_without_its_emotion_column_is_named_in_one_line(tmp_path):
+    from data_builders.casme3 import casme3_dataset_builder as casme3
+    from meint_jax.data.clips.annotations import AnnotationError
+
+    manual = long_fixtures.casme3(tmp_path)
+    label = os.path.join(manual, "annotation", "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx")
+    long_fixtures.write_xlsx(label, {"label": [("Subject", "Filename", "Onset", "Apex", "Offset", "AU"),
+                                               ("spNO.1", "a", 3, 6, 10, "4")]})
+    with pytest.raises(AnnotationError, match=r"JpgIndex_v2.xlsx: the CAS\(ME\)\^3 label sheet's header \(row 1\) has "
+                                              r"no 'emotion' column"):
+        casme3.Builder(config="features", data_dir=str(tmp_path / "tfds"))._parse(manual)
+
+
 def test_a_long_video_dataset_builds_on_first_use_and_refuses_a_changed_source(tmp_path, monkeypatch):
     import ml_collections
 

@@ -340,10 +340,33 @@ SAMM_LV_COLUMNS = {"subject": ("subject",), "filename": ("filename",), "onset": 
                    "action_units": ("actionunits",)}
 
 
-def _columns(rows, columns: dict, path: str, name: str):
+def _columns(rows, columns: dict, path: str, name: str, optional=("action_units",)):
+    """(header row, field -> column) of a sheet that must hold every column of `columns` but `optional`."""
     layout = annotations.SheetLayout(name=name, columns=columns, subject_digits=3, emotions=(),
                                      emotion_aliases={}, clip_dir=None)
-    return annotations.find_header(rows, layout, path)
+    header, col = annotations.find_header(rows, layout, path)
+    missing = [spellings[0] for field, spellings in columns.items() if field not in col and field not in optional]
+    if missing:
+        raise AnnotationError(f"{path}: the {name} sheet's header (row {header + 1}) has no {', '.join(map(repr, missing))} "
+                              "column (spelled without spaces or case); rename that column in a copy of the sheet")
+    return header, col
+
+
+def _sheet_with(book: dict, columns: dict, path: str, name: str, preferred: str) -> list[tuple]:
+    """The sheet named `preferred` (ignoring case and spaces), else the first whose header holds `columns`:
+    copies of a release differ in sheet names, never in column names."""
+    try:
+        return sheet(book, preferred, path)
+    except AnnotationError:
+        pass
+    for rows in book.values():
+        try:
+            _columns(rows, columns, path, name)
+        except AnnotationError:
+            continue
+        return rows
+    raise AnnotationError(f"{path}: no sheet holds the {name} columns ({', '.join(c[0] for c in columns.values())}); "
+                          f"its sheets: {', '.join(map(repr, book))}")
 
 
 def parse_samm_lv(workbook: str, micro_sheet: str | None, frames_root: str) -> LongParseResult:
@@ -409,10 +432,11 @@ def _casme3_subject(value) -> str:
 
 
 def parse_casme3(workbook: str, label_workbook: str | None, data_root: str) -> LongParseResult:
-    """CAS(ME)^3 part A: sheet `AU+Emotion` (text cells), blinks from `eye blink`, ME emotions from `label`."""
+    """CAS(ME)^3 part A: the expressions (numbers or text cells), blinks from a sheet named for them, ME emotions
+    from the label workbook. Sheets are found by their columns (peers read "the first sheet"; names vary)."""
     book = read_workbook(workbook)
     rows = _Rows(os.path.basename(workbook), zero_is_missing=False)   # its frames are numbered from 0
-    main = sheet(book, "AU+Emotion", workbook)
+    main = _sheet_with(book, CASME3_COLUMNS, workbook, "CAS(ME)^3 AU+Emotion", "AU+Emotion")
     header, col = _columns(main, CASME3_COLUMNS, workbook, "CAS(ME)^3 AU+Emotion")
 
     def key(subject, filename, onset):
@@ -421,7 +445,9 @@ def parse_casme3(workbook: str, label_workbook: str | None, data_root: str) -> L
 
     emotions = {}
     if label_workbook:
-        labels = sheet(read_workbook(label_workbook), "label", label_workbook)
+        labels = _sheet_with(read_workbook(label_workbook), {k: v for k, v in CASME3_LABEL_COLUMNS.items()
+                                                               if k != "emotion"}, label_workbook, "CAS(ME)^3 label",
+                             "label")
         l_header, l_col = _columns(labels, CASME3_LABEL_COLUMNS, label_workbook, "CAS(ME)^3 label")
         for row in labels[l_header + 1:]:
             value = {k: row[c] if c < len(row) else None for k, c in l_col.items()}
@@ -446,11 +472,10 @@ def parse_casme3(workbook: str, label_workbook: str | None, data_root: str) -> L
                 rows.repair(index + 1, subject, filename, "micro row without an emotion in the label sheet: others")
             rows.by_video[f"{subject}/{filename}"].append((index + 1, interval))
     blinks = collections.defaultdict(list)
-    try:
-        blink_rows = sheet(book, "eye blink", workbook)
-    except AnnotationError:
-        blink_rows = []
-        logging.warning("%s: no 'eye blink' sheet; videos get no blink intervals", workbook)
+    blink_sheets = [rows_ for title, rows_ in book.items() if "blink" in title.lower() and rows_ is not main]
+    blink_rows = blink_sheets[0] if blink_sheets else []
+    if not blink_rows:
+        logging.warning("%s: no sheet named for eye blinks; videos get no blink intervals", workbook)
     if blink_rows:
         b_header, b_col = _columns(blink_rows, CASME3_BLINK_COLUMNS, workbook, "CAS(ME)^3 eye blink")
         for row in blink_rows[b_header + 1:]:

@@ -56,11 +56,16 @@ class Spotter:
                                "(use meint_jax.predict for intensity)")
         if config["model"].get("inputs", "flow") != "flow":
             raise PredictError(f"{workdir}: a model of face frames; meint_jax.spot runs models of flow features")
-        run_dir = workdir if os.path.exists(os.path.join(workdir, "metrics.json")) else os.path.dirname(workdir)
-        metrics = os.path.join(run_dir, "metrics.json")
+        # The run's folder: the workdir itself, above its checkpoints/ folder, or above a step folder.
+        path = os.path.abspath(os.path.expanduser(workdir))
+        runs = [p for p in (path, os.path.dirname(path), os.path.dirname(os.path.dirname(path)))
+                if os.path.isdir(os.path.join(p, "checkpoints"))]
+        metrics = os.path.join(runs[0] if runs else path, "metrics.json")
         if not os.path.exists(metrics):
-            raise PredictError(f"{workdir}: no metrics.json beside the checkpoints, so no decoder settings chosen "
-                               "on validation subjects; let the run finish its evaluation first")
+            raise PredictError(f"{workdir}: no metrics.json in {'its run ' + runs[0] if runs else 'the folder'}, so "
+                               "no decoder settings chosen on validation subjects; " + (
+                                   "let the run finish its evaluation first" if runs else
+                                   "name the run's workdir (a step folder copied out of it lacks them)"))
         saved = files.read_json(metrics, PredictError, "not readable", "rerun the evaluation")
         if "model" not in saved or "decoders" not in saved["model"]:
             raise PredictError(f"{metrics}: holds no decoder settings (a LOSO fold's workdir has them)")
