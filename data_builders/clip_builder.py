@@ -69,6 +69,17 @@ def manual_file(manual_dir, patterns, kind: str, instructions: str = "", require
     raise FileNotFoundError(f"{manual_dir}: no {kind} ({' or '.join(patterns)}).\n{instructions}")
 
 
+def unnested(folder: str) -> str:
+    """`X/X/...` (an archive unpacked into a folder of its own name) -> the inner `X`, where the outer holds
+    nothing else: otherwise every clip folder would be looked for one level too high."""
+    while True:
+        inner = os.path.join(folder, os.path.basename(os.path.normpath(folder)))
+        if not os.path.isdir(inner) or any(n != os.path.basename(inner) and not n.startswith(".")
+                                           for n in os.listdir(folder)):
+            return folder
+        folder = inner
+
+
 def worker_count() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
@@ -126,7 +137,7 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         manual_dir = dl_manager.manual_dir
         sheet = self._manual_file(manual_dir, self.SHEET_GLOBS, "coding sheet")
-        frames_root = self._manual_file(manual_dir, self.builder_config.frame_roots, "frames folder")
+        frames_root = unnested(self._manual_file(manual_dir, self.builder_config.frame_roots, "frames folder"))
         logging.info("%s: coding sheet %s, frames in %s", self.name, sheet, frames_root)
         parsed = annotations.parse(sheet, frames_root, self.LAYOUT)
         sources = {"manual_dir": os.path.abspath(str(manual_dir)), "sheet": os.path.abspath(sheet),

@@ -23,11 +23,10 @@ from meint_jax import tasks
 from meint_jax.common import errors
 from meint_jax.data import frames
 from meint_jax.data.clips import annotations
-from meint_jax.testing.fixtures import write_jpeg, write_sheet
+from meint_jax.testing.fixtures import CASME2_HEADER, casme2_sheet, samm_sheet, write_jpeg, write_sheet
 from tests import REPO
 
 SIZE = 32
-CASME2_HEADER = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"]
 
 
 def _touch(folder, names):
@@ -81,7 +80,7 @@ def _casme2_copy(manual, rng, clips, sheet_rows, header=CASME2_HEADER):
     for subject, clip, names in clips:
         for name in names:
             write_jpeg(str(manual / "Cropped" / f"sub{subject}" / clip / name), rng)
-    write_sheet(manual / "CASME2-coding-20140508.xlsx", [header, *sheet_rows])
+    casme2_sheet(manual / "CASME2-coding-20140508.xlsx", sheet_rows, header)
     return manual
 
 
@@ -104,7 +103,7 @@ def test_a_build_counts_duplicate_rows_and_ambiguous_folders_and_records_its_sou
     manual = _casme2_copy(tmp_path / "manual", np.random.default_rng(0), [
         ("01", "EP01", [f"reg_img{n}.jpg" for n in range(1, 8)]),
         ("02", "EP02", ["reg_img1.jpg", "reg_img2.jpg", "reg_img2.png", "reg_img3.jpg", "reg_img4.jpg"]),
-    ], [[1, "EP01", 2, 4, 6, "12"], [1, "EP01", 2, 4, 6, "12"], [2, "EP02", 1, 2, 4, "4"]], header=header)
+    ], [(1, "EP01", 2, 4, 6, "12"), (1, "EP01", 2, 4, 6, "12"), (2, "EP02", 1, 2, 4, "4")], header=header)
     builder = _build("casme2/cropped_128", manual, tmp_path / "tfds")
     (clip,) = list(tfds.as_numpy(builder.as_dataset(split="train")))
     assert builder.info.features["emotion"].int2str(clip["emotion"]) == "others"
@@ -127,7 +126,7 @@ def test_two_candidate_sheets_or_a_renamed_column_are_named(small_casme2, tmp_pa
         _build("samm/whole_128", manual, tmp_path / "tfds")
     renamed = [c if c != "OnsetFrame" else "Onset" for c in CASME2_HEADER]
     manual = _casme2_copy(tmp_path / "casme2", np.random.default_rng(0), [("01", "EP01", ["reg_img1.jpg"])],
-                          [[1, "EP01", 1, 1, 1, "12", "happiness"]], header=renamed)
+                          [(1, "EP01", 1, 1, 1, "12", "happiness")], header=renamed)
     with pytest.raises(annotations.AnnotationError, match=r"row 1 lacks 'onsetframe'") as error:
         _build("casme2/cropped_128", manual, tmp_path / "tfds")
     assert "apexframe" not in str(error.value)
@@ -182,9 +181,8 @@ def test_a_corrupt_onset_frame_skips_its_clip_in_a_dlib_build(tmp_path, monkeypa
         for i in range(6):
             Image.fromarray(face[i]).save(folder / f"{subject}_{first + i:05d}.jpg", quality=95)
     (manual / "SAMM" / "007" / "007_1_2" / "007_00200.jpg").write_bytes(b"\xff\xd8 truncated")   # its onset
-    write_sheet(manual / "SAMM_Micro_FACS_Codes_v2.xlsx", [
-        ["Subject", "Filename", "Onset Frame", "Apex Frame", "Offset Frame", "Action Units", "Estimated Emotion"],
-        [6, "006_1_2", 100, 102, 104, "12", "Happiness"], [7, "007_1_2", 200, 202, 204, "4", "Anger"]])
+    samm_sheet(manual / "SAMM_Micro_FACS_Codes_v2.xlsx", [("006", "006_1_2", 100, 102, 104, "12", "Happiness"),
+                                                          ("007", "007_1_2", 200, 202, 204, "4", "Anger")])
     builder = _build("samm/dlib_128", manual, tmp_path / "tfds")
     summary = json.load(open(os.path.join(builder.data_dir, "build_summary.json")))
     assert summary["clips"] == 1 and summary["skipped_by_reason"] == {"unreadable frame": 1}
@@ -590,8 +588,8 @@ def test_a_killed_build_leaves_no_workers_and_the_next_build_clears_its_leftover
         for n in range(1, 41):
             if not (folder / f"reg_img{n}.jpg").exists():
                 os.link(first, folder / f"reg_img{n}.jpg")
-        rows.append([1, f"EP{clip:02d}", 2, 10, 30, "12", "happiness"])
-    write_sheet(manual / "CASME2-coding-20140508.xlsx", [CASME2_HEADER, *rows])
+        rows.append((1, f"EP{clip:02d}", 2, 10, 30, "12", "happiness"))
+    casme2_sheet(manual / "CASME2-coding-20140508.xlsx", rows)
     script = tmp_path / "build.py"
     script.write_text(KILLED_BUILD)
     data_dir = tmp_path / "tfds"

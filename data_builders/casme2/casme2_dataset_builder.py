@@ -20,7 +20,7 @@ class Builder(clip_builder.ClipDatasetBuilder):
     BUILDER_CONFIGS = [
         clip_builder.ClipBuilderConfig(
             name=f"cropped_{size}", frame_size=size, crop="none",
-            frame_roots=("Cropped", "*/Cropped", "CASME2_RAW_selected", "*/CASME2_RAW_selected"),
+            frame_roots=("Cropped", "*/Cropped", "Cropped_original", "*/Cropped_original"),   # never RAW: not faces
             description=f"The dataset's registered face crops (Cropped/), resized to {size}x{size}.")
         for size in SIZES
     ] + [
@@ -35,10 +35,9 @@ class Builder(clip_builder.ClipDatasetBuilder):
     CASME II is licensed: request it from its authors, then point --manual_dir
     (or config.data.manual_dir) at the folder holding, as distributed:
       CASME2-coding-20140508.xlsx             the coding sheet
-      Cropped/subXX/EPxx_xx/reg_imgN.jpg      the registered face crops, or
-      CASME2_RAW_selected/subXX/EPxx_xx/imgN.jpg
-    The cropped_* configs use Cropped/ (RAW_selected/ if Cropped/ is absent);
-    the dlib_* configs crop CASME2_RAW_selected/ with dlib's face landmarks.
+      Cropped/subXX/EPxx_xx/reg_imgN.jpg      the registered face crops (the cropped_* configs), and/or
+      CASME2_RAW_selected/subXX/EPxx_xx/imgN.jpg   the whole frames (the dlib_* configs crop them with
+                                                   dlib's face landmarks)
     """
     CITATION = """@article{yan2014casme2,
       title={CASME II: An Improved Spontaneous Micro-Expression Database and the Baseline Evaluation},

@@ -16,7 +16,7 @@ class Builder(clip_builder.ClipDatasetBuilder):
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "Initial release."}
     LAYOUT = annotations.SAMM
-    SHEET_GLOBS = ("SAMM*.xlsx", "*.xlsx", "*/SAMM*.xlsx")
+    SHEET_GLOBS = ("SAMM*Micro_FACS*.xlsx", "SAMM*.xlsx", "*.xlsx", "*/SAMM*Micro_FACS*.xlsx", "*/SAMM*.xlsx")
     BUILDER_CONFIGS = [
         clip_builder.ClipBuilderConfig(
             name=f"dlib_{size}", frame_size=size, crop="dlib", frame_roots=("SAMM", "*/SAMM"),

@@ -17,6 +17,39 @@ def write_sheet(path, rows):
     return str(path)
 
 
+# CASME2-coding-20140508.xlsx as released: one sheet, the header on row 1, nine columns with blank ones third and
+# seventh (peers drop "Unnamed: 2" and "Unnamed: 6"), the subject an integer, a missing apex written "/".
+CASME2_HEADER = ("Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None, "Action Units",
+                 "Estimated Emotion")
+
+# SAMM_Micro_FACS_Codes_v2.xlsx as released: 13 rows of title, notes and symbol key (some blank) above the
+# header on row 14; the subject is text ('006'), inducement code and objective class integers, -1 or "/" where
+# an apex is missing.
+SAMM_NOTES = (("SAMM Micro-Expression Database - FACS Codes",), (), ("Please cite the database papers.",), (),
+              ("9/9/17 - New updates to the coding",), (), ("Symbol Key:",), ('"/" = or',),
+              ('"?" = unclear offset',), (), ("AU Help:",), (), ())
+SAMM_HEADER = ("Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration",
+               "Micro", "Action Units", "Estimated Emotion", "Objective Classes", "Notes")
+
+
+def casme2_sheet(path, rows, header=CASME2_HEADER):
+    """CASME II's coding sheet laid out as released; `rows` are (subject, filename, onset, apex, offset,
+    action units, emotion), placed in their columns around the blank ones (a shorter `header` drops the
+    columns it lacks, e.g. the emotion)."""
+    full = [(s, f, None, on, ap, off, None, au, em) for s, f, on, ap, off, au, em in
+            (tuple(r) + (None,) * (7 - len(r)) for r in rows)]
+    return write_sheet(path, [list(header)] + [list(r[:len(header)]) for r in full])
+
+
+def samm_sheet(path, rows):
+    """SAMM's coding sheet laid out as released; `rows` are (subject, filename, onset, apex, offset, action
+    units, emotion); the other columns are filled as the release fills them."""
+    full = [[subject, filename, int(filename.split("_")[1]) if filename.count("_") >= 1 else 1, on, ap, off,
+             (off - on + 1) if isinstance(on, int) and isinstance(off, int) else None, "Micro - 1/2", au, emotion, 1,
+             None] for subject, filename, on, ap, off, au, emotion in rows]
+    return write_sheet(path, [list(r) for r in SAMM_NOTES] + [list(SAMM_HEADER)] + full)
+
+
 def write_jpeg(path, rng, shape=(48, 40)):
     """A smooth, photo-like frame (random, so every frame differs)."""
     os.makedirs(os.path.dirname(path), exist_ok=True)

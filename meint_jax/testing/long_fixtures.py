@@ -144,35 +144,44 @@ EXPECTED_SAMM_LV = {
     "006/006_1": [(5, 12, 20, "macro", "others", ""), (24, 27, 30, "micro", "negative", "anger")],
     "007/007_2": [(3, 4, 6, "micro", "others", ""), (10, 14, 18, "micro", "positive", "happiness")],
 }
-SKIPPED_SAMM_LV = {"onset 0", "interval outside the video"}
+SKIPPED_SAMM_LV = {"onset 0", "interval outside the video", "interval's frames missing", "duplicate row"}
+GAP_SAMM_LV = range(33, 38)     # frames missing from 006_1
 REPAIRED_SAMM_LV = {"apex not annotated (-1)": 1, "fractional frame numbers rounded": 1,
                     "micro row without an emotion in the SAMM sheet": 1}
 
 
 def samm_lv(root) -> str:
-    """SAMM-LV as distributed: the long-video workbook (notes above the header), SAMM's micro sheet, frames."""
+    """SAMM-LV as distributed: the long-video workbook (nine rows of notes, the header on row 10 with two blank
+    columns after it, subjects as text), SAMM's micro sheet laid out as released, the frames."""
+    from meint_jax.testing.fixtures import SAMM_HEADER, SAMM_NOTES
+
     manual = os.path.join(root, "samm_lv")
     for video, seed in (("006_1", 6), ("007_2", 7)):
-        names = [f"{video}_{n:04d}.jpg" for n in range(1, FRAMES + 1)]
-        write_frames(os.path.join(manual, "SAMM_longvideos", video), names, face_frames(seed))
+        numbers = [n for n in range(1, FRAMES + 1) if not (video == "006_1" and n in GAP_SAMM_LV)]
+        write_frames(os.path.join(manual, "SAMM_longvideos", video), [f"{video}_{n:04d}.jpg" for n in numbers],
+                     face_frames(seed)[np.asarray(numbers) - 1])
     header = ("Subject", "Filename", "Inducement Code", "Onset", "Apex", "Offset", "Duration", "Type",
-              "Action Units", "Notes")
-    write_xlsx(os.path.join(manual, "SAMM_LongVideos_V3_Release.xlsx"), {"FACS_Movement_Only": [
-        ("SAMM Long Videos",), ("Apex -1: not annotated",), (None,),
+              "Action Units", "Notes", None, None)
+    notes = [("SAMM Long Videos Dataset - FACS Codes",), (), ("Please cite the dataset papers.",), (), (),
+             ("Frame numbers as in the file names",), (None, None, None, None, None,
+                                                       "NOTE: Subjects with Apex Frame not annotated were labelled as -1."),
+             (), ()]
+    write_xlsx(os.path.join(manual, "SAMM_LongVideos_V3_Release.xlsx"), {"FACS_Movement_Only": notes + [
         header,
-        (6, "006_1_1", 1, 5, 12, 20, 16, "Macro", "12", None),
-        (6, "006_1_2", 1, 24, -1, 30, 7, "Micro - 1/2", "4", None),         # apex -1: placed midway
-        (6, "006_1_3", 1, 0, 5, 9, 10, "Macro", "4", None),                  # onset 0: skipped
-        (7, "007_2_1", 2, 10.4, 14, 17.6, 8, "Micro - 1/2", "12", None),     # fractional: 10 and 18
-        (7, "007_2_2", 2, 30, 35, 80, 51, "Macro", "12", None),              # past the video's end
-        (7, "007_2_3", 2, 3, 4, 6, 4, "Micro - 2", "1", None),               # not in the micro sheet: others
+        ("006", "006_1_1", 1, 5, 12, 20, 16, "Macro", "12", None),
+        ("006", "006_1_2", 1, 24, -1, 30, 7, "Micro - 1/2", "4", None),         # apex -1: placed midway
+        ("006", "006_1_3", 1, 0, 5, 9, 10, "Macro", "4", None),                  # onset 0: skipped
+        ("006", "006_1_4", 1, 33, 35, 36, 4, "Macro", "4", None),                # its frames are not on disk
+        ("007", "007_2_1", 2, 10.4, 14, 17.6, 8, "Micro - 1/2", "12", None),     # fractional: 10 and 18
+        ("007", "007_2_2", 2, 30, 35, 80, 51, "Macro", "12", None),              # past the video's end
+        ("007", "007_2_3", 2, 3, 4, 6, 4, "Micro - 2", "1", None),               # not in the micro sheet: others
+        ("007", "007_2_3", 2, 3, 4, 6, 4, "Micro - 2", "1", None),               # the row again: skipped
     ]})
-    write_xlsx(os.path.join(manual, "SAMM_Micro_FACS_Codes_v2.xlsx"), {"MICRO_ONLY": [
-        ("Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration",
-         "Micro", "Action Units", "Estimated Emotion", "Objective Classes", "Notes"),
+    write_xlsx(os.path.join(manual, "SAMM_Micro_FACS_Codes_v2.xlsx"), {"MICRO_ONLY": SAMM_NOTES + (
+        SAMM_HEADER,
         ("006", "006_1_2", 1, 24, 27, 30, 7, "Micro - 1/2", "4", "Anger", 1, None),
         ("007", "007_2_1", 2, 10, 14, 18, 8, "Micro - 1/2", "12", "Happiness", 2, None),
-    ]})
+    )})
     return manual
 
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 import data_builders  # noqa: F401  Registers the builders.
 from meint_jax import tasks
-from meint_jax.testing.fixtures import write_jpeg, write_sheet
+from meint_jax.testing.fixtures import casme2_sheet, samm_sheet, write_jpeg
 
 SIZE = 32
 
@@ -30,12 +30,11 @@ def casme2_manual(tmp_path):
         for n in numbers:
             write_jpeg(str(manual / "Cropped" / f"sub{subject}" / clip / f"reg_img{n}.jpg"), rng)
     (manual / "Cropped" / "sub02" / "EP05_04" / "reg_img3.jpg").write_bytes(b"\xff\xd8 truncated")
-    write_sheet(manual / "CASME2-coding-20140508.xlsx", [
-        ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", None, "Action Units", "Estimated Emotion"],
-        [1, "EP02_01f", 8, 10, 13, None, "12", "happiness"],
-        [2, "EP03_02", 98, 101, 103, None, "4+7", "disgust"],
-        [2, "EP05_04", 1, 3, 5, None, "14", "repression"],     # its reg_img3.jpg is corrupt
-        [2, "EP03_02", 98, "/", 103, None, "4", "disgust"],    # missing apex
+    casme2_sheet(manual / "CASME2-coding-20140508.xlsx", [
+        (1, "EP02_01f", 8, 10, 13, "12", "happiness"),
+        (2, "EP03_02", 98, 101, 103, "4+7", "disgust"),
+        (2, "EP05_04", 1, 3, 5, "14", "repression"),     # its reg_img3.jpg is corrupt
+        (2, "EP03_02", 98, "/", 103, "4", "disgust"),    # missing apex
     ])
     return manual
 
@@ -82,12 +81,7 @@ def test_samm_builds_from_its_layout(tmp_path, monkeypatch):
     manual = tmp_path / "manual"
     for n in range(5560, 5567):
         write_jpeg(str(manual / "SAMM" / "006" / "006_1_2" / f"006_{n:05d}.jpg"), rng)
-    write_sheet(manual / "SAMM_Micro_FACS_Codes_v2.xlsx", [
-        ["Notes: frame numbers as in file names"], [],
-        ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration",
-         "Micro", "Action Units", "Estimated Emotion", "Objective Classes", "Notes"],
-        ["006", "006_1_2", "1_2", 5561, 5563, 5566, 6, "Micro - 1/2", "R12", "Happiness", "I", None],
-    ])
+    samm_sheet(manual / "SAMM_Micro_FACS_Codes_v2.xlsx", [("006", "006_1_2", 5561, 5563, 5566, "R12", "Happiness")])
     builder = build("samm/whole_128", manual, tmp_path / "tfds")
     (clip,) = list(tfds.as_numpy(builder.as_dataset(split="train")))
     assert clip["subject"].decode() == "006" and clip["clip_id"].decode() == "006/006_1_2"
@@ -107,6 +101,37 @@ def test_missing_manual_files_name_what_to_put_where(tmp_path):
     assert not os.path.exists(tmp_path / "tfds" / "casme2" / "cropped_128" / "1.0.0")
 
 
+def test_a_cropped_casme2_config_never_falls_back_to_whole_frames_and_a_doubly_unpacked_folder_is_entered(tmp_path):
+    """Whole frames under a `cropped_*` name would be faces to no one; `X/X/` is an archive unpacked twice."""
+    from data_builders import clip_builder
+
+    manual = tmp_path / "manual"
+    write_jpeg(str(manual / "CASME2_RAW_selected" / "CASME2_RAW_selected" / "sub01" / "EP01_01" / "img1.jpg"),
+               np.random.default_rng(0))
+    casme2_sheet(manual / "CASME2-coding-20140508.xlsx", [(1, "EP01_01", 1, 1, 1, "12", "happiness")])
+    with pytest.raises(FileNotFoundError, match=r"no frames folder \(Cropped or \*/Cropped or Cropped_original"):
+        build("casme2/cropped_128", manual, tmp_path / "tfds")
+    assert clip_builder.unnested(str(manual / "CASME2_RAW_selected")) == str(
+        manual / "CASME2_RAW_selected" / "CASME2_RAW_selected")
+    (manual / "CASME2_RAW_selected" / "notes.txt").write_text("the outer folder holds more: it is the root")
+    assert clip_builder.unnested(str(manual / "CASME2_RAW_selected")) == str(manual / "CASME2_RAW_selected")
+
+
+def test_a_samm_folder_that_also_holds_the_long_video_workbook_builds_from_the_micro_sheet(tmp_path, monkeypatch):
+    from data_builders.samm import samm_dataset_builder as samm
+
+    config = [c for c in samm.Builder.BUILDER_CONFIGS if c.name == "whole_128"][0]
+    monkeypatch.setattr(config, "frame_size", SIZE)
+    manual = tmp_path / "manual"
+    for n in range(5560, 5567):
+        write_jpeg(str(manual / "SAMM" / "006" / "006_1_2" / f"006_{n:05d}.jpg"), np.random.default_rng(n))
+    samm_sheet(manual / "SAMM_Micro_FACS_Codes_v2.xlsx", [("006", "006_1_2", 5561, 5563, 5566, "R12", "Happiness")])
+    samm_sheet(manual / "SAMM_LongVideos_V3_Release.xlsx", [("006", "006_1_2", 5561, 5563, 5566, "R12", None)])
+    builder = build("samm/whole_128", manual, tmp_path / "tfds")
+    summary = json.load(open(os.path.join(builder.data_dir, "build_summary.json")))
+    assert summary["sheet"] == str(manual / "SAMM_Micro_FACS_Codes_v2.xlsx") and summary["clips"] == 1
+
+
 @pytest.mark.slow
 def test_casme2_config_builds_on_first_use_and_trains(tmp_path, monkeypatch):
     """The user's path: configs/intensity/casme2.py with manual_dir set builds, trains and evaluates."""
@@ -117,13 +142,13 @@ def test_casme2_config_builds_on_first_use_and_trains(tmp_path, monkeypatch):
     monkeypatch.setattr(config_128, "frame_size", SIZE)
     rng = np.random.default_rng(2)
     manual = tmp_path / "manual"
-    rows = [["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"]]
+    rows = []
     for s in range(1, 4):
         for e in range(2):
             for n in range(1, 13):
-                write_jpeg(str(manual / "CASME2_RAW_selected" / f"sub{s:02d}" / f"EP0{e}_01" / f"img{n}.jpg"), rng)
-            rows.append([s, f"EP0{e}_01", 3, 5 + e, 10, "12", "happiness"])
-    write_sheet(manual / "CASME2-coding-20140508.xlsx", rows)
+                write_jpeg(str(manual / "Cropped" / f"sub{s:02d}" / f"EP0{e}_01" / f"reg_img{n}.jpg"), rng)
+            rows.append((s, f"EP0{e}_01", 3, 5 + e, 10, "12", "happiness"))
+    casme2_sheet(manual / "CASME2-coding-20140508.xlsx", rows)
 
     (tmp_path / "tfds").mkdir()
     config = casme2_config.get_config()
@@ -159,12 +184,8 @@ def test_samm_dlib_crop_uses_one_box_per_clip_and_skips_faceless_clips(tmp_path,
     empty.mkdir(parents=True)
     for i in range(6):
         Image.fromarray(np.full((320, 480, 3), 90, np.uint8)).save(empty / f"007_{200 + i:05d}.jpg")
-    header = ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration",
-              "Micro", "Action Units", "Estimated Emotion", "Objective Classes", "Notes"]
-    write_sheet(manual / "SAMM_Micro_FACS_Codes_v2.xlsx", [
-        header,
-        [6, "006_1_2", "1_2", 101, 103, 105, 5, "Micro - 1/2", "12", "Happiness", "I", None],
-        [7, "007_3_1", "3_1", 200, 202, 205, 6, "Micro - 1/2", "4", "Anger", "II", None]])
+    samm_sheet(manual / "SAMM_Micro_FACS_Codes_v2.xlsx", [("006", "006_1_2", 101, 103, 105, "12", "Happiness"),
+                                                          ("007", "007_3_1", 200, 202, 205, "4", "Anger")])
     builder = build("samm/dlib_128", manual, tmp_path / "tfds")
     (built,) = list(tfds.as_numpy(builder.as_dataset(split="train")))
     box = faces.clip_box(str(folder / "006_00101.jpg"))   # from the onset frame

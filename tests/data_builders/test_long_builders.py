@@ -145,7 +145,7 @@ def test_a_casme_sq_subject_sheet_of_no_known_layout_is_refused_in_one_line(tmp_
 
 
 @pytest.mark.slow
-def test_samm_lv_joins_emotions_rounds_fractions_places_missing_apexes_and_stores_frames(tmp_path, monkeypatch):
+def test_samm_lv_joins_emotions_rounds_fractions_places_missing_apexes_drops_repeats_and_stores_frames(tmp_path, monkeypatch):
     from data_builders.samm_lv import samm_lv_dataset_builder as samm_lv
 
     small(monkeypatch, samm_lv, "frames_128")
@@ -156,6 +156,7 @@ def test_samm_lv_joins_emotions_rounds_fractions_places_missing_apexes_and_store
     micro = [i for i in videos["006/006_1"].video.intervals if i.kind == "micro"][0]
     assert not micro.apex_annotated and micro.apex == (24 + 30) // 2
     assert videos["006/006_1"].video.fps == 200.0
+    assert not set(long_fixtures.GAP_SAMM_LV) & set(videos["006/006_1"].video.frame_numbers.tolist())
 
     summary = summary_of(builder)
     assert {r.split(":")[0] for r in reasons(summary)} == long_fixtures.SKIPPED_SAMM_LV

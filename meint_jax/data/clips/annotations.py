@@ -146,11 +146,12 @@ def subject_code(value, digits: int) -> str:
 
 
 def frame_number(value) -> int | None:
-    """An integer frame number from a cell, or None for '/', blanks, text and fractions."""
+    """An integer frame number from a cell, or None for '/', blanks, text, fractions and negatives (SAMM marks
+    a missing apex -1)."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return int(value) if float(value).is_integer() else None
+        return int(value) if float(value).is_integer() and value >= 0 else None
     text = str(value).strip()
     return int(text) if re.fullmatch(r"\d+", text) else None
 
@@ -166,7 +167,7 @@ def _validate_row(values: dict, layout: SheetLayout, frames_root: str) -> Clip |
         return f"missing onset or offset: onset={values['onset']!r}, offset={values['offset']!r}"
     if apex is None:
         return f"missing apex: {values['apex']!r}"
-    if not onset < apex < offset:
+    if not onset <= apex <= offset or onset == offset:   # an apex on the onset or offset is annotated so
         return f"frames out of order: onset {onset}, apex {apex}, offset {offset}"
     emotion = _normalise(values["emotion"])
     emotion = layout.emotion_aliases.get(emotion, emotion)

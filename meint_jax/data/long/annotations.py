@@ -22,6 +22,7 @@ intervals: a video without expressions still counts false positives.
 
 from __future__ import annotations
 
+import bisect
 import collections
 import dataclasses
 import glob
@@ -119,6 +120,8 @@ class _Rows:
         subject, clip = _text(subject), _text(clip)
         logging.warning("%s row %s (%s %s) skipped: %s", self.sheet_name, row, subject, clip, reason)
         self.skipped.append({"row": row, "subject": subject, "clip": clip, "reason": reason})
+        if row is not None:   # a row skipped after its repairs were counted: it is skipped, not repaired
+            self.repaired = [r for r in self.repaired if r["row"] != row]
 
     def repair(self, row: int, subject, clip, reason: str) -> None:
         self.repaired.append({"row": row, "subject": _text(subject), "clip": _text(clip), "reason": reason})
@@ -172,12 +175,23 @@ def _videos(rows: _Rows, folders: dict[str, tuple[str, str]], fps: float, source
             rows.skip(None, subject, video_id, f"fewer than 2 frames in {folder}")
             continue
         numbers = [n for n, _ in numbered]
-        kept = []
+        kept, seen = [], {}
         for row, interval in rows.by_video.pop(video_id, []):
             if interval.onset < numbers[0] or interval.offset > numbers[-1]:
                 rows.skip(row, subject, video_id, f"interval outside the video: frames {interval.onset}-"
                           f"{interval.offset}, the video has {numbers[0]}-{numbers[-1]}")
                 continue
+            inside = bisect.bisect_right(numbers, interval.offset) - bisect.bisect_left(numbers, interval.onset)
+            if inside == 0:
+                rows.skip(row, subject, video_id, f"interval's frames missing: none of frames {interval.onset}-"
+                          f"{interval.offset} is on disk in {folder}")
+                continue
+            key = (interval.onset, interval.apex, interval.offset, interval.kind)
+            if key in seen:
+                rows.skip(row, subject, video_id, f"duplicate row: the same {interval.kind} interval as row "
+                          f"{seen[key]}")
+                continue
+            seen[key] = row
             kept.append(interval)
         videos.append(LongVideo(video_id=video_id, subject=subject, frame_numbers=numbers, fps=fps,
                                 intervals=tuple(sorted(kept, key=lambda i: (i.onset, i.offset))),

@@ -28,7 +28,7 @@ from meint_jax.tasks.intensity.predictor import IntensityEstimator
 from meint_jax.tasks.recognition import evaluate as recognition_evaluate
 from meint_jax.tasks.recognition import results as recognition_results
 from meint_jax.tasks.recognition import train as recognition_run
-from meint_jax.testing.fixtures import write_jpeg, write_sheet
+from meint_jax.testing.fixtures import casme2_sheet, samm_sheet, write_jpeg
 
 SIZE = 32
 
@@ -148,29 +148,27 @@ def test_a_run_killed_after_a_checkpoint_resumes_there_and_ends_as_an_uninterrup
 
 def _casme2_manual(root):
     rng = np.random.default_rng(2)
-    rows = [["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"]]
+    rows = []
     emotions = {1: ("happiness", "disgust"), 2: ("surprise", "others"), 3: ("repression", "happiness")}
     for s, labels in emotions.items():
         for e, emotion in enumerate(labels):
             for n in range(1, 9):
-                write_jpeg(str(root / "CASME2_RAW_selected" / f"sub{s:02d}" / f"EP0{e}_01" / f"img{n}.jpg"), rng)
-            rows.append([s, f"EP0{e}_01", 2, 4, 7, "12", emotion])
-    write_sheet(root / "CASME2-coding-20140508.xlsx", rows)
+                write_jpeg(str(root / "Cropped" / f"sub{s:02d}" / f"EP0{e}_01" / f"reg_img{n}.jpg"), rng)
+            rows.append((s, f"EP0{e}_01", 2, 4, 7, "12", emotion))
+    casme2_sheet(root / "CASME2-coding-20140508.xlsx", rows)
     return str(root)
 
 
 def _samm_manual(root):
     rng = np.random.default_rng(3)
-    rows = [["Notes: generated"], [],
-            ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration",
-             "Micro", "Action Units", "Estimated Emotion", "Objective Classes", "Notes"]]
+    rows = []
     clips = (("006", "006_1_2", "Happiness"), ("006", "006_1_3", "Anger"), ("007", "007_2_1", "Surprise"),
              ("007", "007_2_2", "Other"), ("008", "008_3_1", "Contempt"))
     for subject, name, emotion in clips:
         for n in range(100, 108):
             write_jpeg(str(root / "SAMM" / subject / name / f"{subject}_{n:05d}.jpg"), rng)
-        rows.append([subject, name, name[4:], 101, 103, 106, 6, "Micro - 1/2", "12", emotion, "I", None])
-    write_sheet(root / "SAMM_Micro_FACS_Codes_v2.xlsx", rows)
+        rows.append((subject, name, 101, 103, 106, "12", emotion))
+    samm_sheet(root / "SAMM_Micro_FACS_Codes_v2.xlsx", rows)
     return str(root)
 
 
