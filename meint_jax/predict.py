@@ -18,11 +18,13 @@ import os
 import time
 from typing import Sequence
 
+import numpy as np
 from absl import flags, logging
 
 from meint_jax import tasks
 from meint_jax.common import files
 from meint_jax.common.errors import PredictError
+from meint_jax.data import faces
 from meint_jax.inference import readers, writers
 from meint_jax.tasks.intensity.predictor import IntensityEstimator
 from meint_jax.tasks.recognition.predictor import ClipRecognizer
@@ -30,7 +32,7 @@ from meint_jax.tasks.recognition.predictor import ClipRecognizer
 
 def run(checkpoint: str, input_path: str, output: str, *, step: int | None = None, face: str = "dlib",
         margin: float = 0.25, fps: float | None = None, frame_step: int | None = None, batch_size: int = 8,
-        data_dir: str | None = None, clip_ids: Sequence[str] | None = None) -> list[dict]:
+        data_dir: str | None = None, clip_ids: Sequence[str] | None = None, allow_truncated: bool = False) -> list[dict]:
     """The command's work: every input clip -> curve files in `output`; returns a summary per clip.
 
     Every setting and the output folder are checked before anything is decoded.
@@ -46,15 +48,15 @@ def run(checkpoint: str, input_path: str, output: str, *, step: int | None = Non
         raise PredictError(f"{checkpoint}: a {task} run; spot long recordings with python -m meint_jax.spot")
     return PREDICTS[task](variables, config, checkpoint, restored_step, input_path, output, face=face,
                           margin=margin, fps=fps, frame_step=frame_step, batch_size=batch_size, data_dir=data_dir,
-                          clip_ids=clip_ids)
+                          clip_ids=clip_ids, allow_truncated=allow_truncated)
 
 
 def estimate(variables, config, checkpoint: str, restored_step: int, input_path: str, output: str, *, face: str,
-             margin: float, fps, frame_step, batch_size: int, data_dir, clip_ids) -> list[dict]:
+             margin: float, fps, frame_step, batch_size: int, data_dir, clip_ids, allow_truncated) -> list[dict]:
     """An intensity run's curves for every input clip."""
     estimator = IntensityEstimator(variables, config, frame_step=frame_step, batch_size=batch_size)
     clips = readers.read_inputs(input_path, estimator.frame_size, face=face, margin=margin, fps=fps,
-                                data_dir=data_dir, clip_ids=clip_ids)
+                                data_dir=data_dir, clip_ids=clip_ids, allow_truncated=allow_truncated)
     settings = {"checkpoint": os.path.abspath(checkpoint), "checkpoint_step": restored_step,
                 "window": estimator.window, "frame_step": estimator.frame_step}
     summaries = []
@@ -92,6 +94,14 @@ def recognise(recognizer: ClipRecognizer, checkpoint: str, restored_step: int, i
                                                                 clip.offset)
         except PredictError as e:
             raise PredictError(f"{clip.source}: {e}") from e
+        user_input = not clip.source.startswith("tfds:")
+        if user_input and landmarks == "template" and recognizer.landmarks == "dlib":
+            raise PredictError(f"{clip.source}: dlib finds no face in its frames, so the model's face regions "
+                               "cannot be placed: nothing to recognise (frames must show a face)")
+        if clip.face_present is not None and not np.all(np.asarray(clip.face_present)[read]):
+            raise PredictError(f"{clip.source}: {faces.absence_warning(clip.frame_numbers, clip.face_present)}; an "
+                               "emotion is read from frames that show the "
+                               "face: trim the recording to them")
         rows.append(writers.write_emotion(output, clip, probabilities, recognizer.classes, read,
                                           {**settings, "landmarks": landmarks},
                                           recognizer.config["data"].get("emotion_labels", "three")))
@@ -135,7 +145,7 @@ def main(argv):
     del argv
     run(FLAGS.checkpoint, FLAGS.input, FLAGS.output, step=FLAGS.step, face=FLAGS.face, margin=FLAGS.face_margin,
         fps=FLAGS.fps, frame_step=FLAGS.frame_step, batch_size=FLAGS.batch_size, data_dir=FLAGS.data_dir,
-        clip_ids=FLAGS.clips)
+        clip_ids=FLAGS.clips, allow_truncated=FLAGS.allow_truncated)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ def _tfds_videos(spec: str, data_dir: str | None):
 
 
 def run(checkpoint: str, input_path: str, output: str, *, step: int | None = None, face: str = "dlib",
-        fps: float | None = None, batch_size: int = 16, data_dir: str | None = None) -> list[dict]:
+        fps: float | None = None, batch_size: int = 16, data_dir: str | None = None,
+        allow_truncated: bool = False) -> list[dict]:
     """The command's work: every input video -> interval files in `output`; returns a summary per video."""
     if fps is not None and not fps > 0:
         raise PredictError(f"--fps={fps}: use the recording's frame rate, a positive number")
@@ -56,12 +57,15 @@ def run(checkpoint: str, input_path: str, output: str, *, step: int | None = Non
         path = os.path.expanduser(input_path)
         if os.path.isdir(path):
             sources = [lambda bar=None: spotter.features_of_folder(path, fps, face, bar)]
+            name = os.path.basename(os.path.normpath(path))
         elif not os.path.exists(path):
             raise PredictError(f"{path}: no such file or folder")
         elif path.lower().endswith(VIDEO_EXTENSIONS):
-            sources = [lambda bar=None: spotter.features_of_video(path, face, bar)]
+            sources = [lambda bar=None: spotter.features_of_video(path, face, bar, allow_truncated)]
+            name = os.path.splitext(os.path.basename(path))[0]
         else:
             raise PredictError(f"{path}: not a folder of frames, a video ({', '.join(VIDEO_EXTENSIONS)}) or tfds:NAME")
+        writers.claim(output, name, os.path.abspath(path))   # before the decoding, not after
     summaries = []
     for source in tqdm(sources, desc="videos", unit="video", disable=len(sources) < 2):
         start = time.perf_counter()
@@ -102,7 +106,7 @@ def define_flags():
 def main(argv):
     del argv
     run(FLAGS.checkpoint, FLAGS.input, FLAGS.output, step=FLAGS.step, face=FLAGS.face, fps=FLAGS.fps,
-        batch_size=FLAGS.batch_size, data_dir=FLAGS.data_dir)
+        batch_size=FLAGS.batch_size, data_dir=FLAGS.data_dir, allow_truncated=FLAGS.allow_truncated)
 
 
 if __name__ == "__main__":

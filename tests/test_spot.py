@@ -57,11 +57,14 @@ def test_a_folder_and_a_video_of_one_recording_give_the_same_intervals(run, reco
     from_video = json.load(open(tmp_path / "b" / "clip.json"))
     assert from_folder["frame_number"] == list(range(FRAMES)) == from_video["frame_number"]
     np.testing.assert_allclose(from_folder["micro_score"], from_video["micro_score"], atol=1e-4)
-    assert from_folder["intervals"] == from_video["intervals"]
+    frames_only = [{k: v for k, v in i.items() if not k.endswith("_s")} for i in from_video["intervals"]]
+    assert [{k: v for k, v in i.items() if not k.endswith("_s")} for i in from_folder["intervals"]] == frames_only
     table = rows(tmp_path / "b" / "clip.csv")
     assert [r["kind"] for r in table] == [i["kind"] for i in from_video["intervals"]]
-    for r in table:   # seconds are frame numbers over the video's 30 fps
-        assert float(r["onset_s"]) == pytest.approx(int(r["onset"]) / 30, abs=1e-6)
+    for r in table:   # seconds are the video's own timestamps (mkv keeps milliseconds), the folder's n / fps
+        assert float(r["onset_s"]) == pytest.approx(int(r["onset"]) / 30, abs=1e-3)
+    for i in from_folder["intervals"]:
+        assert i["onset_s"] == pytest.approx(i["onset"] / 30, abs=1e-6)
         assert int(r["onset"]) <= int(r["apex"]) <= int(r["offset"])
         # Each interval's emotion (the run's emotion head) with the mean probability of that class inside it.
         assert r["emotion"] in ("negative", "positive", "surprise") and 0.0 < float(r["emotion_probability"]) < 1.0

@@ -51,6 +51,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     # Recorded from the dataset when training starts (leave unset):
     config.data.flow_size = placeholder(int)        # how the dataset's flow features were made, for `meint_jax.spot`
     config.data.anchor_every = placeholder(int)
+    config.data.fps = placeholder(float)            # the training videos' rate: `meint_jax.spot` warns on another
     # Emotions (recognition): the field's three classes or the dataset's own; `others` (no class of the set,
     # e.g. macro-expressions annotated without an emotion) excluded (MEGC) or a class of its own.
     config.data.emotion_labels = "three"        # three | native

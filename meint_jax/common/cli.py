@@ -103,4 +103,6 @@ def define_input_flags(*, checkpoint_help: str, face_help: str, fps_help: str, b
     flags.DEFINE_float("fps", None, fps_help)
     flags.DEFINE_integer("batch_size", batch_size, "Windows per forward pass.")
     flags.DEFINE_string("data_dir", None, "TFDS data_dir for tfds: inputs.")
+    flags.DEFINE_bool("allow_truncated", False, "Use a video that decodes short of the frame count its header "
+                      "announces (a cut or damaged file), every output marked so; refused by default.")
     flags.mark_flags_as_required(["checkpoint", "input", "output"])

@@ -13,6 +13,8 @@ import importlib.util
 import os
 
 import numpy as np
+from absl import logging
+from PIL import Image
 
 from meint_jax.common.errors import UserError
 from meint_jax.data import frames
@@ -105,6 +107,9 @@ def face_of_images(images, size: int, name: str, whole: bool = False,
         points.append(found)
     if not boxes:
         raise FaceNotFoundError(f"{name}: no face in any of the {len(images)} frames tried")
+    if len(boxes) < len(images):
+        logging.warning("%s: a face in %d of the %d frames tried; the box is theirs, and frames without the face "
+                        "are found and left unscored", name, len(boxes), len(images))
     median_points = np.median(np.asarray(points), axis=0)
     if whole:
         height, width = images[0].shape[:2]
@@ -120,3 +125,70 @@ def video_face(paths, size: int, tries: int = 7, margin: float = 0.25, whole: bo
     picks = sorted({int(round(x)) for x in np.linspace(0, len(paths) - 1, min(tries, len(paths)))})
     images = [np.asarray(frames.open_rgb(paths[i])) for i in picks]
     return face_of_images(images, size, os.path.dirname(paths[0]), whole, margin)
+
+
+# ------------------------------------------------------------------------------------- where the face is
+
+PRESENCE_PER_SECOND = 4        # frames checked for the face per second of recording
+PRESENCE_EVERY = 8             # ... every this many frames where the rate is unknown
+PRESENCE_SIDE = 160            # the face box is scaled to about this many pixels before detection
+
+
+def presence_every(fps: float | None) -> int:
+    """Frames between two looks for the face: a few per second."""
+    return max(1, int(round(fps / PRESENCE_PER_SECOND))) if fps else PRESENCE_EVERY
+
+
+def presence_samples(count: int, fps: float | None) -> np.ndarray:
+    """Indices of the frames to look for the face in: every `presence_every`-th, the last included."""
+    return np.unique(np.r_[np.arange(0, count, presence_every(fps)), count - 1])
+
+
+def face_in_box(image: np.ndarray, box: frames.Box) -> bool:
+    """Whether dlib finds a face whose centre lies in `box` (the recording's one crop box) in a whole frame,
+    scaled so that the box is about PRESENCE_SIDE pixels (fast, and large enough for the detector)."""
+    detector, _ = _models()
+    scale = min(1.0, PRESENCE_SIDE / max(1, box[2] - box[0]))
+    if scale < 1.0:
+        image = np.asarray(Image.fromarray(np.asarray(image, np.uint8)).resize(
+            (max(1, int(image.shape[1] * scale)), max(1, int(image.shape[0] * scale))), Image.BILINEAR))
+    for face in detector(np.ascontiguousarray(image), 0 if scale < 1.0 else 1):
+        cx, cy = (face.left() + face.right()) / 2 / scale, (face.top() + face.bottom()) / 2 / scale
+        if box[0] <= cx <= box[2] and box[1] <= cy <= box[3]:
+            return True
+    return False
+
+
+def presence_mask(count: int, sampled: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """bool [count]: a frame shows the face when the checked frames on both sides of it (itself, if checked)
+    do; anything between a checked frame without the face and its neighbours is taken as face-less."""
+    sampled, found = np.asarray(sampled), np.asarray(found, bool)
+    position = np.arange(count)
+    after = np.clip(np.searchsorted(sampled, position, side="left"), 0, len(sampled) - 1)
+    before = np.clip(np.searchsorted(sampled, position, side="right") - 1, 0, len(sampled) - 1)
+    return found[before] & found[after]
+
+
+def missing_spans(frame_numbers: np.ndarray, present: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) frame numbers of each run of frames without the face."""
+    spans, start = [], None
+    for number, here in zip(np.asarray(frame_numbers).tolist(), np.asarray(present).tolist()):
+        if not here and start is None:
+            start = number
+        if here and start is not None:
+            spans.append((start, previous))
+            start = None
+        previous = number
+    if start is not None:
+        spans.append((start, previous))
+    return spans
+
+
+def absence_warning(frame_numbers: np.ndarray, present: np.ndarray) -> str | None:
+    """The line prediction outputs carry when the face is missing from some frames (None when it never is)."""
+    spans = missing_spans(frame_numbers, present)
+    if not spans:
+        return None
+    shown = ", ".join(f"{a}-{b}" if a != b else f"{a}" for a, b in spans[:5]) + (", ..." if len(spans) > 5 else "")
+    return (f"no face in {int((~np.asarray(present)).sum())} of {len(present)} frames ({shown}): "
+            "they are not scored")

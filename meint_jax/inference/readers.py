@@ -14,6 +14,7 @@ import numpy as np
 from absl import logging
 
 from meint_jax.common.errors import PredictError, first_line
+from meint_jax.data import faces as faces_lib
 from meint_jax.data import frames as frames_lib
 from meint_jax.data.clips.clip import Clip
 
@@ -21,12 +22,11 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".
 
 
 def _face_box(image: np.ndarray, source: str, margin: float) -> frames_lib.Box:
-    from meint_jax.data import faces
-
     try:
-        return faces.image_box(image, margin)
-    except faces.FaceNotFoundError as e:
-        raise PredictError(f"{source}: {e}; crop the face yourself and pass --face=none") from e
+        return faces_lib.image_box(image, margin)
+    except faces_lib.FaceNotFoundError as e:
+        raise PredictError(f"{source}: {e} (the crop box comes from the first frame: trim the recording to start "
+                           "on the face; frames that are face crops already take --face=none)") from e
 
 
 def read_folder(folder: str, size: int, face: str, margin: float, fps: float | None) -> Clip:
@@ -38,66 +38,130 @@ def read_folder(folder: str, size: int, face: str, margin: float, fps: float | N
     if not listed:
         raise PredictError(f"{folder}: no numbered frame images (*.jpg, *.png, *.bmp named like img46.jpg)")
     numbers, paths = zip(*listed)
-    box = None
+    box, present, warnings = None, None, ()
     if face == "dlib":
         box = _face_box(np.asarray(frames_lib.open_rgb(paths[0])), paths[0], margin)
+        sampled = faces_lib.presence_samples(len(paths), fps)
+        found = [faces_lib.face_in_box(np.asarray(frames_lib.open_rgb(paths[i])), box) for i in sampled]
+        present = faces_lib.presence_mask(len(paths), sampled, found)
+        warnings = _absence(folder, numbers, present)
+    warnings += gap_warnings(folder, numbers)
     data = frames_lib.read_clip(paths, size, box)
     return Clip(clip_id=os.path.basename(folder.rstrip("/")), frame_numbers=numbers, frames=data, fps=fps,
-                source=folder)
+                source=folder, face_present=present, warnings=warnings)
+
+
+def _absence(source: str, numbers, present) -> tuple[str, ...]:
+    warning = faces_lib.absence_warning(np.asarray(numbers), present)
+    if warning:
+        logging.warning("%s: %s", source, warning)
+    return (warning,) if warning else ()
+
+
+def gap_warnings(source: str, numbers) -> tuple[str, ...]:
+    """A line for frames missing from a numbered sequence (img29 then img51): time across the gap jumps,
+    and the model sees the frames on either side as neighbours."""
+    numbers = np.asarray(numbers)
+    jumps = np.flatnonzero(np.diff(numbers) > 1)
+    if not len(jumps):
+        return ()
+    missing = int(sum(numbers[j + 1] - numbers[j] - 1 for j in jumps))
+    shown = ", ".join(f"{numbers[j] + 1}-{numbers[j + 1] - 1}" for j in jumps[:5]) + (", ..." if len(jumps) > 5 else "")
+    warning = (f"frames missing: {missing} frame number(s) absent ({shown}); the frames either side of a gap "
+               "are treated as neighbours")
+    logging.warning("%s: %s", source, warning)
+    return (warning,)
 
 
 TRUNCATED = 0.95   # fewer decoded frames than this share of the announced count: a truncated file
+UNEVEN = 1.5       # frame intervals spread wider than this ratio (longest / shortest): a variable frame rate
 
 
-def _announced_frames(container, stream, fps: float | None) -> tuple[int | None, bool]:
-    """(frame count a video's header announces, whether the header states it) : the stream's count, else an
-    estimate from duration x rate (mkv, webm), which variable rates or a longer audio track can overstate."""
+def announced_frames(container, stream, fps: float | None) -> tuple[int | None, bool]:
+    """(frame count a video's header announces, whether that count can be trusted): the stream's count, or
+    its own duration x rate (mkv, webm), both trusted; else the container's duration x rate, which a longer
+    audio track can overstate."""
     if stream.frames:
         return int(stream.frames), True
     if stream.duration and stream.time_base and fps:
-        return int(round(float(stream.duration * stream.time_base) * fps)), False
+        return int(round(float(stream.duration * stream.time_base) * fps)), True
     if container.duration and fps:
         return int(round(container.duration / 1e6 * fps)), False   # microseconds
     return None, False
 
 
-def read_video(path: str, size: int, face: str, margin: float) -> Clip:
+def video_warnings(path: str, decoded: int, announced: int | None, trusted: bool, times: np.ndarray,
+                   allow_truncated: bool) -> tuple[str, ...]:
+    """What is wrong but usable in a decoded video, for its outputs to carry; PredictError for a video that
+    decodes short of what its header announces (truncated, damaged), unless `allow_truncated`."""
+    warnings = []
+    if announced and decoded < TRUNCATED * announced:
+        if trusted and not allow_truncated:
+            raise PredictError(f"{path}: decoded {decoded} of the {announced} frames its header announces: the file "
+                               "is truncated or damaged (copy it again, or pass --allow_truncated to use the "
+                               f"{decoded} frames, marked so in every output)")
+        warnings.append(f"truncated: decoded {decoded} of the {announced} frames its header announces")
+    steps = np.diff(times) if times is not None and len(times) > 2 else np.zeros(0)
+    if len(steps) and steps.min() > 0 and steps.max() / steps.min() > UNEVEN:
+        warnings.append(f"variable frame rate: {steps.min() * 1e3:.1f}-{steps.max() * 1e3:.1f} ms between frames; "
+                        "seconds are the frames' own timestamps, but the model sees frames as evenly spaced")
+    for warning in warnings:
+        logging.warning("%s: %s", path, warning)
+    return tuple(warnings)
+
+
+def frame_times(times) -> np.ndarray | None:
+    """Seconds since the first frame, from the decoded frames' timestamps (`frame.time`); None where a frame
+    has none."""
+    if any(t is None for t in times) or not times:
+        return None
+    times = np.asarray(times, np.float64)
+    return times - times[0]
+
+
+def read_video(path: str, size: int, face: str, margin: float, allow_truncated: bool = False) -> Clip:
     """Decodes with PyAV (FFmpeg), cropping and resizing each frame as it arrives."""
     import av
 
     path = os.path.abspath(path)
-    images, box = [], None
+    images, stamps, box = [], [], None
     try:
         with av.open(path) as container:
             if not container.streams.video:
                 raise PredictError(f"{path}: no video stream")
             stream = container.streams.video[0]
             fps = float(stream.average_rate) if stream.average_rate and stream.average_rate > 0 else None
-            announced, stated = _announced_frames(container, stream, fps)
+            announced, trusted = announced_frames(container, stream, fps)
+            every = faces_lib.presence_every(fps)
+            sampled, found, rgb = [], [], None
             try:
-                for frame in container.decode(stream):
+                for index, frame in enumerate(container.decode(stream)):
                     rgb = frame.to_ndarray(format="rgb24")
                     if box is None and face == "dlib":
                         box = _face_box(rgb, f"{path} (frame 0)", margin)
+                    if face == "dlib" and index % every == 0:
+                        sampled.append(index)
+                        found.append(faces_lib.face_in_box(rgb, box))
                     images.append(frames_lib.resize_clip(rgb[None], size, box)[0])
+                    stamps.append(frame.time)
             except av.error.FFmpegError as e:
                 if not images:
                     raise
                 logging.warning("%s: decoding stopped after %d frames (%s)", path, len(images), e)
+            if face == "dlib" and images and sampled[-1] != len(images) - 1:
+                sampled.append(len(images) - 1)
+                found.append(faces_lib.face_in_box(rgb, box))
+            times = frame_times(stamps)
     except (av.error.FFmpegError, UnicodeDecodeError) as e:
         raise PredictError(f"{path}: cannot decode the video ({e})") from e
     if not images:
         raise PredictError(f"{path}: the video has no frames")
-    warnings = ()
-    if announced and len(images) < TRUNCATED * announced:
-        if stated:
-            raise PredictError(f"{path}: decoded {len(images)} of the {announced} frames its container announces: "
-                               "the file is truncated or damaged (copy it again, or re-encode what is left)")
-        warnings = (f"decoded {len(images)} frames where its duration suggests {announced}: the file may be "
-                    "truncated",)
-        logging.warning("%s: %s", path, warnings[0])
+    warnings = video_warnings(path, len(images), announced, trusted, times, allow_truncated)
+    present = faces_lib.presence_mask(len(images), np.asarray(sampled), np.asarray(found)) if face == "dlib" else None
+    if present is not None:
+        warnings += _absence(path, np.arange(len(images)), present)
     return Clip(clip_id=os.path.splitext(os.path.basename(path))[0], frame_numbers=np.arange(len(images)),
-                frames=np.stack(images), fps=fps, source=path, warnings=warnings)
+                frames=np.stack(images), fps=fps, source=path, warnings=warnings, times=times, face_present=present)
 
 
 def built_dataset(name: str, data_dir: str | None):
@@ -155,7 +219,8 @@ def read_tfds(spec: str, data_dir: str | None, clip_ids: Sequence[str] | None) -
 
 
 def read_inputs(path: str, size: int, *, face: str = "dlib", margin: float = 0.25, fps: float | None = None,
-                data_dir: str | None = None, clip_ids: Sequence[str] | None = None) -> Iterable[Clip]:
+                data_dir: str | None = None, clip_ids: Sequence[str] | None = None,
+                allow_truncated: bool = False) -> Iterable[Clip]:
     """The clips of a folder of frames, a video file, or `tfds:NAME/CONFIG[:SPLIT]`."""
     if path.startswith("tfds:"):
         return read_tfds(path[len("tfds:"):], data_dir, clip_ids)
@@ -165,5 +230,5 @@ def read_inputs(path: str, size: int, *, face: str = "dlib", margin: float = 0.2
     if not os.path.exists(path):
         raise PredictError(f"{path}: no such file or folder")
     if path.lower().endswith(VIDEO_EXTENSIONS):
-        return [read_video(path, size, face, margin)]
+        return [read_video(path, size, face, margin, allow_truncated)]
     raise PredictError(f"{path}: not a folder of frames, a video ({', '.join(VIDEO_EXTENSIONS)}) or tfds:NAME")

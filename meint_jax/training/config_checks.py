@@ -199,7 +199,7 @@ def prepare_workdir(workdir: str) -> str:
 RESUMABLE_CHANGES = ("train.num_steps", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints",
                      "train.cpu_convolutions", "data.data_dir", "data.manual_dir", "eval.")
 # Recorded from the dataset when training starts; unset in a config that has not started.
-RECORDED = ("data.frame_size", "data.expression_frames", "data.flow_size", "data.anchor_every",
+RECORDED = ("data.frame_size", "data.expression_frames", "data.flow_size", "data.anchor_every", "data.fps",
             "data.emotion_classes", "model.emotion_outputs", "loss.emotion_weights")
 
 

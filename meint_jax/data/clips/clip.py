@@ -29,6 +29,8 @@ class Clip:
     fps: float | None = None
     source: str = ""                      # the file, folder or dataset it came from
     warnings: tuple[str, ...] = ()        # what reading it found wrong but usable; prediction outputs record them
+    times: np.ndarray | None = None       # float64 [N] seconds since the first frame, where the video stamps them
+    face_present: np.ndarray | None = None   # bool [N] where the face was looked for: False frames are not scored
 
     def __post_init__(self):
         object.__setattr__(self, "frame_numbers", np.asarray(self.frame_numbers, np.int32))

@@ -36,6 +36,10 @@ class FolderSource:
     def read(self, start: int, stop: int, box, size: int) -> np.ndarray:
         return frames.read_clip(self.video.frame_paths[start:stop], size, box)
 
+    def images(self, indices) -> list[np.ndarray]:
+        """The whole frames at `indices`."""
+        return [np.asarray(frames.open_rgb(self.video.frame_paths[i])) for i in indices]
+
 
 @dataclasses.dataclass(frozen=True)
 class Analysis:

@@ -75,6 +75,9 @@ class LongVideo:
     frame_paths: tuple[str, ...] = ()      # the frame files, in frame-number order (real datasets)
     true_intensity: np.ndarray | None = None   # float32 [N, 2] (micro, macro): the synthetic set only
     source: str = ""
+    times: np.ndarray | None = None        # float64 [N] seconds since the first frame, where a video file stamps them
+    warnings: tuple[str, ...] = ()         # what reading a user's recording found wrong but usable
+    face_present: np.ndarray | None = None   # bool [N] where the face was looked for: False frames are not scored
 
     def __post_init__(self):
         object.__setattr__(self, "frame_numbers", np.asarray(self.frame_numbers, np.int32))

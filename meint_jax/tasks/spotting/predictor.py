@@ -18,6 +18,7 @@ import os
 import jax
 import ml_collections
 import numpy as np
+from absl import logging
 
 from meint_jax import tasks
 from meint_jax.common import files
@@ -26,12 +27,13 @@ from meint_jax.data import faces, frames
 from meint_jax.data.long import sources as long_sources
 from meint_jax.data.long.pipeline import StoredVideo
 from meint_jax.data.long.videos import LongVideo
-from meint_jax.inference import batching
+from meint_jax.inference import batching, readers
 from meint_jax.tasks.spotting import decoding, steps
 from meint_jax.tasks.spotting import evaluate as spotting_protocol
 from meint_jax.training.state import TrainState
 
 SpottedInterval = spotting_protocol.SpottedInterval
+RATE_TOLERANCE = 0.1   # a recording's rate within 10% of the training videos' is the same rate
 
 
 class Spotter:
@@ -76,13 +78,32 @@ class Spotter:
 
     def spot(self, stored: StoredVideo) -> tuple[np.ndarray, np.ndarray, list[SpottedInterval]]:
         """(frame numbers of the step grid [M], scores [M, 2 (+ classes + neutral)], intervals best first per
-        kind, each with its pooled emotion where the model has an emotion head)."""
-        if stored.video.num_frames < 2:
-            raise PredictError(f"{stored.video.source or stored.video.video_id}: fewer than 2 frames to spot in")
+        kind, each with its pooled emotion where the model has an emotion head).
+
+        Frames without the face (`video.face_present`) are not scored: their scores are NaN, the decoder
+        sees 0 there, and an interval reaching into them is dropped."""
+        video = stored.video
+        window = self.spec.length * self.spec.frame_step
+        if video.num_frames < window:
+            raise PredictError(f"{video.source or video.video_id}: {video.num_frames} frames, fewer than one window of "
+                               f"the model ({window} frames): too short to spot in (a relative threshold finds a peak "
+                               "in anything)")
         scores = spotting_protocol.video_scores(stored, self.spec, self.stride, self._predict_windows)
         numbers = spotting_protocol.grid_numbers(stored, self.spec.frame_step)
-        return numbers, scores, spotting_protocol.spot_video(stored, scores, self.decoders, self.spec.frame_step,
-                                                             self.classes, self.pooling)
+        if video.face_present is None:
+            return numbers, scores, spotting_protocol.spot_video(stored, scores, self.decoders, self.spec.frame_step,
+                                                                 self.classes, self.pooling)
+        present = np.asarray(video.face_present, bool)
+        on_grid = present[np.searchsorted(video.frame_numbers, numbers)]
+        decoded = scores.copy()
+        decoded[~on_grid, :2] = 0.0
+        found = spotting_protocol.spot_video(stored, decoded, self.decoders, self.spec.frame_step, self.classes,
+                                             self.pooling)
+        faceless = video.frame_numbers[~present]
+        kept = [i for i in found if not np.any((faceless >= i.onset) & (faceless <= i.offset))]
+        scores = scores.astype(np.float64)
+        scores[~on_grid] = np.nan
+        return numbers, scores, kept
 
     # ------------------------------------------------------------------------------------------- inputs
 
@@ -91,15 +112,30 @@ class Spotter:
         numbered = frames.list_frames(folder)
         if len(numbered) < 2:
             raise PredictError(f"{folder}: fewer than 2 image frames")
-        video = LongVideo(video_id=os.path.basename(os.path.normpath(folder)), subject="",
-                          frame_numbers=[n for n, _ in numbered], fps=fps or 0.0,
-                          frame_paths=tuple(p for _, p in numbered), source=os.path.abspath(folder))
+        numbers = [n for n, _ in numbered]
+        video = LongVideo(video_id=os.path.basename(os.path.normpath(folder)), subject="", frame_numbers=numbers,
+                          fps=fps or 0.0, frame_paths=tuple(p for _, p in numbered), source=os.path.abspath(folder),
+                          warnings=self.rate_warnings(folder, fps) + readers.gap_warnings(folder, numbers))
         return self._analyse(long_sources.FolderSource(video), face, progress)
 
-    def features_of_video(self, path: str, face: str, progress=None) -> StoredVideo:
-        """A video file -> its flow features, decoded with PyAV in three passes (count, the face frames, the
-        flow), never held whole."""
-        return self._analyse(VideoFileSource.open(path), face, progress)
+    def features_of_video(self, path: str, face: str, progress=None, allow_truncated: bool = False) -> StoredVideo:
+        """A video file -> its flow features, decoded with PyAV in passes (count and timestamps, the face
+        frames, the flow, where the face is), never held whole."""
+        source = VideoFileSource.open(path, allow_truncated)
+        rate = self.rate_warnings(path, source.video.fps)
+        return self._analyse(dataclasses.replace(source, video=dataclasses.replace(
+            source.video, warnings=source.video.warnings + rate)), face, progress)
+
+    def rate_warnings(self, source: str, fps: float | None) -> tuple[str, ...]:
+        """A line when the recording's rate is not the training videos' (`data.fps`, recorded by the run): the
+        model's windows then span another length of time, and its expressions another number of frames."""
+        trained = self.config.data.get("fps")
+        if not fps or not trained or abs(fps / trained - 1) <= RATE_TOLERANCE:
+            return ()
+        warning = (f"frame rate {fps:g} fps, the model was trained at {trained:g} fps: an expression spans "
+                   f"{fps / trained:.2g}x the frames it did in training (resample the recording to {trained:g} fps)")
+        logging.warning("%s: %s", source, warning)
+        return (warning,)
 
     def _analyse(self, source, face: str, progress) -> StoredVideo:
         d = self.config.data
@@ -109,11 +145,21 @@ class Spotter:
         try:
             analysis = long_sources.analyse(source, size, 7, anchor, progress=progress)
         except faces.FaceNotFoundError as e:
-            raise PredictError(f"{e} (pass --face=none if the frames are already face crops with a dlib-detectable "
-                               "face)") from e
+            raise PredictError(f"{e} (frames that are face crops already, in which dlib finds the face, take "
+                               "--face=none)") from e
         except frames.FrameError as e:
             raise PredictError(str(e)) from e
-        return StoredVideo(source.video, analysis.flow)
+        video = source.video
+        if analysis.box is not None:      # where the face is: a few frames a second, whole
+            sampled = faces.presence_samples(video.num_frames, video.fps or None)
+            found = [faces.face_in_box(image, analysis.box) for image in source.images(sampled)]
+            present = faces.presence_mask(video.num_frames, sampled, np.asarray(found))
+            warning = faces.absence_warning(video.frame_numbers, present)
+            if warning:
+                logging.warning("%s: %s", video.source, warning)
+            video = dataclasses.replace(video, face_present=present, warnings=video.warnings + ((warning,) if warning
+                                                                                                 else ()))
+        return StoredVideo(video, analysis.flow)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -125,23 +171,38 @@ class VideoFileSource:
     whole_frames: bool = False     # the frames are face crops already: no box
 
     @classmethod
-    def open(cls, path: str) -> VideoFileSource:
+    def open(cls, path: str, allow_truncated: bool = False) -> VideoFileSource:
+        """The video's frames counted and timestamped (one decoding pass); a truncated file is refused."""
         import av
 
+        path = os.path.abspath(path)
+        stamps = []
         try:
             with av.open(path) as container:
                 if not container.streams.video:
                     raise PredictError(f"{path}: no video stream")
                 stream = container.streams.video[0]
                 fps = float(stream.average_rate) if stream.average_rate else 0.0
-                count = sum(1 for _ in container.decode(stream))
+                announced, trusted = readers.announced_frames(container, stream, fps)
+                try:
+                    stamps = [frame.time for frame in container.decode(stream)]
+                except av.error.FFmpegError as e:
+                    if not stamps:
+                        raise
+                    logging.warning("%s: decoding stopped (%s)", path, e)
         except (av.error.FFmpegError, UnicodeDecodeError) as e:
             raise PredictError(f"{path}: cannot decode the video ({e})") from e
-        if count < 2:
+        if len(stamps) < 2:
             raise PredictError(f"{path}: fewer than 2 frames")
+        times = readers.frame_times(stamps)
+        warnings = readers.video_warnings(path, len(stamps), announced, trusted, times, allow_truncated)
         name = os.path.splitext(os.path.basename(path))[0]
-        return cls(LongVideo(video_id=name, subject="", frame_numbers=np.arange(count), fps=fps,
-                             source=os.path.abspath(path)), os.path.abspath(path))
+        return cls(LongVideo(video_id=name, subject="", frame_numbers=np.arange(len(stamps)), fps=fps, source=path,
+                             times=times, warnings=warnings), path)
+
+    def images(self, indices):
+        """The whole frames at `indices` (sorted), decoded in one pass."""
+        return list(self._frames(indices))
 
     def _frames(self, indices):
         import av

@@ -49,6 +49,8 @@ def run(config, workdir: str, builder) -> dict:
         if config.data.get(key) is None:
             config.data[key] = int(getattr(builder.builder_config, key))
     videos = long_pipeline.load_videos(builder)
+    if config.data.get("fps") is None and videos:
+        config.data.fps = float(np.median([v.video.fps for v in videos]))
     return fold.run_folds(config, workdir, videos, long_pipeline.list_subjects(videos), fold_fn,
                           results.write_results)
 
