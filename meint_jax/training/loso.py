@@ -38,6 +38,9 @@ def select_folds(subjects: list[str], spec: str | None) -> list[str]:
             chosen.append(item)
         elif re.fullmatch(r"\d+(-\d+)?", item):
             first, _, last = item.partition("-")
+            if last and int(last) < int(first):
+                raise ConfigError(f"config.eval.folds={spec!r}: the range {item} runs backwards (write it "
+                                  f"{last}-{first})")
             for index in range(int(first), int(last or first) + 1):
                 if index >= len(subjects):
                     raise ConfigError(f"config.eval.folds={spec!r}: fold {index} does not exist "
@@ -46,6 +49,9 @@ def select_folds(subjects: list[str], spec: str | None) -> list[str]:
         else:
             raise ConfigError(f"config.eval.folds={spec!r}: {item!r} is neither a subject "
                                          f"({', '.join(subjects)}) nor a fold index or range like 0-4")
+    if not chosen:
+        raise ConfigError(f"config.eval.folds={spec!r} selects no fold: name subjects ({', '.join(subjects)}) or "
+                          "fold indices")
     return list(dict.fromkeys(chosen))
 
 

@@ -31,6 +31,10 @@ def test_fold_selection_by_code_index_and_range():
         loso.select_folds(SUBJECTS, "5-7")
     with pytest.raises(errors.ConfigError, match="neither a subject"):
         loso.select_folds(SUBJECTS, "s99")
+    with pytest.raises(errors.ConfigError, match=r"folds='2-0': the range 2-0 runs backwards \(write it 0-2\)"):
+        loso.select_folds(SUBJECTS, "2-0")
+    with pytest.raises(errors.ConfigError, match="selects no fold"):
+        loso.select_folds(SUBJECTS, " , ")
 
 
 def _fold(rng, num_clips):

@@ -270,6 +270,18 @@ def test_a_subject_whose_clips_all_have_no_class_is_no_fold(tiny_builder, monkey
     assert recognition_run.scored_subjects(config, tiny_builder) == ["s01", "s02", "s03", "s04"]
 
 
+def test_a_build_whose_clips_are_all_others_is_named_not_taken_for_an_unfinished_run(tiny_builder, monkeypatch,
+                                                                                      tmp_path):
+    config = tiny(tiny_builder)
+    others = tiny_builder.info.features["emotion"].names.index("others")
+    real = input_pipeline.load_clips
+    monkeypatch.setattr(input_pipeline, "load_clips", lambda *a, **k: real(*a, **k).map(
+        lambda ex: {**ex, "emotion": tf.constant(others, tf.int64)}))
+    with pytest.raises(ConfigError, match=r"no subject\(s\) with a clip whose emotion is a class of "
+                                          r"data.emotion_labels='three' \(every other clip is 'others'"):
+        recognition_run.run(config, str(tmp_path / "run"), tiny_builder)
+
+
 def _fold(workdir, subject, clips):
     """A finished fold's metrics.json holding `clips`, (true, predicted) pairs."""
     classes = ["negative", "positive", "surprise"]
