@@ -411,8 +411,11 @@ def _write_video(path, frames, fps=30, **options):
     return str(path)
 
 
-def test_a_truncated_video_is_refused_or_its_output_says_so(tiny_workdir, tmp_path):
-    """mp4 states its frame count (index first): refused; mkv only implies it by duration: a recorded warning."""
+def test_a_truncated_video_is_refused_or_with_the_flag_marked_in_every_output(tiny_workdir, tmp_path):
+    """mp4 states its frame count (index first), mkv its duration: either cut short is refused in one line;
+    --allow_truncated uses what is left, and the JSON, every CSV row and the plot say so."""
+    import csv
+
     from meint_jax import predict
     from meint_jax.inference import readers
 
@@ -422,14 +425,32 @@ def test_a_truncated_video_is_refused_or_its_output_says_so(tiny_workdir, tmp_pa
     for video in (mp4, mkv):
         whole = readers.read_video(video, 32, "none", 0.25)
         assert len(whole.frames) == 90 and whole.warnings == ()
+        np.testing.assert_allclose(whole.times, np.arange(90) / 30, atol=1e-3)   # the video's own timestamps
         data = open(video, "rb").read()
         open(video, "wb").write(data[:int(len(data) * 0.6)])
-    with pytest.raises(errors.PredictError, match=r"decoded \d+ of the 90 frames its container announces"):
-        readers.read_video(mp4, 32, "none", 0.25)
-    predict.run(tiny_workdir, mkv, str(tmp_path / "out"), face="none")
+        with pytest.raises(errors.PredictError, match=r"decoded \d+ of the 90 frames its header announces: the file "
+                                                      r"is truncated or damaged .*--allow_truncated"):
+            readers.read_video(video, 32, "none", 0.25)
+    predict.run(tiny_workdir, mkv, str(tmp_path / "out"), face="none", allow_truncated=True)
     record = json.load(open(tmp_path / "out" / "cut.json"))
-    assert len(record["warnings"]) == 1 and "where its duration suggests 90" in record["warnings"][0]
+    assert len(record["warnings"]) == 1 and record["warnings"][0].startswith("truncated: decoded")
     assert len(record["intensity"]) < 90
+    with open(tmp_path / "out" / "cut.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(record["intensity"]) and {r["warnings"] for r in rows} == set(record["warnings"])
+
+
+def test_frames_missing_from_a_numbered_folder_are_named_in_its_outputs(tiny_workdir, tmp_path):
+    from meint_jax import predict
+
+    rng = np.random.default_rng(0)
+    for n in [*range(1, 30), *range(51, 60)]:
+        write_jpeg(str(tmp_path / "frames" / f"img{n}.jpg"), rng)
+    predict.run(tiny_workdir, str(tmp_path / "frames"), str(tmp_path / "out"), face="none", fps=30.0)
+    record = json.load(open(tmp_path / "out" / "frames.json"))
+    assert record["warnings"] == ["frames missing: 21 frame number(s) absent (30-50); the frames either side of a "
+                                  "gap are treated as neighbours"]
+    assert record["time_s"][29] == pytest.approx(51 / 30)          # time keeps the gap
 
 
 # --- Weight files ----------------------------------------------------------------------------------------

@@ -113,6 +113,101 @@ def test_an_intensity_run_or_an_unfinished_run_is_refused(run, tmp_path, tiny_wo
         spot.run(str(unfinished), "tfds:synthetic_long/tiny", str(tmp_path / "out"))
 
 
+def test_a_step_folder_finds_its_runs_decoder_settings(run, tmp_path):
+    workdir, data_dir = run
+    step = sorted(os.listdir(os.path.join(workdir, "checkpoints")), key=int)[-1]
+    summaries = spot.run(os.path.join(workdir, "checkpoints", step), "tfds:synthetic_long/tiny:train[:1]",
+                         str(tmp_path / "out"), data_dir=data_dir)
+    assert len(summaries) == 1
+
+
+@pytest.mark.parametrize("split, message", [
+    ("test", r"tfds:synthetic_long/tiny:test: not a split of the dataset \(Unknown split 'test'"),
+    ("train[", r"not a split of the dataset"),
+])
+def test_a_tfds_split_is_honoured_and_one_the_dataset_lacks_is_refused(run, tmp_path, split, message):
+    workdir, data_dir = run
+    with pytest.raises(PredictError, match=message):
+        spot.run(workdir, f"tfds:synthetic_long/tiny:{split}", str(tmp_path / "out"), data_dir=data_dir)
+    last_two = spot.run(workdir, "tfds:synthetic_long/tiny:train[-2:]", str(tmp_path / "out"), data_dir=data_dir)
+    from meint_jax.data.long import pipeline as long_pipeline
+    from meint_jax.inference import readers
+
+    built = long_pipeline.load_videos(readers.built_dataset("synthetic_long/tiny", data_dir))
+    assert [s["name"] for s in last_two] == [v.video.video_id for v in built][-2:]
+    with pytest.raises(PredictError, match="--batch_size=0: windows per forward pass, at least 1"):
+        spot.run(workdir, "tfds:synthetic_long/tiny", str(tmp_path / "out"), data_dir=data_dir, batch_size=0)
+
+
+def test_a_second_recording_of_the_same_name_is_refused_before_it_is_decoded(run, recording, tmp_path):
+    import shutil
+
+    workdir, _ = run
+    _, video = recording
+    spot.run(workdir, video, str(tmp_path / "out"))
+    other = tmp_path / "b" / "clip.mkv"
+    other.parent.mkdir()
+    shutil.copy(video, other)
+    before = open(tmp_path / "out" / "clip.json").read()
+    with pytest.raises(PredictError, match=r"clip.json holds the results of .*recording.*/clip.mkv; those of "
+                                           r".*/b/clip.mkv would replace them"):
+        spot.run(workdir, str(other), str(tmp_path / "out"))
+    assert open(tmp_path / "out" / "clip.json").read() == before
+
+
+def test_a_truncated_video_is_refused_and_with_the_flag_spotted_and_marked(run, recording, tmp_path):
+    workdir, _ = run
+    _, video = recording
+    cut = tmp_path / "cut.mkv"
+    data = open(video, "rb").read()
+    cut.write_bytes(data[:int(len(data) * 0.6)])
+    with pytest.raises(PredictError, match=r"cut.mkv: decoded \d+ of the 60 frames its header announces"):
+        spot.run(workdir, str(cut), str(tmp_path / "out"))
+    spot.run(workdir, str(cut), str(tmp_path / "out"), allow_truncated=True)
+    record = json.load(open(tmp_path / "out" / "cut.json"))
+    assert record["warnings"][0].startswith("truncated: decoded") and len(record["frame_number"]) < 60
+    assert rows(tmp_path / "out" / "cut.csv") == [] or all(r["warnings"] for r in rows(tmp_path / "out" / "cut.csv"))
+    assert open(tmp_path / "out" / "cut.csv").readline().rstrip().endswith(",warnings")
+
+
+def test_frames_without_the_face_are_never_scored(run, tmp_path):
+    """The face leaves the recording for frames 20-39: no score there, no interval reaching into them."""
+    workdir, _ = run
+    pixels = long_fixtures.face_frames(1, FRAMES).copy()
+    pixels[20:40] = long_fixtures.blank_frames(20)[:, :pixels.shape[1], :pixels.shape[2]]
+    folder = tmp_path / "leaves"
+    long_fixtures.write_frames(str(folder), [f"f{n:03d}.png" for n in range(FRAMES)], pixels)
+    spot.run(workdir, str(folder), str(tmp_path / "out"), fps=30.0)
+    record = json.load(open(tmp_path / "out" / "leaves.json"))
+    missing = [n for n, x in zip(record["frame_number"], record["micro_score"]) if x is None]
+    assert set(range(20, 40)) <= set(missing) and len(missing) < 40        # the face-less frames, and a margin
+    assert record["warnings"][0].startswith(f"no face in {len(missing)} of 60 frames")
+    for interval in record["intervals"]:
+        assert interval["offset"] < min(missing) or interval["onset"] > max(missing)
+
+
+def test_another_frame_rate_than_the_training_videos_is_warned_in_the_outputs(run, recording, tmp_path):
+    workdir, _ = run
+    folder, _ = recording
+    trained = json.load(open(os.path.join(workdir, "config.json")))["data"]["fps"]
+    spot.run(workdir, folder, str(tmp_path / "out"), fps=200.0)
+    record = json.load(open(tmp_path / "out" / "frames.json"))
+    assert record["warnings"] == [f"frame rate 200 fps, the model was trained at {trained:g} fps: an expression "
+                                  f"spans {200 / trained:.2g}x the frames it did in training (resample the "
+                                  f"recording to {trained:g} fps)"]
+
+
+def test_a_recording_shorter_than_one_window_is_refused(run, recording, tmp_path):
+    workdir, _ = run
+    folder, _ = recording
+    short = tmp_path / "short"
+    short.mkdir()
+    for name in sorted(os.listdir(folder))[:2]:
+        os.symlink(os.path.join(folder, name), short / name)
+    with pytest.raises(PredictError, match="short: 2 frames, fewer than one window of the model"):
+        spot.run(workdir, str(short), str(tmp_path / "out"), fps=30.0)
+
+
 def test_the_command_prints_one_error_line_for_a_missing_input(run, tmp_path):
     workdir, _ = run
     env = dict(os.environ, PYTHONPATH=REPO, MEINT_JAX_ALLOCATOR="system")

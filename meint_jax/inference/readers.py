@@ -79,14 +79,14 @@ UNEVEN = 1.5       # frame intervals spread wider than this ratio (longest / sho
 
 def announced_frames(container, stream, fps: float | None) -> tuple[int | None, bool]:
     """(frame count a video's header announces, whether that count can be trusted): the stream's count, or
-    its own duration x rate (mkv, webm), both trusted; else the container's duration x rate, which a longer
-    audio track can overstate."""
+    its own duration x rate, both trusted; else the container's duration x rate (mkv, webm), trusted when the
+    video is its only stream (a longer audio track would overstate it)."""
     if stream.frames:
         return int(stream.frames), True
     if stream.duration and stream.time_base and fps:
         return int(round(float(stream.duration * stream.time_base) * fps)), True
     if container.duration and fps:
-        return int(round(container.duration / 1e6 * fps)), False   # microseconds
+        return int(round(container.duration / 1e6 * fps)), len(container.streams) == 1   # microseconds
     return None, False
 
 
@@ -100,7 +100,8 @@ def video_warnings(path: str, decoded: int, announced: int | None, trusted: bool
             raise PredictError(f"{path}: decoded {decoded} of the {announced} frames its header announces: the file "
                                "is truncated or damaged (copy it again, or pass --allow_truncated to use the "
                                f"{decoded} frames, marked so in every output)")
-        warnings.append(f"truncated: decoded {decoded} of the {announced} frames its header announces")
+        warnings.append(f"truncated: decoded {decoded} of the {announced} frames its header "
+                        + ("announces" if trusted else "suggests (by its duration)"))
     steps = np.diff(times) if times is not None and len(times) > 2 else np.zeros(0)
     if len(steps) and steps.min() > 0 and steps.max() / steps.min() > UNEVEN:
         warnings.append(f"variable frame rate: {steps.min() * 1e3:.1f}-{steps.max() * 1e3:.1f} ms between frames; "
