@@ -440,6 +440,46 @@ def test_a_truncated_video_is_refused_or_with_the_flag_marked_in_every_output(ti
     assert len(rows) == len(record["intensity"]) and {r["warnings"] for r in rows} == set(record["warnings"])
 
 
+def test_a_variable_frame_rate_video_is_timed_by_its_own_timestamps_and_said_to_be_uneven(tmp_path):
+    """A phone's video: frames 15-40 ms apart. Seconds are the frames' timestamps, not index / mean rate."""
+    import fractions
+
+    import av
+
+    from meint_jax.inference import readers
+
+    gaps_ms = np.tile([15, 40, 25], 10)
+    stamps_ms = np.r_[0, np.cumsum(gaps_ms)[:-1]]
+    path = str(tmp_path / "phone.mkv")
+    with av.open(path, "w") as container:
+        stream = container.add_stream("ffv1", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "bgr0"
+        stream.codec_context.time_base = fractions.Fraction(1, 1000)
+        for ms in stamps_ms:
+            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), ms % 255, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = int(ms), fractions.Fraction(1, 1000)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    clip = readers.read_video(path, 32, "none", 0.25)
+    np.testing.assert_allclose(clip.times, stamps_ms / 1000, atol=1e-6)
+    assert any(w.startswith("variable frame rate: 15.0-40.0 ms between frames") for w in clip.warnings)
+
+
+def test_predict_leaves_the_frames_without_the_face_unscored(tiny_workdir, tmp_path):
+    from meint_jax import predict
+    from meint_jax.testing import long_fixtures
+
+    pixels = long_fixtures.face_frames(1, 40).copy()
+    pixels[24:] = long_fixtures.blank_frames(16)               # the face leaves after frame 23
+    long_fixtures.write_frames(str(tmp_path / "rec"), [f"img{n}.png" for n in range(40)], pixels)
+    predict.run(tiny_workdir, str(tmp_path / "rec"), str(tmp_path / "out"), fps=30.0)
+    record = json.load(open(tmp_path / "out" / "rec.json"))
+    unscored = [n for n, x in zip(record["frame_number"], record["intensity"]) if x is None]
+    assert set(range(24, 40)) <= set(unscored) and min(unscored) >= 16     # the face-less frames, a margin
+    assert record["warnings"] == [f"no face in {len(unscored)} of 40 frames ({min(unscored)}-39): they are not "
+                                  "scored"]
+
+
 def test_frames_missing_from_a_numbered_folder_are_named_in_its_outputs(tiny_workdir, tmp_path):
     from meint_jax import predict
 
