@@ -32,7 +32,8 @@ from meint_jax.tasks.recognition.predictor import ClipRecognizer
 
 def run(checkpoint: str, input_path: str, output: str, *, step: int | None = None, face: str = "dlib",
         margin: float = 0.25, fps: float | None = None, frame_step: int | None = None, batch_size: int = 8,
-        data_dir: str | None = None, clip_ids: Sequence[str] | None = None, allow_truncated: bool = False) -> list[dict]:
+        data_dir: str | None = None, clip_ids: Sequence[str] | None = None,
+        allow_truncated: bool = False) -> list[dict]:
     """The command's work: every input clip -> curve files in `output`; returns a summary per clip.
 
     Every setting and the output folder are checked before anything is decoded.

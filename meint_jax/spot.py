@@ -3,8 +3,8 @@
     python -m meint_jax.spot --checkpoint=WORKDIR --input=PATH --output=DIR
 
 PATH is a folder of frames, a video file, or `tfds:NAME/CONFIG[:SPLIT]` of a long-video dataset (e.g.
-`tfds:synthetic_long/default`, whose videos carry their annotations; `:train[:2]` its first two videos); writes NAME.csv, NAME.json and
-NAME.png (the timeline) per video. The Python API is `tasks.spotting.predictor.Spotter`.
+`tfds:synthetic_long/default`, whose videos carry their annotations; `:train[:2]` its first two videos);
+writes NAME.csv, NAME.json and NAME.png (the timeline) per video. The Python API is `tasks.spotting.predictor.Spotter`.
 """
 
 from meint_jax.common import cli

@@ -171,7 +171,7 @@ def presence_mask(count: int, sampled: np.ndarray, found: np.ndarray) -> np.ndar
 
 def missing_spans(frame_numbers: np.ndarray, present: np.ndarray) -> list[tuple[int, int]]:
     """(first, last) frame numbers of each run of frames without the face."""
-    spans, start = [], None
+    spans, start, previous = [], None, None
     for number, here in zip(np.asarray(frame_numbers).tolist(), np.asarray(present).tolist()):
         if not here and start is None:
             start = number

@@ -49,7 +49,8 @@ def write_curve(output: str, clip: Clip, curve: np.ndarray, sampled: np.ndarray,
             with open(path, "w") as f:
                 f.write(content)
         title = _title(f"{clip.clip_id} ({clip.source})", clip.warnings)
-        plots.plot_prediction(png_tmp, clip.frame_numbers, shown, title, target=target, true_intensity=clip.true_intensity,
+        plots.plot_prediction(png_tmp, clip.frame_numbers, shown, title, target=target,
+                              true_intensity=clip.true_intensity,
                               annotations=(clip.onset, clip.apex, clip.offset) if clip.annotated else None)
     return paths
 

@@ -163,9 +163,8 @@ def samm_lv(root) -> str:
     header = ("Subject", "Filename", "Inducement Code", "Onset", "Apex", "Offset", "Duration", "Type",
               "Action Units", "Notes", None, None)
     notes = [("SAMM Long Videos Dataset - FACS Codes",), (), ("Please cite the dataset papers.",), (), (),
-             ("Frame numbers as in the file names",), (None, None, None, None, None,
-                                                       "NOTE: Subjects with Apex Frame not annotated were labelled as -1."),
-             (), ()]
+             ("Frame numbers as in the file names",),
+             (None,) * 5 + ("NOTE: Subjects with Apex Frame not annotated were labelled as -1.",), (), ()]
     write_xlsx(os.path.join(manual, "SAMM_LongVideos_V3_Release.xlsx"), {"FACS_Movement_Only": notes + [
         header,
         ("006", "006_1_1", 1, 5, 12, 20, 16, "Macro", "12", None),

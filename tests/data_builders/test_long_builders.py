@@ -145,7 +145,8 @@ def test_a_casme_sq_subject_sheet_of_no_known_layout_is_refused_in_one_line(tmp_
 
 
 @pytest.mark.slow
-def test_samm_lv_joins_emotions_rounds_fractions_places_missing_apexes_drops_repeats_and_stores_frames(tmp_path, monkeypatch):
+def test_samm_lv_joins_emotions_rounds_fractions_places_missing_apexes_drops_repeats_and_stores_frames(
+        tmp_path, monkeypatch):
     from data_builders.samm_lv import samm_lv_dataset_builder as samm_lv
 
     small(monkeypatch, samm_lv, "frames_128")

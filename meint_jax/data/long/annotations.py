@@ -361,8 +361,9 @@ def _columns(rows, columns: dict, path: str, name: str, optional=("action_units"
     header, col = annotations.find_header(rows, layout, path)
     missing = [spellings[0] for field, spellings in columns.items() if field not in col and field not in optional]
     if missing:
-        raise AnnotationError(f"{path}: the {name} sheet's header (row {header + 1}) has no {', '.join(map(repr, missing))} "
-                              "column (spelled without spaces or case); rename that column in a copy of the sheet")
+        raise AnnotationError(f"{path}: the {name} sheet's header (row {header + 1}) has no "
+                              f"{', '.join(map(repr, missing))} column (spelled without spaces or case); rename that "
+                              "column in a copy of the sheet")
     return header, col
 
 

@@ -33,8 +33,8 @@ def run(config, workdir: str, builder) -> dict:
                           "(e.g. synthetic_me/default, casme2/cropped_224, samm/dlib_224)")
     subjects = scored_subjects(config, builder)
     if len(subjects) < 2:
-        raise ConfigError(f"{config.data.name}: {len(subjects) or 'no'} subject(s) with a clip whose emotion is a class "
-                          f"of data.emotion_labels={config.data.emotion_labels!r} (every other clip is 'others', "
+        raise ConfigError(f"{config.data.name}: {len(subjects) or 'no'} subject(s) with a clip whose emotion is a "
+                          f"class of data.emotion_labels={config.data.emotion_labels!r} (every other clip is 'others', "
                           "left out): nothing to train and test on; set data.others='class' or "
                           "data.emotion_labels='native'")
     left_out = sorted(set(input_pipeline.list_subjects(builder)) - set(subjects))

@@ -8,7 +8,6 @@ from meint_jax.data.clips import annotations
 from meint_jax.testing.fixtures import casme2_sheet, samm_sheet, write_sheet
 
 
-
 def make_frames(folder, names):
     os.makedirs(folder, exist_ok=True)
     for name in names:
