@@ -108,8 +108,8 @@ def face_of_images(images, size: int, name: str, whole: bool = False,
     if not boxes:
         raise FaceNotFoundError(f"{name}: no face in any of the {len(images)} frames tried")
     if len(boxes) < len(images):
-        logging.warning("%s: a face in %d of the %d frames tried; the box is theirs, and frames without the face "
-                        "are found and left unscored", name, len(boxes), len(images))
+        logging.warning("%s: a face in %d of the %d frames tried; the box is the median of theirs", name,
+                        len(boxes), len(images))
     median_points = np.median(np.asarray(points), axis=0)
     if whole:
         height, width = images[0].shape[:2]
@@ -157,6 +157,14 @@ def face_in_box(image: np.ndarray, box: frames.Box) -> bool:
         if box[0] <= cx <= box[2] and box[1] <= cy <= box[3]:
             return True
     return False
+
+
+def presence(count: int, fps: float | None, box: frames.Box, images_at) -> np.ndarray:
+    """bool [count]: where a recording of `count` frames shows its face, from `images_at(indices)` (the whole
+    frames at those indices) looked at `presence_samples` times."""
+    sampled = presence_samples(count, fps)
+    found = [face_in_box(image, box) for image in images_at(sampled)]
+    return presence_mask(count, sampled, np.asarray(found))
 
 
 def presence_mask(count: int, sampled: np.ndarray, found: np.ndarray) -> np.ndarray:

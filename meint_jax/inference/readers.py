@@ -41,17 +41,17 @@ def read_folder(folder: str, size: int, face: str, margin: float, fps: float | N
     box, present, warnings = None, None, ()
     if face == "dlib":
         box = _face_box(np.asarray(frames_lib.open_rgb(paths[0])), paths[0], margin)
-        sampled = faces_lib.presence_samples(len(paths), fps)
-        found = [faces_lib.face_in_box(np.asarray(frames_lib.open_rgb(paths[i])), box) for i in sampled]
-        present = faces_lib.presence_mask(len(paths), sampled, found)
-        warnings = _absence(folder, numbers, present)
+        present = faces_lib.presence(len(paths), fps, box,
+                                     lambda indices: [np.asarray(frames_lib.open_rgb(paths[i])) for i in indices])
+        warnings = absence_warnings(folder, numbers, present)
     warnings += gap_warnings(folder, numbers)
     data = frames_lib.read_clip(paths, size, box)
     return Clip(clip_id=os.path.basename(folder.rstrip("/")), frame_numbers=numbers, frames=data, fps=fps,
                 source=folder, face_present=present, warnings=warnings)
 
 
-def _absence(source: str, numbers, present) -> tuple[str, ...]:
+def absence_warnings(source: str, numbers, present) -> tuple[str, ...]:
+    """The line (logged, and for the outputs) naming the frames of `source` without the face; () if none."""
     warning = faces_lib.absence_warning(np.asarray(numbers), present)
     if warning:
         logging.warning("%s: %s", source, warning)
@@ -160,7 +160,7 @@ def read_video(path: str, size: int, face: str, margin: float, allow_truncated: 
     warnings = video_warnings(path, len(images), announced, trusted, times, allow_truncated)
     present = faces_lib.presence_mask(len(images), np.asarray(sampled), np.asarray(found)) if face == "dlib" else None
     if present is not None:
-        warnings += _absence(path, np.arange(len(images)), present)
+        warnings += absence_warnings(path, np.arange(len(images)), present)
     return Clip(clip_id=os.path.splitext(os.path.basename(path))[0], frame_numbers=np.arange(len(images)),
                 frames=np.stack(images), fps=fps, source=path, warnings=warnings, times=times, face_present=present)
 

@@ -147,12 +147,11 @@ def write_intervals(output: str, stored, numbers: np.ndarray, scores: np.ndarray
     annotated intervals where the input has them)."""
     video = stored.video
     fps = video.fps or None
+    times = seconds_of(video.frame_numbers, fps, video.times)
 
     def seconds(frame):
-        if video.times is not None:     # the video's own timestamps: right under a variable rate
-            index = min(int(np.searchsorted(video.frame_numbers, frame)), video.num_frames - 1)
-            return round(float(video.times[index]), 6)
-        return None if fps is None else round(frame / fps, 6)
+        index = min(int(np.searchsorted(video.frame_numbers, frame)), video.num_frames - 1)
+        return None if times is None else round(float(times[index]), 6)
 
     def listed(values):                 # NaN (a frame without the face: not scored) -> null
         return [None if np.isnan(x) else x for x in np.round(np.asarray(values, np.float64), 6).tolist()]

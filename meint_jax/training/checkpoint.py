@@ -86,9 +86,14 @@ def _abandon_pending_writes() -> None:
     warnings.filterwarnings("ignore", message="coroutine .* was never awaited")
 
 
+def _abandon_pending_reads() -> None:
+    """After a failed restore, from then on: the reads it left behind report nothing (`_quiet_orphaned_reads`)."""
+    if sys.unraisablehook is not _quiet_orphaned_reads:
+        sys.unraisablehook = _quiet_orphaned_reads
+    warnings.filterwarnings("ignore", message="coroutine '_read_array_index_and_device_put' was never awaited")
+
+
 _default_unraisablehook = sys.unraisablehook
-sys.unraisablehook = _quiet_orphaned_reads
-warnings.filterwarnings("ignore", message="coroutine '_read_array_index_and_device_put' was never awaited")
 
 
 class Checkpointer:
@@ -150,6 +155,7 @@ class Checkpointer:
             try:
                 return self._manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore())).config
             except Exception as e:  # noqa: BLE001  (see READ_ERRORS)
+                _abandon_pending_reads()
                 self._set_aside_or_raise(step, e)
         if steps:
             raise self._none_left()
@@ -168,11 +174,13 @@ class Checkpointer:
             try:
                 return self._restore(abstract_state, step)
             except Exception as e:  # noqa: BLE001  (see READ_ERRORS)
+                _abandon_pending_reads()
                 raise CheckpointError(f"{self.step_dir(step)}: cannot be restored ({reason(e)})") from e
         for step in sorted(self._manager.all_steps(), reverse=True):
             try:
                 return self._restore(abstract_state, step)
             except Exception as e:  # noqa: BLE001  (see READ_ERRORS)
+                _abandon_pending_reads()
                 self._set_aside_or_raise(step, e)
         raise self._none_left()
 
@@ -271,6 +279,7 @@ def restore_variables(step_dir: str, target: dict) -> dict:
             os.path.join(step_dir, STATE),
             args=ocp.args.PyTreeRestore(item=target, restore_args=restore_args, partial_restore=True))
     except Exception as e:  # noqa: BLE001  (see READ_ERRORS)
+        _abandon_pending_reads()
         raise CheckpointError(f"{step_dir}: the saved weights cannot be read, or do not fit the model its config "
                               f"describes ({reason(e)}); an earlier step can be chosen with --step") from e
     got = dict(jax.tree_util.tree_leaves_with_path(restored))

@@ -491,7 +491,7 @@ def parse_casme3(workbook: str, label_workbook: str | None, data_root: str) -> L
     blink_rows = blink_sheets[0] if blink_sheets else []
     if not blink_rows:
         logging.warning("%s: no sheet named for eye blinks; videos get no blink intervals", workbook)
-    if blink_rows:
+    else:
         b_header, b_col = _columns(blink_rows, CASME3_BLINK_COLUMNS, workbook, "CAS(ME)^3 eye blink")
         for row in blink_rows[b_header + 1:]:
             value = {k: row[c] if c < len(row) else None for k, c in b_col.items()}

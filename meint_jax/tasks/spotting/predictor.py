@@ -151,14 +151,9 @@ class Spotter:
             raise PredictError(str(e)) from e
         video = source.video
         if analysis.box is not None:      # where the face is: a few frames a second, whole
-            sampled = faces.presence_samples(video.num_frames, video.fps or None)
-            found = [faces.face_in_box(image, analysis.box) for image in source.images(sampled)]
-            present = faces.presence_mask(video.num_frames, sampled, np.asarray(found))
-            warning = faces.absence_warning(video.frame_numbers, present)
-            if warning:
-                logging.warning("%s: %s", video.source, warning)
-            video = dataclasses.replace(video, face_present=present, warnings=video.warnings + ((warning,) if warning
-                                                                                                 else ()))
+            present = faces.presence(video.num_frames, video.fps or None, analysis.box, source.images)
+            video = dataclasses.replace(video, face_present=present, warnings=video.warnings + readers.absence_warnings(
+                video.source, video.frame_numbers, present))
         return StoredVideo(video, analysis.flow)
 
 
