@@ -180,7 +180,8 @@ class VideoFileSource:
                 fps = float(stream.average_rate) if stream.average_rate else 0.0
                 announced, trusted = readers.announced_frames(container, stream, fps)
                 try:
-                    stamps = [frame.time for frame in container.decode(stream)]
+                    for frame in container.decode(stream):     # appended one by one: an error keeps what decoded
+                        stamps.append(frame.time)
                 except av.error.FFmpegError as e:
                     if not stamps:
                         raise
