@@ -49,6 +49,13 @@ def source_fingerprint(manual_dir: str, sheets, frames_root: str) -> str:
     return digest.hexdigest()
 
 
+def sources_of(manual_dir: str, sheets: list[str], frames_root: str) -> dict:
+    """What a build read, for `build_summary.json` (and `lookup`'s check that a built copy is still current)."""
+    return {"manual_dir": os.path.abspath(manual_dir), "sheets": [os.path.abspath(s) for s in sheets],
+            "frames_root": os.path.abspath(frames_root),
+            "source_fingerprint": source_fingerprint(manual_dir, sheets, frames_root)}
+
+
 def manual_file(manual_dir, patterns, kind: str, instructions: str = "", required: bool = True) -> str | None:
     """The one file or folder of `kind` that the first matching glob pattern finds under `manual_dir`.
 
@@ -131,18 +138,24 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
             citation=self.CITATION,
         )
 
-    def _manual_file(self, manual_dir, patterns, kind: str) -> str:
-        return manual_file(manual_dir, patterns, kind, self.MANUAL_DOWNLOAD_INSTRUCTIONS)
+    @classmethod
+    def _manual_file(cls, manual_dir, patterns, kind: str) -> str:
+        return manual_file(manual_dir, patterns, kind, cls.MANUAL_DOWNLOAD_INSTRUCTIONS)
+
+    @classmethod
+    def parse_manual(cls, manual_dir: str, config: ClipBuilderConfig) -> tuple[annotations.ParseResult, dict]:
+        """(every clip of the copy at `manual_dir`, or its row skipped with the reason; the sources for
+        `build_summary.json`: manual_dir, sheets, frames_root, source_fingerprint). A classmethod, so that a
+        composite (`megc2019`) reads each part as its own builder does. Builders of a dataset laid out
+        otherwise (SMIC: no sheet) override it."""
+        sheet = cls._manual_file(manual_dir, cls.SHEET_GLOBS, "coding sheet")
+        frames_root = unnested(cls._manual_file(manual_dir, config.frame_roots, "frames folder"))
+        logging.info("%s: coding sheet %s, frames in %s", cls.__name__, sheet, frames_root)
+        parsed = annotations.parse(sheet, frames_root, cls.LAYOUT)
+        return parsed, sources_of(manual_dir, [sheet], frames_root)
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
-        manual_dir = dl_manager.manual_dir
-        sheet = self._manual_file(manual_dir, self.SHEET_GLOBS, "coding sheet")
-        frames_root = unnested(self._manual_file(manual_dir, self.builder_config.frame_roots, "frames folder"))
-        logging.info("%s: coding sheet %s, frames in %s", self.name, sheet, frames_root)
-        parsed = annotations.parse(sheet, frames_root, self.LAYOUT)
-        sources = {"manual_dir": os.path.abspath(str(manual_dir)), "sheet": os.path.abspath(sheet),
-                   "frames_root": os.path.abspath(frames_root),
-                   "source_fingerprint": source_fingerprint(str(manual_dir), sheet, frames_root)}
+        parsed, sources = self.parse_manual(str(dl_manager.manual_dir), self.builder_config)
         return {"train": self._generate_examples(parsed, sources)}
 
     def _generate_examples(self, parsed: annotations.ParseResult, sources: dict):

@@ -111,7 +111,7 @@ def test_a_build_counts_duplicate_rows_and_ambiguous_folders_and_records_its_sou
     assert summary["clips"] == 1
     assert summary["skipped_by_reason"] == {"ambiguous frame numbering": 1, "duplicate row": 1}
     assert "the same clip and onset as row 2" in summary["skipped_rows"][0]["reason"]
-    assert summary["sheet"] == str(manual / "CASME2-coding-20140508.xlsx")
+    assert summary["sheets"] == [str(manual / "CASME2-coding-20140508.xlsx")]
     assert len(summary["source_fingerprint"]) == 64
 
 

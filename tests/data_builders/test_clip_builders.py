@@ -129,7 +129,7 @@ def test_a_samm_folder_that_also_holds_the_long_video_workbook_builds_from_the_m
     samm_sheet(manual / "SAMM_LongVideos_V3_Release.xlsx", [("006", "006_1_2", 5561, 5563, 5566, "R12", None)])
     builder = build("samm/whole_128", manual, tmp_path / "tfds")
     summary = json.load(open(os.path.join(builder.data_dir, "build_summary.json")))
-    assert summary["sheet"] == str(manual / "SAMM_Micro_FACS_Codes_v2.xlsx") and summary["clips"] == 1
+    assert summary["sheets"] == [str(manual / "SAMM_Micro_FACS_Codes_v2.xlsx")] and summary["clips"] == 1
 
 
 @pytest.mark.slow
