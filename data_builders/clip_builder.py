@@ -158,10 +158,12 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
         parsed, sources = self.parse_manual(str(dl_manager.manual_dir), self.builder_config)
         return {"train": self._generate_examples(parsed, sources)}
 
-    def _generate_examples(self, parsed: annotations.ParseResult, sources: dict):
+    def _generate_examples(self, parsed: annotations.ParseResult, sources: dict, crops: dict | None = None):
+        """`crops`: clip id -> crop, for a composite whose parts are cropped differently (the config's by default)."""
         size, crop = self.builder_config.frame_size, self.builder_config.crop
-        if crop not in CROPS:
-            raise ValueError(f"builder config {self.builder_config.name}: crop={crop!r}, use one of {CROPS}")
+        for name in {crop, *(crops or {}).values()}:
+            if name not in CROPS:
+                raise ValueError(f"builder config {self.builder_config.name}: crop={name!r}, use one of {CROPS}")
         skipped = list(parsed.skipped)
         written = 0
         workers = worker_count()
@@ -173,7 +175,7 @@ class ClipDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
                     clip = next(clips, None)
                     if clip is None:
                         break
-                    in_flight.append((clip, _submit(pool, clip, size, crop)))
+                    in_flight.append((clip, _submit(pool, clip, size, (crops or {}).get(clip.clip_id, crop))))
                 if not in_flight:
                     break
                 clip, future = in_flight.popleft()

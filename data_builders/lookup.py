@@ -39,7 +39,7 @@ def get_builder(data_config: ml_collections.ConfigDict) -> tfds.core.DatasetBuil
         if manual_dir and os.path.isdir(manual_dir):
             _check_built_from(builder, manual_dir)
         return builder
-    if builder.MANUAL_DOWNLOAD_INSTRUCTIONS:
+    if getattr(builder, "needs_manual_dir", bool(builder.MANUAL_DOWNLOAD_INSTRUCTIONS)):
         if not manual_dir:
             raise ConfigError(f"{name} is not built yet and config.data.manual_dir is not set: set it to "
                               f"your copy of the dataset.{builder.MANUAL_DOWNLOAD_INSTRUCTIONS}")

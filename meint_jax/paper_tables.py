@@ -196,7 +196,7 @@ def _spotting_summary(result: dict) -> dict:
 def run(dataset: str, workdir: str, *, rows=None, **overrides) -> str:
     from meint_jax import tasks
     from meint_jax.tasks.intensity import evaluate as intensity
-    from meint_jax.training import config_checks
+    from meint_jax.training import config_checks, loso
 
     spotting = dataset in SPOTTING_DATASETS
     known = rows_of(dataset)
@@ -212,13 +212,13 @@ def run(dataset: str, workdir: str, *, rows=None, **overrides) -> str:
             config = row_config(dataset, row.variant, row.label_shape, **overrides)
         except ValueError as e:   # the config refuses an unknown size or variant
             raise ConfigError(str(e)) from e
-        done = os.path.join(row_dir, "results.json" if config.eval.protocol == "loso" else "metrics.json")
+        done = os.path.join(row_dir, "results.json" if config.eval.protocol in loso.PROTOCOLS else "metrics.json")
         finished = None
         if os.path.exists(done):
             config_checks.check_same_run(row_dir, config)
             with open(done) as f:
                 finished = json.load(f)
-        if finished is not None and not (config.eval.protocol == "loso" and finished["folds_missing"]):
+        if finished is not None and not (config.eval.protocol in loso.PROTOCOLS and finished["folds_missing"]):
             logging.info("Row %r is done (%s).", row.name, done)
             results[row.name] = finished
         else:

@@ -56,3 +56,35 @@ def write_jpeg(path, rng, shape=(48, 40)):
     pixels = ndimage.gaussian_filter(rng.uniform(0, 255, shape + (3,)), sigma=(3, 3, 0))
     pixels = (pixels - pixels.min()) / (np.ptp(pixels) + 1e-8) * 200 + 30
     Image.fromarray(pixels.astype(np.uint8)).save(path, quality=95)
+
+
+# CASME-coded-20190721.xls as released: an old-format .xls, the header on row 1, twelve columns with blank ones third
+# and eighth (peers drop "Unnamed: 2" and "Unnamed: 7"), the subject an integer, a backslash where ApexF2 (the last
+# apex frame) is not coded, and Onset / Total the durations onset-apex and onset-offset in ms at 60 fps.
+CASME_HEADER = ("Subject", "Filename", None, "OnsetF", "ApexF1", "ApexF2", "OffsetF", None, "Onset", "Total", "AU",
+                "Emotion")
+
+
+def casme_sheet(path, rows):
+    """CASME's coding sheet laid out as released; `rows` are (subject, filename, onset, apex, offset, action units,
+    emotion[, apex2]) and the other cells are filled as the release fills them."""
+    from meint_jax.testing.long_fixtures import write_xls
+
+    def ms(first, last):
+        return (last - first + 1) * 1000 / 60 if isinstance(first, int) and isinstance(last, int) else "\\"
+
+    full = [[s, f, None, on, ap, (rest or ("\\",))[0], off, None, ms(on, ap), ms(on, off), au, em]
+            for s, f, on, ap, off, au, em, *rest in rows]
+    return write_xls(path, {"Sheet1": [list(CASME_HEADER)] + full})
+
+
+# MMEW_Micro_Exp.xlsx as released: the header on row 1, the subject an integer, the filename
+# PersonIndex-EmotionIndex-SampleIndex (S01-01-001), a last "remarks" column mostly blank.
+MMEW_HEADER = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion",
+               "remarks")
+
+
+def mmew_sheet(path, rows):
+    """MMEW's micro-expression sheet laid out as released; `rows` are (subject, filename, onset, apex, offset,
+    action units, emotion)."""
+    return write_sheet(path, [list(MMEW_HEADER)] + [list(r) + [None] for r in rows])

@@ -42,8 +42,9 @@ def _check_training(t, e) -> None:
            f"config.train.keep_checkpoints={t.keep_checkpoints!r}: use a positive integer")
     _check(t.cpu_convolutions in xla_options.CPU_CONVOLUTIONS,
            f"config.train.cpu_convolutions={t.cpu_convolutions!r}: choose one of {xla_options.CPU_CONVOLUTIONS}")
-    _check(e.protocol in ("holdout", "loso"),
-           f"config.eval.protocol={e.protocol!r}: use 'holdout' or 'loso' (leave one subject out)")
+    _check(e.protocol in ("holdout", "loso", "lodo"),
+           f"config.eval.protocol={e.protocol!r}: use 'holdout', 'loso' (leave one subject out) or 'lodo' (leave one "
+           "dataset out, on a composite)")
     _check(isinstance(e.holdout_subjects, int) and e.holdout_subjects >= 1,
            f"config.eval.holdout_subjects={e.holdout_subjects!r}: use a positive integer")
     import jax

@@ -42,9 +42,9 @@ def prepare(config, workdir: str, check_config: Callable) -> tuple[str, Any]:
 
 
 def run_folds(config, workdir: str, data, subjects: list[str], run_fold, write_results) -> dict:
-    """The hold-out fold, or with eval.protocol='loso' every selected leave-one-subject-out fold pooled by
-    `write_results(workdir, subjects)`."""
-    if config.eval.protocol == "loso":
+    """The hold-out fold, or with eval.protocol='loso' ('lodo') every selected leave-one-subject-out
+    (leave-one-dataset-out) fold pooled by `write_results(workdir, fold names)`."""
+    if config.eval.protocol in loso.PROTOCOLS:
         return loso.run_loso(config, workdir, data, subjects, run_fold, write_results)
     try:
         train_subjects, test_subjects = subjects_lib.split_subjects(subjects, config.eval.holdout_subjects,

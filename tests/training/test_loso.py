@@ -23,6 +23,31 @@ def test_every_subject_is_held_out_once_and_never_trained_on():
         assert held_out not in training and sorted(training + [held_out]) == SUBJECTS
 
 
+def test_leaving_a_dataset_out_holds_out_all_its_subjects_and_trains_on_every_other_dataset(tmp_path):
+    subjects = ["casme2_01", "casme2_02", "samm_006", "smic_s1", "smic_s2"]
+    assert loso.held_out_groups(subjects, "lodo") == {"casme2": ["casme2_01", "casme2_02"], "samm": ["samm_006"],
+                                                     "smic": ["smic_s1", "smic_s2"]}
+    assert loso.held_out_groups(subjects, "loso") == {s: [s] for s in subjects}
+    seen = []
+
+    class Config:
+        class eval:   # noqa: N801  (a stand-in for config.eval)
+            protocol, folds = "lodo", "samm,2"
+
+    loso.run_loso(Config, str(tmp_path), None, subjects, lambda c, d, data, train, test: seen.append(
+        (os.path.basename(d), train, test)), lambda workdir, folds: folds)
+    assert seen == [("fold_samm", ["casme2_01", "casme2_02", "smic_s1", "smic_s2"], ["samm_006"]),
+                    ("fold_smic", ["casme2_01", "casme2_02", "samm_006"], ["smic_s1", "smic_s2"])]
+
+
+@pytest.mark.parametrize("subjects, reason", [(["casme2_01", "06"], "subjects 06 name no dataset"),
+                                              (["samm_006", "samm_007"], "come from one dataset")])
+def test_leaving_a_dataset_out_of_what_is_not_a_composite_is_refused_in_one_line(subjects, reason):
+    with pytest.raises(errors.ConfigError, match=reason) as error:
+        loso.held_out_groups(subjects, "lodo")
+    assert "\n" not in str(error.value)
+
+
 def test_fold_selection_by_code_index_and_range():
     assert loso.select_folds(SUBJECTS, None) == SUBJECTS
     assert loso.select_folds(SUBJECTS, "s04,0-1,s04") == ["s04", "s01", "s02"]

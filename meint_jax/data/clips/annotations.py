@@ -1,7 +1,7 @@
-"""Coding sheets of CASME II and SAMM -> validated clips of one schema.
+"""Coding sheets of CASME II, SAMM, CASME and MMEW -> validated clips of one schema.
 
-Both datasets ship an .xlsx sheet (one row per micro-expression) beside
-folders of frames. Copies differ: SAMM releases may put note rows above the
+Each dataset ships a sheet (.xlsx; CASME's is an old-format .xls), one row per
+micro-expression, beside folders of frames. Copies differ: SAMM releases may put note rows above the
 header, cells can hold `/` for a missing apex, spreadsheet readers turn
 zero-padded subject codes into integers. So the header row is searched for,
 subject codes are rebuilt as the strings the folders use, and every row is
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import glob
 import os
 import re
 from typing import Callable
@@ -25,6 +26,9 @@ from meint_jax.data.clips.clip import Clip
 
 CASME2_EMOTIONS = ("happiness", "disgust", "repression", "surprise", "fear", "sadness", "others")
 SAMM_EMOTIONS = ("anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise", "other")
+# CASME's labels as its 2019 recoding writes them ('amusement' of the 2013 paper became 'happiness').
+CASME_EMOTIONS = ("happiness", "sadness", "disgust", "surprise", "contempt", "fear", "repression", "tense")
+MMEW_EMOTIONS = ("happiness", "surprise", "anger", "disgust", "fear", "sadness", "others")
 
 
 @dataclasses.dataclass
@@ -47,6 +51,10 @@ class AnnotationError(UserError):
     """The sheet itself cannot be used (unreadable, or no header row)."""
 
 
+class ClipFolderError(ValueError):
+    """A layout's `clip_dir` found the clip in more than one folder: its row is skipped with this reason."""
+
+
 @dataclasses.dataclass(frozen=True)
 class SheetLayout:
     """How one dataset names its columns, subjects, folders and frames."""
@@ -59,8 +67,10 @@ class SheetLayout:
     clip_dir: Callable[[str, str, str], str]  # (frames_root, subject, filename) -> folder
 
 
-def _normalise(text) -> str:
-    return re.sub(r"[^a-z]", "", str(text).lower()) if text is not None else ""
+def _normalise(text, digits: bool = False) -> str:
+    """Lower-case letters only ('Onset Frame' -> 'onsetframe'); with `digits`, numbers are kept ('ApexF1' ->
+    'apexf1'), for the header spellings that need them to tell two columns apart."""
+    return re.sub(r"[^a-z0-9]" if digits else r"[^a-z]", "", str(text).lower()) if text is not None else ""
 
 
 # Both sheets name their columns alike ("OnsetFrame" in CASME II, "Onset Frame" in SAMM normalise
@@ -87,13 +97,55 @@ SAMM = SheetLayout(
     clip_dir=lambda root, subject, filename: os.path.join(root, subject, filename),
 )
 
+# CASME-coded-20190721.xls: Subject, Filename, (blank), OnsetF, ApexF1, ApexF2, OffsetF, (blank), Onset, Total, AU,
+# Emotion. ApexF1 is the apex (its first frame; ApexF2, often a backslash, its last), so the apex spelling keeps
+# its digit and ApexF2 never stands in for it. 'Onset' and 'Total' are durations in ms, not frames.
+CASME = SheetLayout(
+    name="CASME",
+    columns={"subject": ("subject",), "filename": ("filename",), "onset": ("onsetf", "onsetframe"),
+             "apex": ("apexf1", "apexframe"), "offset": ("offsetf", "offsetframe"),
+             "action_units": ("au", "aus", "actionunits"), "emotion": ("emotion", "estimatedemotion")},
+    subject_digits=2,
+    emotions=CASME_EMOTIONS,
+    # 'amusement': the 2013 paper's name for happiness; 'comtempt': how code reading the section sheets spells it.
+    emotion_aliases={"amusement": "happiness", "comtempt": "contempt", "happy": "happiness", "sad": "sadness"},
+    clip_dir=lambda root, subject, filename: os.path.join(root, f"sub{subject}", filename),
+)
+
+
+def clip_in_emotion_folder(root: str, subject: str, filename: str) -> str:
+    """MMEW files a clip under its emotion (Micro_Expression/<emotion>/S01-01-001), or per subject first
+    (<S01>/<emotion>/S01-01-001) in copies unpacked so. The folder's emotion need not be the sheet's (its
+    'others' rows sit in a 'repression' folder in some releases), so the clip is found by its name."""
+    found = [p for pattern in ("*", os.path.join("*", "*"))
+             for p in sorted(glob.glob(os.path.join(glob.escape(root), pattern, glob.escape(filename))))
+             if os.path.isdir(p)]
+    if len(found) > 1:
+        raise ClipFolderError(f"{filename} is in {len(found)} folders "
+                              f"({', '.join(os.path.relpath(p, root) for p in found)}): keep one")
+    return found[0] if found else os.path.join(root, "*", filename)
+
+
+# MMEW_Micro_Exp.xlsx: Subject (an integer), Filename, OnsetFrame, ApexFrame, OffsetFrame, Action Units, Estimated
+# Emotion, remarks; the header on row 1.
+MMEW = SheetLayout(
+    name="MMEW",
+    columns={**SHEET_COLUMNS, "action_units": ("actionunits", "aus")},
+    subject_digits=2,
+    emotions=MMEW_EMOTIONS,
+    emotion_aliases={"other": "others", "happy": "happiness", "angry": "anger", "sad": "sadness"},
+    clip_dir=clip_in_emotion_folder,
+)
+
 
 def read_rows(path: str) -> list[tuple]:
-    """All rows of the first worksheet as tuples of cell values."""
+    """All rows of the first worksheet as tuples of cell values (.xlsx, or an old-format .xls)."""
     import openpyxl
 
     if not os.path.isfile(path):
         raise AnnotationError(f"{path}: annotation sheet not found")
+    if path.lower().endswith(".xls"):
+        return _read_xls_rows(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises several unrelated types for a bad file.
@@ -102,6 +154,23 @@ def read_rows(path: str) -> list[tuple]:
         return [tuple(row) for row in workbook.worksheets[0].iter_rows(values_only=True)]
     finally:
         workbook.close()
+
+
+def _read_xls_rows(path: str) -> list[tuple]:
+    """An .xls sheet's rows with cells as openpyxl gives them: None for a blank, 12 (not 12.0) for a whole number."""
+    import xlrd
+
+    try:
+        sheet = xlrd.open_workbook(path).sheet_by_index(0)
+    except Exception as e:  # xlrd raises several unrelated types for a bad file.
+        raise AnnotationError(f"{path}: not a readable .xls file ({e})") from e
+
+    def cell(value):
+        if value == "":
+            return None
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
+    return [tuple(cell(v) for v in sheet.row_values(r)) for r in range(sheet.nrows)]
 
 
 # Columns a sheet may lack: intensity needs neither (a missing emotion reads as the layout's "others").
@@ -116,10 +185,11 @@ def find_header(rows: list[tuple], layout: SheetLayout, path: str) -> tuple[int,
     required = [field for field in layout.columns if field not in OPTIONAL_COLUMNS]
     closest = (0, None, [])
     for index, row in enumerate(rows):
-        cells = [_normalise(c) for c in row]
+        cells = [(_normalise(c), _normalise(c, digits=True)) for c in row]
         found = {}
         for field, spellings in layout.columns.items():
-            matches = [i for i, c in enumerate(cells) if c in spellings]
+            matches = [i for i, (letters, numbered) in enumerate(cells)
+                       if letters in spellings or numbered in spellings]
             if matches:
                 found[field] = matches[0]
         present = [field for field in required if field in found]
@@ -173,7 +243,10 @@ def _validate_row(values: dict, layout: SheetLayout, frames_root: str) -> Clip |
     emotion = layout.emotion_aliases.get(emotion, emotion)
     if emotion not in layout.emotions:
         return f"unknown emotion: {values['emotion']!r}"
-    folder = layout.clip_dir(frames_root, subject, filename)
+    try:
+        folder = layout.clip_dir(frames_root, subject, filename)
+    except ClipFolderError as e:
+        return f"ambiguous clip folder: {e}"
     if not os.path.isdir(folder):
         return f"clip folder missing: {folder}"
     try:

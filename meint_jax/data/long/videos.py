@@ -18,9 +18,12 @@ KINDS = ("micro", "macro")
 EMOTION_CLASSES = ("negative", "positive", "surprise", "others")
 
 # The field's 3-class mapping (MEGC): every negative emotion of every dataset, happiness, surprise.
+# CASME's 'tense' (AU4 alone, which its coders say may be disgust, anger or attention) names no class: others.
+# CASME's 'amusement' (its 2013 paper's word, 'happiness' since) is positive; 'comtempt' a spelling of its sheets.
 NEGATIVE = ("anger", "contempt", "disgust", "fear", "sadness", "repression")
 EMOTION_ALIASES = {"happy": "happiness", "sad": "sadness", "angry": "anger", "other": "others",
-                   "disgusting": "disgust", "surprised": "surprise", "fearful": "fear"}
+                   "disgusting": "disgust", "surprised": "surprise", "fearful": "fear",
+                   "amusement": "happiness", "comtempt": "contempt"}
 
 
 def native_emotion(label) -> str:
