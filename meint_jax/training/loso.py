@@ -119,8 +119,9 @@ def write_pooled(workdir: str, subjects: list[str] | None, pool, task: str | Non
     `WORKDIR/results.json` (atomically, on process 0), and warns of folds still to run."""
     fold_metrics = finished_folds(workdir)
     lodo = any(len(m.get("test_subjects", ())) > 1 for m in fold_metrics.values())
-    results = {"protocol": "lodo" if lodo else "loso", **({"task": task} if task else {}), "folds_done": sorted(fold_metrics),
-               "folds_missing": sorted(set(subjects or ()) - set(fold_metrics)), **pool(fold_metrics)}
+    results = {"protocol": "lodo" if lodo else "loso", **({"task": task} if task else {}),
+               "folds_done": sorted(fold_metrics), "folds_missing": sorted(set(subjects or ()) - set(fold_metrics)),
+               **pool(fold_metrics)}
     if jax.process_index() == 0:
         files.write_text(os.path.join(workdir, "results.json"), json.dumps(results, indent=2))
     if results["folds_missing"]:

@@ -12,8 +12,8 @@ from meint_jax.training import loso
 
 
 def per_dataset(records: list[dict], classes) -> dict:
-    """Dataset -> its clips' scores, for records whose subjects name their dataset (`data.subjects.dataset_of`); {} for a
-    single dataset's. Each dataset is scored over the composite's classes, as MEGC 2019 scores its parts."""
+    """Dataset -> its clips' scores, for records whose subjects name their dataset (`data.subjects.dataset_of`);
+    {} for a single dataset's. Each dataset is scored over the composite's classes, as MEGC 2019 scores its parts."""
     parts: dict[str, list[dict]] = {}
     for record in records:
         parts.setdefault(subjects.dataset_of(record["subject"]), []).append(record)
