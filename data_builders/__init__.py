@@ -2,8 +2,9 @@
 
 Builders read a dataset as distributed (or generate one) with the readers of
 `meint_jax.data` and write records in one schema per kind (`schema.py`):
-clips (casme2, samm, synthetic_me; tfrecord) and long videos (casme_sq,
-samm_lv, casme3, synthetic_long; ArrayRecord, read by index).
+clips (casme, casme2, samm, mmew, smic, casme3_clips, the megc2019 composite,
+synthetic_me; tfrecord) and long videos (casme_sq, samm_lv, casme3, smic_e,
+synthetic_long; ArrayRecord, read by index).
 They may import `meint_jax.common` and `meint_jax.data`, nothing above them;
 training finds a dataset through `lookup.get_builder` (docs/design.md, "Imports").
 """

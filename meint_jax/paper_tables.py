@@ -61,13 +61,16 @@ SPOTTING_ROWS = (
 )
 # Paper 002's ME spotting F1, F1_analysis and STRS (its abstract; docs/results.md, spotting).
 PAPER_002 = {"CAS(ME)^3": (0.0997, 0.5638, 0.0562), "SAMM-LV": (0.2906, 0.6882, 0.2000)}
-SPOTTING_DATASETS = ("synthetic_spotting", "casme3_spotting", "samm_lv_spotting", "casme_sq_spotting")
-DATASETS = ("synthetic", "casme2", "samm") + SPOTTING_DATASETS
+SPOTTING_DATASETS = ("synthetic_spotting", "casme3_spotting", "samm_lv_spotting", "casme_sq_spotting",
+                     "smic_e_spotting")
+# Paper 001 reports CASME II and SAMM; its tables run on every clip dataset with annotated apexes.
+DATASETS = ("synthetic", "casme2", "samm", "casme", "mmew", "casme3") + SPOTTING_DATASETS
 # --dataset -> its config module (configs/<task>/<dataset>.py).
 CONFIGS = {"synthetic": "configs.intensity.synthetic", "casme2": "configs.intensity.casme2",
-           "samm": "configs.intensity.samm", "synthetic_spotting": "configs.spotting.synthetic",
+           "samm": "configs.intensity.samm", "casme": "configs.intensity.casme", "mmew": "configs.intensity.mmew",
+           "casme3": "configs.intensity.casme3", "synthetic_spotting": "configs.spotting.synthetic",
            "casme3_spotting": "configs.spotting.casme3", "samm_lv_spotting": "configs.spotting.samm_lv",
-           "casme_sq_spotting": "configs.spotting.casme_sq"}
+           "casme_sq_spotting": "configs.spotting.casme_sq", "smic_e_spotting": "configs.spotting.smic_e"}
 
 
 def rows_of(dataset: str) -> tuple[Row, ...]:
