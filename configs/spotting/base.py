@@ -92,6 +92,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.eval.stride = placeholder(int)       # between whole-video windows; unset: half a window
     config.eval.p_grid = (0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8)   # thresholds tried on the validation subjects
     config.eval.nms_iou = 0.5
+    # ours: the steps of tasks/spotting/decoding.py, threshold chosen on validation subjects | paper: paper 002's
+    # released interval selection (fixed p, their extensible rule and NMS) | paper_peak: theirs without the
+    # strategy (peak -+ k_p). k_p comes from the training subjects' expressions either way.
+    config.eval.decoder = "ours"
+    config.eval.paper_samm = False              # paper: their SAMM rule (released for the MEGC SAMM test set only)
     config.eval.chance_runs = 20
     config.eval.timelines = 4                   # test videos drawn as timelines
     config.eval.seed = 1234

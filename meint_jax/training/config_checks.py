@@ -78,6 +78,9 @@ def check_spotting_config(config: ml_collections.ConfigDict) -> None:
     _check(isinstance(e.validation_subjects, int) and e.validation_subjects >= 1,
            f"config.eval.validation_subjects={e.validation_subjects!r}: spotting needs at least 1 validation "
            "subject to choose its decoder's settings (never the test subjects)")
+    _check(e.get("decoder", "ours") in ("ours", "paper", "paper_peak"),
+           f"config.eval.decoder={e.get('decoder')!r}: use 'ours', 'paper' or 'paper_peak' (paper 002's rule without "
+           "its interval strategy)")
     _check(len(e.p_grid) >= 1 and all(0.0 <= p <= 1.0 for p in e.p_grid),
            f"config.eval.p_grid={tuple(e.p_grid)!r}: give thresholds in [0, 1]")
     _check(isinstance(e.chance_runs, int) and e.chance_runs >= 1,

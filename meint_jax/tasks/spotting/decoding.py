@@ -28,6 +28,8 @@ from scipy import ndimage, signal
 
 from meint_jax.metrics import megc
 
+RULES = ("ours", "paper")
+
 
 @dataclasses.dataclass(frozen=True)
 class DecoderConfig:
@@ -37,8 +39,13 @@ class DecoderConfig:
     min_length: int = 1         # duration prior, frames, onset to offset inclusive
     max_length: int = 10 ** 9
     nms_iou: float = 0.5
+    rule: str = "ours"          # ours (the steps above) | paper (paper 002's released selection: `paper_intervals`)
+    strategy: bool = True       # paper: their extensible interval selection (False: peak -+ k_p)
+    samm: bool = False          # paper: their SAMM rule (released for the MEGC SAMM test set only)
 
     def __post_init__(self):
+        if self.rule not in RULES:
+            raise ValueError(f"decoder rule {self.rule!r}: use one of {RULES}")
         if self.smooth < 1 or self.min_distance < 1 or not 1 <= self.min_length <= self.max_length:
             raise ValueError(f"decoder settings {self}: smooth, min_distance and min_length must be at least 1 and "
                              "min_length at most max_length")
@@ -76,11 +83,33 @@ def _fit_length(onset: int, peak: int, offset: int, config: DecoderConfig, size:
     return onset, onset + target - 1
 
 
+def paper_k_p(onsets_offsets: Sequence[tuple[int, int]], step: int = 1) -> int:
+    """Paper 002's k_p from (onset, offset) frame numbers (1-based, as the datasets number them): each
+    expression's length in rows as their labels have it, (offset - 1) // step - (onset - 1) // step; the upper
+    median; (N + 1) / 2 rounded down. Theirs computes it over every subject, the test subject included: callers
+    pass the training subjects' expressions only."""
+    lengths = sorted((offset - 1) // step - (onset - 1) // step for onset, offset in onsets_offsets)
+    return max(1, int((lengths[len(lengths) // 2] + 1) / 2)) if lengths else 1
+
+
+def _paper_decode(scores: np.ndarray, config: DecoderConfig) -> list[Spotted]:
+    """`paper_intervals` as `Spotted` (their order; each clipped to the sequence, as frames must be; the score is
+    the raw one at their peak)."""
+    found = []
+    for start, end, peak in paper_intervals(scores, config.min_distance, config.samm, config.strategy):
+        onset, offset = max(0, start), min(len(scores) - 1, end)
+        peak = min(max(peak, onset), offset)
+        found.append(Spotted(int(onset), int(peak), int(offset), float(scores[peak])))
+    return found
+
+
 def decode(scores: np.ndarray, config: DecoderConfig) -> list[Spotted]:
-    """The intervals of one score sequence, best first."""
+    """The intervals of one score sequence, best first (in paper 002's order with `rule='paper'`)."""
     scores = np.asarray(scores, np.float64)
     if scores.ndim != 1 or not len(scores):
         return []
+    if config.rule == "paper":
+        return _paper_decode(scores, config)
     smoothed = ndimage.uniform_filter1d(scores, config.smooth, mode="nearest") if config.smooth > 1 else scores
     mean, top = smoothed.mean(), smoothed.max()
     if top <= mean:

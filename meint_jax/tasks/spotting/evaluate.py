@@ -97,6 +97,13 @@ def choose_decoders(config, training: Sequence[StoredVideo], validation: Sequenc
     step = config.data.frame_step
     chosen = {}
     for channel, kind in enumerate(KINDS):
+        decoder = config.eval.get("decoder", "ours")     # runs made before the paper's rule have none
+        if decoder != "ours":    # paper 002's rule: fixed p, k_p from the training expressions
+            spans = [(i.onset, i.offset) for v in training for i in v.video.intervals if i.kind == kind]
+            chosen[kind] = decoding.DecoderConfig(rule="paper", min_distance=decoding.paper_k_p(spans, step),
+                                                  strategy=decoder == "paper",
+                                                  samm=config.eval.get("paper_samm", False))
+            continue
         base = decoding.with_duration_prior(decoding.DecoderConfig(nms_iou=config.eval.nms_iou),
                                             grid_lengths(training, kind, step))
         base = dataclasses.replace(base, smooth=base.min_distance)     # a box of k_p frames

@@ -98,3 +98,46 @@ def test_impossible_settings_are_refused():
         DecoderConfig(min_length=10, max_length=5)
     with pytest.raises(ValueError, match="no decoder settings"):
         decoding.tune([], [])
+
+
+def test_paper_002s_k_p_is_half_the_upper_median_length_in_rows_of_the_expressions_it_is_given():
+    # Lengths in rows (1-based frames, step 1): 9, 4, 0 -> sorted 0, 4, 9; the upper median 4; int(5 / 2) = 2.
+    assert decoding.paper_k_p([(1, 10), (5, 9), (2, 2)]) == 2
+    # Every 7th frame: rows (frame - 1) // 7; (1, 50) -> 7 - 0 = 7, (8, 29) -> 4 - 1 = 3; upper median 7 -> 4.
+    assert decoding.paper_k_p([(1, 50), (8, 29)], step=7) == 4
+    assert decoding.paper_k_p([]) == 1
+
+
+def test_the_paper_rule_decodes_as_the_released_selection_clipped_to_the_sequence():
+    scores = np.zeros(30)
+    scores[0:3] = [0.6, 1.0, 0.6]          # smoothed plateau on rows 1-2: peak row 1, so peak - k_p = -1 (theirs)
+    scores[20:23] = [0.5, 0.9, 0.5]
+    config = DecoderConfig(rule="paper", min_distance=2, strategy=False)
+    theirs = decoding.paper_intervals(scores, 2, strategy=False)
+    assert theirs[0][0] < 0                  # unclipped in the released code
+    found = decoding.decode(scores, config)
+    assert [(s.onset, s.offset) for s in found] == [(max(0, a), min(29, b)) for a, b, _ in theirs]
+    assert [s.score for s in found] == [scores[p] for _, _, p in theirs]
+    with_strategy = decoding.decode(scores, DecoderConfig(rule="paper", min_distance=2))
+    assert [(s.onset, s.offset, s.peak) for s in with_strategy] == decoding.paper_intervals(scores, 2)
+    with pytest.raises(ValueError, match="decoder rule 'theirs'"):
+        DecoderConfig(rule="theirs")
+
+
+def test_choosing_the_paper_rule_takes_k_p_from_the_training_videos_alone():
+    import ml_collections
+
+    from meint_jax.data.long.pipeline import StoredVideo
+    from meint_jax.data.long.videos import Interval, LongVideo
+    from meint_jax.tasks.spotting import evaluate
+
+    def video(spans):
+        intervals = tuple(Interval(a, a, b, "micro") for a, b in spans) + (Interval(1, 1, 41, "macro"),)
+        return StoredVideo(LongVideo("v", "s", np.arange(1, 100), 30.0, intervals), np.zeros((99, 36), np.float32))
+
+    config = ml_collections.ConfigDict({"data": {"frame_step": 1}, "eval": {"decoder": "paper_peak",
+                                                                            "nms_iou": 0.5, "p_grid": (0.5,)}})
+    training = [video([(1, 11), (20, 26)]), video([(40, 50)])]          # lengths 10, 6, 10 -> 10 -> k_p 5
+    chosen = evaluate.choose_decoders(config, training, [(video([(1, 90)]), np.zeros((99, 2)))])
+    assert chosen["micro"] == DecoderConfig(rule="paper", min_distance=5, strategy=False)
+    assert chosen["macro"].min_distance == 20                           # 40 rows -> 20
