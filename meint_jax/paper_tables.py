@@ -1,15 +1,19 @@
 """The papers' tables from one command: paper 001's Tables 2/3 with the prior and the label-shape ablation,
-and paper 002's joint-against-separate ablation of spotting and recognition.
+paper 002's joint-against-separate ablation of spotting and recognition, and paper 002's own choices against
+ours (`--table=paper002`), each with `--seeds=N` runs per row.
 
     python -m meint_jax.paper_tables --dataset=synthetic --workdir=DIR
     python -m meint_jax.paper_tables --dataset=casme2 --workdir=DIR --manual_dir=/data/CASME2
-    python -m meint_jax.paper_tables --dataset=synthetic_spotting --workdir=DIR
+    python -m meint_jax.paper_tables --dataset=synthetic_spotting --workdir=DIR --seeds=5
+    python -m meint_jax.paper_tables --dataset=synthetic_spotting --table=paper002 --workdir=DIR --seeds=3
 
 Each row is one run of `tasks.train_and_evaluate` in `DIR/<row>/` (LOSO on the
 real datasets, the quick hold-out on the synthetic one, unless --protocol says
 otherwise). A finished row is not rerun and an interrupted one resumes, so the
 command can be repeated until the table is complete; `DIR/table.md` and
-`DIR/table.json` are rewritten after every row, next to the paper's figures.
+`DIR/table.json` are rewritten after every run, next to the paper's figures.
+With `--seeds=N`, row `r` runs seeds 0..N-1 in `DIR/<r>/seed_<k>/`; the table
+gives mean ± sd over seeds, and each row against the first a paired Wilcoxon test.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ cli.restart_on_tcmalloc(__name__)  # Before the heavy imports: the process is re
 import importlib
 import json
 import os
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
+import numpy as np
 from absl import flags, logging
+from scipy import stats
 
 from meint_jax.common import files
 from meint_jax.common.errors import ConfigError
@@ -36,6 +42,7 @@ class Row(NamedTuple):
     variant: str         # the config's variant=...
     label_shape: str     # config.data.pseudo_label
     label: str           # in the table
+    overrides: tuple = ()    # (config key, value) pairs set after the variant
 
 
 ROWS = (
@@ -59,6 +66,13 @@ SPOTTING_ROWS = (
     Row("joint", "full", "", "joint: one network, spotting + emotion heads"),
     Row("separate", "separate", "", "separate spotting and emotion networks"),
 )
+# Paper 002's choices against ours, each alone and all at once (`variant=paper`): `--table=paper002`.
+PAPER_CHOICE_ROWS = (
+    Row("ours", "full", "", "ours (the defaults)"),
+    Row("decoder_paper", "full", "", "paper 002's interval selection", (("eval.decoder", "paper"),)),
+    Row("decoder_paper_peak", "full", "", "paper 002's selection without its strategy (peak -+ k_p)",
+        (("eval.decoder", "paper_peak"),)),
+)
 # Paper 002's ME spotting F1, F1_analysis and STRS (its abstract; docs/results.md, spotting).
 PAPER_002 = {"CAS(ME)^3": (0.0997, 0.5638, 0.0562), "SAMM-LV": (0.2906, 0.6882, 0.2000)}
 SPOTTING_DATASETS = ("synthetic_spotting", "casme3_spotting", "samm_lv_spotting", "casme_sq_spotting",
@@ -73,8 +87,22 @@ CONFIGS = {"synthetic": "configs.intensity.synthetic", "casme2": "configs.intens
            "casme_sq_spotting": "configs.spotting.casme_sq", "smic_e_spotting": "configs.spotting.smic_e"}
 
 
-def rows_of(dataset: str) -> tuple[Row, ...]:
-    return SPOTTING_ROWS if dataset in SPOTTING_DATASETS else ROWS
+TABLES = {"paper001": ROWS, "joint": SPOTTING_ROWS, "paper002": PAPER_CHOICE_ROWS}
+
+
+def table_of(dataset: str, table: str | None = None) -> str:
+    """The table a dataset gets: paper 001's on clips; joint-vs-separate (default) or paper 002's choices on
+    long videos."""
+    default = "joint" if dataset in SPOTTING_DATASETS else "paper001"
+    table = table or default
+    allowed = ("joint", "paper002") if dataset in SPOTTING_DATASETS else ("paper001",)
+    if table not in allowed:
+        raise ConfigError(f"--table={table}: {dataset} has the tables {', '.join(allowed)}")
+    return table
+
+
+def rows_of(dataset: str, table: str | None = None) -> tuple[Row, ...]:
+    return TABLES[table_of(dataset, table)]
 
 
 
@@ -83,12 +111,17 @@ def define_flags():
     flags.DEFINE_string("workdir", None, "One subfolder per row, and table.md / table.json.")
     flags.DEFINE_string("size", None, "Synthetic only: 'tiny' for a smoke run (CI).")
     flags.DEFINE_enum("protocol", None, ["holdout", "loso"], "Default: loso on casme2/samm, holdout on synthetic.")
-    flags.DEFINE_list("rows", None, f"A subset of rows: {', '.join(r.name for r in ROWS + SPOTTING_ROWS)} "
+    flags.DEFINE_list("rows", None, f"A subset of rows: "
+                      f"{', '.join(r.name for r in ROWS + SPOTTING_ROWS + PAPER_CHOICE_ROWS)} "
                       "(default: all of the dataset's).")
     flags.DEFINE_string("data_dir", None, "TFDS data_dir.")
     flags.DEFINE_string("manual_dir", None, "The licensed dataset's folder as distributed (any real dataset).")
     flags.DEFINE_integer("num_steps", None, "Training steps per run (default: the config's).")
     flags.DEFINE_string("folds", None, "LOSO: the folds to run here (e.g. 0-12); others can run elsewhere.")
+    flags.DEFINE_enum("table", None, list(TABLES), "paper001 (clip datasets), joint (spotting's default: joint "
+                      "against separate) or paper002 (spotting: paper 002's choices against ours).")
+    flags.DEFINE_integer("seeds", 1, "Runs per row, seeds 0..N-1 (DIR/<row>/seed_<k>/); the table gives mean +- sd "
+                         "over seeds and a paired test between rows.", lower_bound=1)
     flags.mark_flags_as_required(["dataset", "workdir"])
 
 
@@ -98,11 +131,16 @@ def load_config(dataset: str, arg: str | None):
 
 
 def row_config(dataset: str, variant: str, shape: str, *, size=None, protocol=None, data_dir=None,
-               manual_dir=None, num_steps=None, folds=None):
+               manual_dir=None, num_steps=None, folds=None, overrides=(), seed=None):
     arg = f"variant={variant}" + (f",size={size}" if size else "")
     config = load_config(dataset, arg)
     if shape:
         config.data.pseudo_label = shape
+    for key, value in overrides:
+        section, name = key.split(".")
+        config[section][name] = value
+    if seed is not None:
+        config.seed = seed
     config.eval.protocol = protocol or ("holdout" if dataset.startswith("synthetic") else "loso")
     if data_dir:
         config.data.data_dir = data_dir
@@ -123,13 +161,24 @@ def _scores(result: dict, protocol: str, predictor: str, name: str) -> tuple[flo
     return value, None
 
 
-def _cell(result, protocol, predictor) -> str:
-    (rho, rho_std), (tau, _) = (_scores(result, protocol, predictor, m) for m in ("spearman", "kendall"))
-    return f"{rho:.4f} / {tau:.4f}" + (f" (±{rho_std:.3f})" if rho_std is not None else "")
+def over_seeds(values: Sequence[float]) -> str:
+    """One run's value, or the mean +- sample standard deviation over seeds."""
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{np.mean(values):.4f} ± {np.std(values, ddof=1):.4f}"
 
 
-def make_table(dataset: str, results: dict[str, dict]) -> str:
-    """Markdown in the paper's layout: our Spearman / Kendall per row, the paper's beside them."""
+def _cell(runs: list[dict], protocol, predictor) -> str:
+    if len(runs) == 1:
+        (rho, rho_std), (tau, _) = (_scores(runs[0], protocol, predictor, m) for m in ("spearman", "kendall"))
+        return f"{rho:.4f} / {tau:.4f}" + (f" (±{rho_std:.3f})" if rho_std is not None else "")
+    return " / ".join(over_seeds([_scores(r, protocol, predictor, m)[0] for r in runs])
+                      for m in ("spearman", "kendall"))
+
+
+def make_table(dataset: str, results: dict[str, list[dict]]) -> str:
+    """Markdown in the paper's layout: our Spearman / Kendall per row (mean +- sd over seeds where several ran),
+    the paper's beside them."""
     synthetic = dataset == "synthetic"
     header = ["Row", "trimmed (paper's protocol)", "untrimmed"]
     if synthetic:
@@ -137,12 +186,11 @@ def make_table(dataset: str, results: dict[str, dict]) -> str:
     header += ["paper SAMM", "paper CASME II"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
 
-    def line(label, result, predictor, paper):
-        cells = [label, _cell(result, "trimmed", predictor), _cell(result, "untrimmed", predictor)]
+    def line(label, runs, predictor, paper):
+        cells = [label, _cell(runs, "trimmed", predictor), _cell(runs, "untrimmed", predictor)]
         if synthetic:
-            rho, _ = _scores(result, "trimmed", predictor, "true_spearman")
-            tau, _ = _scores(result, "trimmed", predictor, "true_kendall")
-            cells.append(f"{rho:.4f} / {tau:.4f}")
+            cells.append(" / ".join(over_seeds([_scores(r, "trimmed", predictor, m)[0] for r in runs])
+                                    for m in ("true_spearman", "true_kendall")))
         for name in ("samm", "casme2"):
             cells.append(f"{paper[name][0]:.4f} / {paper[name][1]:.4f}" if paper else "-")
         lines.append("| " + " | ".join(cells) + " |")
@@ -152,21 +200,25 @@ def make_table(dataset: str, results: dict[str, dict]) -> str:
             line(row.label, results[row.name], "model", PAPER.get(row.name))
             if row.name == "full":
                 line("position prior (no pixels)", results[row.name], "position_prior", None)
-    note = ("Spearman / Kendall, per-clip means" + (" over all LOSO folds (± std over clips)"
-            if any("folds_done" in r for r in results.values()) else " on the held-out subjects") + ". "
-            "Each row is scored against its own pseudo-target; the label-shape rows compare fairly only "
-            "against the true intensity (synthetic set).")
-    return "\n".join(lines) + "\n\n" + note + "\n"
+    seeds = max(len(r) for r in results.values())
+    note = ("Spearman / Kendall, per-clip means" + (" over all LOSO folds" if any(
+        "folds_done" in r[0] for r in results.values()) else " on the held-out subjects") +
+        (f", mean ± sd over {seeds} seeds" if seeds > 1 else " (± std over clips)") + ". "
+        "Each row is scored against its own pseudo-target; the label-shape rows compare fairly only "
+        "against the true intensity (synthetic set).")
+    return "\n".join(lines) + "\n\n" + note + paired_note(results, ROWS, intensity_headline) + "\n"
 
 
-def _spotting_cells(result: dict, predictor: str) -> list[str]:
-    rec = result[predictor]["recognition"]
-    micro, overall = rec["micro"], rec["overall"]
-    return [f"{micro['f1_spot']:.4f}", f"{micro['f1_analysis']:.4f}", f"{micro['strs']:.4f}",
-            f"{micro['uf1']:.4f} / {micro['uar']:.4f}", f"{overall['strs']:.4f}"]
+def _spotting_cells(runs: list[dict], predictor: str) -> list[str]:
+    def values(kind, metric):
+        return [r[predictor]["recognition"][kind][metric] for r in runs]
+    return [over_seeds(values("micro", "f1_spot")), over_seeds(values("micro", "f1_analysis")),
+            over_seeds(values("micro", "strs")),
+            f"{over_seeds(values('micro', 'uf1'))} / {over_seeds(values('micro', 'uar'))}",
+            over_seeds(values("overall", "strs"))]
 
 
-def make_spotting_table(dataset: str, results: dict[str, dict]) -> str:
+def make_spotting_table(dataset: str, results: dict[str, list[dict]]) -> str:
     """Markdown: ME spotting F1, F1_analysis, STRS, UF1 / UAR of the spotted MEs, overall STRS (MEs and MaEs)
     per row, with the chance spotter and the majority class beside the joint row, paper 002's figures below."""
     header = ["Row", "ME F1_spot", "ME F1_analysis", "ME STRS", "ME UF1 / UAR", "overall STRS"]
@@ -182,66 +234,135 @@ def make_spotting_table(dataset: str, results: dict[str, dict]) -> str:
                 lines.append("| " + " | ".join([label] + _spotting_cells(results[row.name], predictor)) + " |")
     for name, (f1, analysis, score) in PAPER_002.items():
         lines.append(f"| paper 002 on {name} | {f1:.4f} | {analysis:.4f} | {score:.4f} | - | - |")
-    loso = any("folds_done" in r for r in results.values())
-    note = (f"{dataset}: counts and label pairs pooled over {'all LOSO folds' if loso else 'the held-out subjects'}; "
-            "emotions scored over the spotted true positives, `others` left out; the chance row is a mean over "
-            "its runs.")
-    return "\n".join(lines) + "\n\n" + note + "\n"
+    return "\n".join(lines) + "\n\n" + _spotting_note(dataset, results) + paired_note(
+        results, SPOTTING_ROWS, spotting_headline) + "\n"
 
 
-def _spotting_summary(result: dict) -> dict:
+def _spotting_note(dataset: str, results: dict[str, list[dict]]) -> str:
+    loso = any("folds_done" in r[0] for r in results.values())
+    seeds = max(len(r) for r in results.values())
+    return (f"{dataset}: counts and label pairs pooled over {'all LOSO folds' if loso else 'the held-out subjects'}"
+            f"{f'; mean ± sd over {seeds} seeds' if seeds > 1 else ''}; emotions scored over the spotted true "
+            "positives, `others` left out; the chance row is a mean over its runs.")
+
+
+def make_choices_table(dataset: str, results: dict[str, list[dict]]) -> str:
+    """Markdown: paper 002's choices against ours, ME / MaE / overall F1 and ME / overall STRS per row, the
+    motion detector and the chance spotter beside the first row."""
+    header = ["Row", "ME F1", "MaE F1", "overall F1", "ME STRS", "overall STRS"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+
+    def cells(runs, predictor):
+        f1 = [over_seeds([(r[predictor][k] if predictor != "chance" else r["chance"][k])["f1"] for r in runs])
+              for k in ("micro", "macro", "overall")]
+        strs = [over_seeds([r[predictor]["recognition"][k]["strs"] for r in runs])
+                if all("recognition" in r.get(predictor, {}) for r in runs) else "-" for k in ("micro", "overall")]
+        return f1 + strs
+
+    for k, row in enumerate(PAPER_CHOICE_ROWS):
+        if row.name not in results:
+            continue
+        lines.append("| " + " | ".join([row.label] + cells(results[row.name], "model")) + " |")
+        if k == 0:
+            for predictor, label in (("motion", "motion detector (no learning), same decoder"),
+                                     ("chance", "chance spotter")):
+                lines.append("| " + " | ".join([label] + cells(results[row.name], predictor)) + " |")
+    return "\n".join(lines) + "\n\n" + _spotting_note(dataset, results) + paired_note(
+        results, PAPER_CHOICE_ROWS, spotting_headline) + "\n"
+
+
+def spotting_headline(run: dict) -> tuple[str, float]:
+    return "ME F1", run["model"]["micro"]["f1"]
+
+
+def intensity_headline(run: dict) -> tuple[str, float]:
+    return "untrimmed Spearman", _scores(run, "untrimmed", "model", "spearman")[0]
+
+
+def paired_note(results: dict[str, list[dict]], rows: Sequence[Row], headline) -> str:
+    """Each later row against the first, paired by seed: the mean difference of the headline metric and the
+    Wilcoxon signed-rank p-value (two-sided; with n seeds it cannot fall below 2 / 2^n)."""
+    present = [r for r in rows if r.name in results]
+    if len(present) < 2 or min(len(results[r.name]) for r in present) < 2:
+        return ""
+    first = present[0]
+    notes = []
+    for row in present[1:]:
+        n = min(len(results[first.name]), len(results[row.name]))
+        metric, _ = headline(results[first.name][0])
+        a = np.array([headline(r)[1] for r in results[first.name][:n]])
+        b = np.array([headline(r)[1] for r in results[row.name][:n]])
+        p = stats.wilcoxon(b, a).pvalue if np.any(a != b) else 1.0
+        notes.append(f"{row.name} - {first.name}: {metric} {np.mean(b - a):+.4f} (p = {p:.3f}, {n} seeds)")
+    return "\nPaired over seeds (Wilcoxon signed-rank): " + "; ".join(notes) + "."
+
+
+def _spotting_summary(runs: list[dict]) -> list[dict]:
     keep = ("f1_spot", "f1_analysis", "strs", "uf1", "uar")
-    return {p: {k: {m: result[p]["recognition"][k][m] for m in keep} for k in ("micro", "macro", "overall")}
-            for p in ("model", "model_neutral_dropped", "majority", "class_prior", "chance")
-            if "recognition" in result.get(p, {})}
+    return [{p: {k: {m: result[p]["recognition"][k][m] for m in keep} for k in ("micro", "macro", "overall")}
+             for p in ("model", "model_neutral_dropped", "majority", "class_prior", "chance")
+             if "recognition" in result.get(p, {})} for result in runs]
 
 
-def run(dataset: str, workdir: str, *, rows=None, **overrides) -> str:
-    from meint_jax import tasks
-    from meint_jax.tasks.intensity import evaluate as intensity
+def _finished(config, run_dir: str) -> dict | None:
+    """A finished run's results (LOSO: every fold done), or None."""
     from meint_jax.training import config_checks, loso
 
-    spotting = dataset in SPOTTING_DATASETS
-    known = rows_of(dataset)
+    loso_run = config.eval.protocol in loso.PROTOCOLS
+    done = os.path.join(run_dir, "results.json" if loso_run else "metrics.json")
+    if not os.path.exists(done):
+        return None
+    config_checks.check_same_run(run_dir, config)
+    with open(done) as f:
+        finished = json.load(f)
+    return None if loso_run and finished["folds_missing"] else finished
+
+
+def run(dataset: str, workdir: str, *, rows=None, table=None, seeds: int = 1, **overrides) -> str:
+    from meint_jax import tasks
+    from meint_jax.tasks.intensity import evaluate as intensity
+
+    table = table_of(dataset, table)
+    known = TABLES[table]
     wanted = [r for r in known if not rows or r.name in rows]
     unknown = set(rows or ()) - {r.name for r in known}
     if unknown:
         raise ConfigError(f"--rows: unknown rows {sorted(unknown)}; choose from {[r.name for r in known]}")
+    make = {"paper001": make_table, "joint": make_spotting_table, "paper002": make_choices_table}[table]
     workdir = files.writable_folder(workdir, "--workdir")
     results = {}
     for row in wanted:
-        row_dir = os.path.join(workdir, row.name)
-        try:
-            config = row_config(dataset, row.variant, row.label_shape, **overrides)
-        except ValueError as e:   # the config refuses an unknown size or variant
-            raise ConfigError(str(e)) from e
-        done = os.path.join(row_dir, "results.json" if config.eval.protocol in loso.PROTOCOLS else "metrics.json")
-        finished = None
-        if os.path.exists(done):
-            config_checks.check_same_run(row_dir, config)
-            with open(done) as f:
-                finished = json.load(f)
-        if finished is not None and not (config.eval.protocol in loso.PROTOCOLS and finished["folds_missing"]):
-            logging.info("Row %r is done (%s).", row.name, done)
-            results[row.name] = finished
-        else:
-            logging.info("Row %r: %s.", row.name, row.label)
-            results[row.name] = tasks.train_and_evaluate(config, row_dir)
-        table = make_spotting_table(dataset, results) if spotting else make_table(dataset, results)
-        files.write_text(os.path.join(workdir, "table.md"), table)
-        files.write_text(os.path.join(workdir, "table.json"), json.dumps(
-            {n: _spotting_summary(r) if spotting else
-             intensity.without_per_clip({p: r[p] for p in ("trimmed", "untrimmed") if p in r})
-             for n, r in results.items()}, indent=1))
-    return table
+        results[row.name] = []
+        for seed in range(seeds):
+            run_dir = os.path.join(workdir, row.name, *([f"seed_{seed}"] if seeds > 1 else []))
+            try:
+                config = row_config(dataset, row.variant, row.label_shape, overrides=row.overrides,
+                                    seed=seed if seeds > 1 else None, **overrides)
+            except ValueError as e:   # the config refuses an unknown size or variant
+                raise ConfigError(str(e)) from e
+            finished = _finished(config, run_dir)
+            if finished is not None:
+                logging.info("Row %r%s is done (%s).", row.name, f", seed {seed}" if seeds > 1 else "", run_dir)
+            else:
+                logging.info("Row %r%s: %s.", row.name, f", seed {seed}" if seeds > 1 else "", row.label)
+                finished = tasks.train_and_evaluate(config, run_dir)
+            results[row.name].append(finished)
+            text = make(dataset, results)
+            files.write_text(os.path.join(workdir, "table.md"), text)
+            files.write_text(os.path.join(workdir, "table.json"), json.dumps(
+                {n: _spotting_summary(r) if table != "paper001" else
+                 [intensity.without_per_clip({p: x[p] for p in ("trimmed", "untrimmed") if p in x}) for x in r]
+                 for n, r in results.items()}, indent=1))
+    return text
 
 
 def main(argv):
     del argv
     if FLAGS.size and not FLAGS.dataset.startswith("synthetic"):
         raise ConfigError("--size applies to the synthetic datasets only")
-    print(run(FLAGS.dataset, FLAGS.workdir, rows=FLAGS.rows, size=FLAGS.size, protocol=FLAGS.protocol,
-              data_dir=FLAGS.data_dir, manual_dir=FLAGS.manual_dir, num_steps=FLAGS.num_steps, folds=FLAGS.folds))
+    print(run(FLAGS.dataset, FLAGS.workdir, rows=FLAGS.rows, table=FLAGS.table, seeds=FLAGS.seeds, size=FLAGS.size,
+              protocol=FLAGS.protocol, data_dir=FLAGS.data_dir, manual_dir=FLAGS.manual_dir, num_steps=FLAGS.num_steps,
+              folds=FLAGS.folds))
 
 
 if __name__ == "__main__":
