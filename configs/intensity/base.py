@@ -47,6 +47,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config = ml_collections.ConfigDict()
     config.task = "intensity"                   # picks the model, the training loop and the metrics
     config.seed = 0
+    config.seeds = 1                            # >1: that many runs, seeds 0..N-1, and their summary
     config.variant = "full"
 
     config.data = common.dataset("synthetic_me/default")

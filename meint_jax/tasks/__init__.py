@@ -55,8 +55,19 @@ def jit_steps(model, tx, config, **kwargs) -> tuple[Any, Any]:
 
 def train_and_evaluate(config, workdir: str) -> dict:
     """Trains and evaluates `config` in `workdir` by its task and `config.eval.protocol`; returns
-    metrics.json's (or, for LOSO, results.json's) content."""
+    metrics.json's (or, for LOSO, results.json's) content; with config.seeds > 1, one run per seed in
+    `workdir/seed_<k>/` and the summary of `training/seeds.py`."""
     from meint_jax.training import run
+
+    count = config.get("seeds", 1)
+    if not isinstance(count, int) or count < 1:
+        from meint_jax.common.errors import ConfigError
+
+        raise ConfigError(f"config.seeds={count!r}: use a positive integer (the number of runs, seeds 0..N-1)")
+    if count > 1:
+        from meint_jax.training import seeds
+
+        return seeds.run_seeds(config, workdir, train_and_evaluate)
 
     task = get(config)
     workdir, builder = run.prepare(config, workdir, task.check_config)
