@@ -67,12 +67,12 @@ SPOTTING_ROWS = (
     Row("separate", "separate", "", "separate spotting and emotion networks"),
 )
 # Paper 002's choices against ours, each alone and all at once (`variant=paper`): `--table=paper002`.
+# The decoders need no runs of their own: the first row's network is scored through each of them too.
 PAPER_CHOICE_ROWS = (
-    Row("ours", "full", "", "ours (the defaults)"),
-    Row("decoder_paper", "full", "", "paper 002's interval selection", (("eval.decoder", "paper"),)),
-    Row("decoder_paper_peak", "full", "", "paper 002's selection without its strategy (peak -+ k_p)",
-        (("eval.decoder", "paper_peak"),)),
+    Row("ours", "full", "", "ours (the defaults)", (("eval.compare_decoders", ("paper", "paper_peak")),)),
 )
+COMPARED_DECODERS = (("model_decoder_paper", "ours' network, paper 002's interval selection"),
+                     ("model_decoder_paper_peak", "ours' network, paper 002's selection without its strategy"))
 # Paper 002's ME spotting F1, F1_analysis and STRS (its abstract; docs/results.md, spotting).
 PAPER_002 = {"CAS(ME)^3": (0.0997, 0.5638, 0.0562), "SAMM-LV": (0.2906, 0.6882, 0.2000)}
 SPOTTING_DATASETS = ("synthetic_spotting", "casme3_spotting", "samm_lv_spotting", "casme_sq_spotting",
@@ -247,14 +247,14 @@ def _spotting_note(dataset: str, results: dict[str, list[dict]]) -> str:
 
 
 def make_choices_table(dataset: str, results: dict[str, list[dict]]) -> str:
-    """Markdown: paper 002's choices against ours, ME / MaE / overall F1 and ME / overall STRS per row, the
-    motion detector and the chance spotter beside the first row."""
+    """Markdown: paper 002's choices against ours, ME / MaE / overall F1 and ME / overall STRS per row; after the
+    first row its network through paper 002's decoders, the motion detector and the chance spotter."""
     header = ["Row", "ME F1", "MaE F1", "overall F1", "ME STRS", "overall STRS"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    compared = []                                   # (label, runs, predictor) set against the first row
 
     def cells(runs, predictor):
-        f1 = [over_seeds([(r[predictor][k] if predictor != "chance" else r["chance"][k])["f1"] for r in runs])
-              for k in ("micro", "macro", "overall")]
+        f1 = [over_seeds([r[predictor][k]["f1"] for r in runs]) for k in ("micro", "macro", "overall")]
         strs = [over_seeds([r[predictor]["recognition"][k]["strs"] for r in runs])
                 if all("recognition" in r.get(predictor, {}) for r in runs) else "-" for k in ("micro", "overall")]
         return f1 + strs
@@ -262,13 +262,19 @@ def make_choices_table(dataset: str, results: dict[str, list[dict]]) -> str:
     for k, row in enumerate(PAPER_CHOICE_ROWS):
         if row.name not in results:
             continue
-        lines.append("| " + " | ".join([row.label] + cells(results[row.name], "model")) + " |")
+        runs = results[row.name]
+        lines.append("| " + " | ".join([row.label] + cells(runs, "model")) + " |")
+        compared.append((row.name, runs, "model"))
         if k == 0:
-            for predictor, label in (("motion", "motion detector (no learning), same decoder"),
+            for predictor, label in COMPARED_DECODERS:
+                if all(predictor in r for r in runs):
+                    lines.append("| " + " | ".join([label] + cells(runs, predictor)) + " |")
+                    compared.append((predictor.replace("model_", ""), runs, predictor))
+            for predictor, label in (("motion", "motion detector (no learning), our decoder"),
                                      ("chance", "chance spotter")):
-                lines.append("| " + " | ".join([label] + cells(results[row.name], predictor)) + " |")
-    return "\n".join(lines) + "\n\n" + _spotting_note(dataset, results) + paired_note(
-        results, PAPER_CHOICE_ROWS, spotting_headline) + "\n"
+                lines.append("| " + " | ".join([label] + cells(runs, predictor)) + " |")
+    return "\n".join(lines) + "\n\n" + _spotting_note(dataset, results) + _paired(compared, "ME F1", (
+        lambda run, predictor: run[predictor]["micro"]["f1"])) + "\n"
 
 
 def spotting_headline(run: dict) -> tuple[str, float]:
@@ -280,20 +286,27 @@ def intensity_headline(run: dict) -> tuple[str, float]:
 
 
 def paired_note(results: dict[str, list[dict]], rows: Sequence[Row], headline) -> str:
-    """Each later row against the first, paired by seed: the mean difference of the headline metric and the
-    Wilcoxon signed-rank p-value (two-sided; with n seeds it cannot fall below 2 / 2^n)."""
-    present = [r for r in rows if r.name in results]
-    if len(present) < 2 or min(len(results[r.name]) for r in present) < 2:
+    """Each later row against the first, paired by seed (`_paired`) on the headline metric."""
+    present = [(r.name, results[r.name], "model") for r in rows if r.name in results]
+    if not present:
         return ""
-    first = present[0]
+    metric, _ = headline(present[0][1][0])
+    return _paired(present, metric, lambda run, predictor: headline(run)[1])
+
+
+def _paired(compared: list[tuple[str, list[dict], str]], metric: str, value) -> str:
+    """Each later entry against the first, paired by seed: the mean difference of `value(run, predictor)` and
+    the Wilcoxon signed-rank p-value (two-sided; with n seeds it cannot fall below 2 / 2^n)."""
+    if len(compared) < 2 or min(len(runs) for _, runs, _ in compared) < 2:
+        return ""
+    first_name, first_runs, first_predictor = compared[0]
     notes = []
-    for row in present[1:]:
-        n = min(len(results[first.name]), len(results[row.name]))
-        metric, _ = headline(results[first.name][0])
-        a = np.array([headline(r)[1] for r in results[first.name][:n]])
-        b = np.array([headline(r)[1] for r in results[row.name][:n]])
+    for name, runs, predictor in compared[1:]:
+        n = min(len(first_runs), len(runs))
+        a = np.array([value(r, first_predictor) for r in first_runs[:n]])
+        b = np.array([value(r, predictor) for r in runs[:n]])
         p = stats.wilcoxon(b, a).pvalue if np.any(a != b) else 1.0
-        notes.append(f"{row.name} - {first.name}: {metric} {np.mean(b - a):+.4f} (p = {p:.3f}, {n} seeds)")
+        notes.append(f"{name} - {first_name}: {metric} {np.mean(b - a):+.4f} (p = {p:.3f}, {n} seeds)")
     return "\nPaired over seeds (Wilcoxon signed-rank): " + "; ".join(notes) + "."
 
 

@@ -47,23 +47,28 @@ def test_unknown_row_is_refused(tmp_path):
         paper_tables.run("synthetic", str(tmp_path), rows=["best"])
 
 
-def _spotting_run(me_f1: float) -> dict:
-    kinds = {k: {"f1": me_f1 if k == "micro" else 0.5} for k in ("micro", "macro", "overall")}
+def _spotting_run(me_f1: float, paper_f1: float) -> dict:
+    def kinds(f1):
+        return {k: {"f1": f1 if k == "micro" else 0.5} for k in ("micro", "macro", "overall")}
     recognition = {"recognition": {k: {"strs": 0.1} for k in ("micro", "overall")}}
-    return {"model": {**kinds, **recognition}, "motion": kinds, "chance": kinds}
+    return {"model": {**kinds(me_f1), **recognition}, "model_decoder_paper": {**kinds(paper_f1), **recognition},
+            "motion": kinds(0.2), "chance": kinds(0.0)}
 
 
-def test_a_table_over_seeds_gives_mean_and_sd_and_pairs_each_row_with_the_first_by_seed():
+def test_a_table_over_seeds_gives_mean_and_sd_and_pairs_each_line_with_the_first_by_seed():
     ours = [0.40, 0.50, 0.45, 0.55, 0.60]
-    theirs = [0.30, 0.35, 0.44, 0.50, 0.41]       # lower on every seed
-    results = {"ours": [_spotting_run(v) for v in ours], "decoder_paper": [_spotting_run(v) for v in theirs]}
+    theirs = [0.30, 0.35, 0.44, 0.50, 0.41]       # the same networks through paper 002's decoder: lower on each seed
+    results = {"ours": [_spotting_run(a, b) for a, b in zip(ours, theirs)]}
     table = paper_tables.make_choices_table("synthetic_spotting", results)
-    ours_line = next(line for line in table.splitlines() if line.startswith("| ours (the defaults) |"))
-    # mean 0.5, sample sd sqrt(0.025 / 4) = 0.0791
-    assert "| 0.5000 ± 0.0791 |" in ours_line
+    lines = table.splitlines()
+    ours_line = next(line for line in lines if line.startswith("| ours (the defaults) |"))
+    assert "| 0.5000 ± 0.0791 |" in ours_line           # mean 0.5, sample sd sqrt(0.025 / 4) = 0.0791
+    paper_line = next(line for line in lines if line.startswith("| ours' network, paper 002's interval selection |"))
+    assert "| 0.4000 ± 0.0778 |" in paper_line          # mean 0.4, sd sqrt(0.0242 / 4) = 0.0778
+    assert not any("without its strategy" in line for line in lines)     # not computed: not shown
     # Five differences all of one sign: the exact two-sided Wilcoxon p is 2 / 2^5 = 0.0625.
     assert "decoder_paper - ours: ME F1 -0.1000 (p = 0.062, 5 seeds)" in table
-    one = paper_tables.make_choices_table("synthetic_spotting", {"ours": [_spotting_run(0.4)]})
+    one = paper_tables.make_choices_table("synthetic_spotting", {"ours": [_spotting_run(0.4, 0.3)]})
     assert "| ours (the defaults) | 0.4000 |" in one and "Paired" not in one
 
 
@@ -73,21 +78,19 @@ def test_a_table_a_dataset_does_not_have_is_refused():
 
 
 @pytest.mark.slow
-def test_paper_002s_choices_table_runs_each_row_over_seeds_and_reports_them(tmp_path):
+def test_paper_002s_choices_table_scores_each_seeds_network_through_both_decoders(tmp_path):
     workdir = tmp_path / "choices"
     command = [sys.executable, "-m", "meint_jax.paper_tables", "--dataset=synthetic_spotting", "--size=tiny",
-               "--table=paper002", "--rows=ours,decoder_paper", "--seeds=2", f"--workdir={workdir}",
-               f"--data_dir={tmp_path}"]
+               "--table=paper002", "--seeds=2", f"--workdir={workdir}", f"--data_dir={tmp_path}"]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
     table = (workdir / "table.md").read_text()
-    f1 = {row: [json.load(open(workdir / row / f"seed_{k}" / "metrics.json"))["model"]["micro"]["f1"]
-                for k in range(2)] for row in ("ours", "decoder_paper")}
-    for row, label in (("ours", "ours (the defaults)"), ("decoder_paper", "paper 002's interval selection")):
+    runs = [json.load(open(workdir / "ours" / f"seed_{k}" / "metrics.json")) for k in range(2)]
+    assert [r["model"]["decoders"]["micro"]["rule"] for r in runs] == ["ours", "ours"]
+    assert [r["model_decoder_paper"]["decoders"]["micro"]["rule"] for r in runs] == ["paper", "paper"]
+    assert not runs[0]["model_decoder_paper_peak"]["decoders"]["micro"]["strategy"]
+    for predictor, label in (("model", "ours (the defaults)"),
+                             ("model_decoder_paper", "ours' network, paper 002's interval selection")):
         line = next(line for line in table.splitlines() if line.startswith(f"| {label} |"))
-        assert paper_tables.over_seeds(f1[row]) in line
-    seeds = {json.load(open(workdir / "ours" / f"seed_{k}" / "metrics.json"))["decoders"]["micro"]["rule"]
-             for k in range(2)}
-    assert seeds == {"ours"}
-    paper = json.load(open(workdir / "decoder_paper" / "seed_1" / "metrics.json"))
-    assert paper["decoders"]["micro"]["rule"] == "paper" and "Paired over seeds" in table
+        assert paper_tables.over_seeds([r[predictor]["micro"]["f1"] for r in runs]) in line
+    assert "Paired over seeds" in table and "motion detector" in table

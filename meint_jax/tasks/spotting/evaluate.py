@@ -183,8 +183,10 @@ def evaluate(config, videos: Sequence[StoredVideo], predict_windows, training_su
     results, per_video = {}, [{"video_id": v.video.video_id, "truth": {k: truths(v, k) for k in KINDS}}
                               for v in test]
     model_found = []
+    validation_scores = {}
     for name, score_fn in predictors.items():
-        decoders = choose_decoders(config, fit, [(v, score_fn(v)) for v in validation])
+        validation_scores[name] = [(v, score_fn(v)) for v in validation]
+        decoders = choose_decoders(config, fit, validation_scores[name])
         pairs = []
         for record, v in zip(per_video, test):
             scores = score_fn(v)
@@ -222,6 +224,22 @@ def evaluate(config, videos: Sequence[StoredVideo], predict_windows, training_su
         results["class_prior"] = {**recognition_runs([recognition.spot_then_recognise(
             labelled(lambda i: prior.draw(i.kind, prior_rng)), classes) for _ in range(config.eval.chance_runs)]),
             "prior": prior.shares}
+
+    for rule in config.eval.get("compare_decoders", ()):
+        if rule == config.eval.get("decoder", "ours"):
+            continue
+        # The same network's scores through another decoder: the decoder's effect alone, at no training cost.
+        other = config.copy_and_resolve_references()
+        other.eval.decoder = rule
+        decoders = choose_decoders(other, fit, validation_scores["model"])
+        found = [spot_video(v, r["scores"], decoders, step, classes, pooling) for r, v in zip(per_video, test)]
+        counts = _counts([(r["truth"], by_kind(f)) for r, f in zip(per_video, found)])
+        entry = {**scores_from_counts(counts), "counts": counts,
+                 "decoders": {k: dataclasses.asdict(d) for k, d in decoders.items()}}
+        if with_emotions:
+            entry["recognition"] = recognition.spot_then_recognise(
+                [(t, by_kind(f, [i.emotion for i in f])) for t, f in zip(truth_labels, found)], classes)
+        results[f"model_decoder_{rule}"] = entry
 
     frames = sum(len(grid_numbers(v, step)) for v in training)
     chance = {}                                       # kind -> (expressions per frame, median length)
@@ -287,7 +305,8 @@ def pool_folds(fold_results: Sequence[dict]) -> dict:
     """The MEGC figures over all folds: every predictor's counts (and matched label pairs) summed over folds,
     then scored."""
     out = {}
-    for name in ("model", "motion", "model_neutral_dropped"):
+    compared = sorted({n for f in fold_results for n in f if n.startswith("model_decoder_")})
+    for name in ("model", "motion", "model_neutral_dropped", *compared):
         if not all(name in f for f in fold_results):
             continue
         counts = {kind: np.sum([f[name]["counts"][kind] for f in fold_results], axis=0).tolist() for kind in KINDS}
@@ -295,7 +314,7 @@ def pool_folds(fold_results: Sequence[dict]) -> dict:
     # Folds agree on the classes unless they are the native labels their training subjects have: then all of them.
     sets = {tuple(f.get("classes") or ()) for f in fold_results}
     classes = sets.pop() if len(sets) == 1 else tuple(sorted({c for s in sets for c in s}))
-    for name in ("model", "model_neutral_dropped", "majority"):
+    for name in ("model", "model_neutral_dropped", "majority", *compared):
         if all("recognition" in f.get(name, {}) for f in fold_results):
             out.setdefault(name, {})["recognition"] = recognition.pool_spot_then_recognise(
                 [f[name]["recognition"] for f in fold_results], classes)
