@@ -97,6 +97,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     # released interval selection (fixed p, their extensible rule and NMS) | paper_peak: theirs without the
     # strategy (peak -+ k_p). k_p comes from the training subjects' expressions either way.
     config.eval.decoder = "ours"
+    config.eval.compare_decoders = ()           # other decoders to score the same network's scores with (paper002)
     config.eval.paper_samm = False              # paper: their SAMM rule (released for the MEGC SAMM test set only)
     config.eval.chance_runs = 20
     config.eval.timelines = 4                   # test videos drawn as timelines

@@ -81,6 +81,9 @@ def check_spotting_config(config: ml_collections.ConfigDict) -> None:
     _check(e.get("decoder", "ours") in ("ours", "paper", "paper_peak"),
            f"config.eval.decoder={e.get('decoder')!r}: use 'ours', 'paper' or 'paper_peak' (paper 002's rule without "
            "its interval strategy)")
+    _check(all(r in ("ours", "paper", "paper_peak") for r in e.get("compare_decoders", ())),
+           f"config.eval.compare_decoders={tuple(e.get('compare_decoders', ()))!r}: name decoders among 'ours', "
+           "'paper', 'paper_peak'")
     _check(len(e.p_grid) >= 1 and all(0.0 <= p <= 1.0 for p in e.p_grid),
            f"config.eval.p_grid={tuple(e.p_grid)!r}: give thresholds in [0, 1]")
     _check(isinstance(e.chance_runs, int) and e.chance_runs >= 1,
