@@ -3,7 +3,8 @@
 Two kinds of builder config (docs/design.md, "Long-video records"):
 - `features`: one record per video holding its intervals and its per-frame
   flow features (36 numbers a frame), no frames: a few KB per video, what
-  spotting trains on;
+  spotting trains on; `features_paper` holds paper 002's own flow features
+  instead, in the same form (flow_features.PaperTracker);
 - `frames_<size>`: the video's face frames too, as records of `chunk_frames`
   JPEG frames each, so a window at any position reads one or two records.
 
@@ -30,8 +31,11 @@ from absl import logging
 
 from data_builders import clip_builder, schema
 from meint_jax.common import files
+from meint_jax.data import flow_features
 from meint_jax.data.long import sources as long_sources
 from meint_jax.data.long import videos as long_videos
+
+FEATURES = ("ours", "paper")     # LongVideoConfig.features: flow_features.TrajectoryTracker | PaperTracker
 
 
 @dataclasses.dataclass
@@ -42,6 +46,18 @@ class LongVideoConfig(tfds.core.BuilderConfig):
     chunk_frames: int = 64      # frames per stored chunk
     anchor_every: int = 25      # frames between flow anchors (flow_features)
     face_tries: int = 7         # frames spread through a video that vote for its face box
+    features: str = "ours"      # flow features: ours | paper (paper 002's own; see real_configs)
+
+    def __post_init__(self):
+        if self.features not in FEATURES:
+            raise ValueError(f"features={self.features!r}: use one of {FEATURES}")
+
+
+def analysis_job(cfg: LongVideoConfig, source) -> tuple:
+    """(function, arguments) that a worker runs to analyse one video under `cfg`: its face and flow features."""
+    if cfg.features == "paper":
+        return flow_features.paper_analysis, (source, cfg.flow_size, cfg.face_tries)
+    return long_sources.analyse, (source, cfg.flow_size, cfg.face_tries, cfg.anchor_every)
 
 
 def video_record(video: long_videos.LongVideo, analysis: long_sources.Analysis, with_true_intensity: bool,
@@ -103,8 +119,8 @@ class LongVideoBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
                     if item is None:
                         return
                     number, source = item
-                    analyses.append((number, source, pool.submit(
-                        long_sources.analyse, source, cfg.flow_size, cfg.face_tries, cfg.anchor_every)))
+                    job, arguments = analysis_job(cfg, source)
+                    analyses.append((number, source, pool.submit(job, *arguments)))
 
             top_up()
             while analyses:
@@ -159,12 +175,19 @@ SIZES = (128, 224)
 
 
 def real_configs(flow_size: int = 224) -> list[LongVideoConfig]:
-    """The configs every real long-video dataset offers: features only, and features with frames."""
+    """The configs every real long-video dataset offers: features only, features with frames, and paper 002's
+    own features (`features_paper`, no frames: flow_features.PaperTracker). The latter crops at 320 px, the
+    size its pixel margins are set for, and anchors at its window starts (`flow_features.paper_hop` of the
+    video's frame rate), so `anchor_every` is not used there."""
     return [LongVideoConfig(name="features", flow_size=flow_size,
                             description=f"Per-frame flow features of the face (cropped at {flow_size} px), no frames.")
             ] + [LongVideoConfig(name=f"frames_{size}", frames=True, frame_size=size, flow_size=flow_size,
                                  description=f"Flow features and the {size}x{size} face frames, in chunks of 64.")
-                 for size in SIZES]
+                 for size in SIZES] + [
+        LongVideoConfig(name="features_paper", features="paper", flow_size=flow_features.PAPER_SIZE,
+                        description="Paper 002's own flow features (its face crop per window at "
+                                    f"{flow_features.PAPER_SIZE} px, moved after the head; the fastest pixels of "
+                                    "each region), as trajectories; no frames.")]
 
 
 class ManualLongVideoBuilder(LongVideoBuilder, skip_registration=True):
