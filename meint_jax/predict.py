@@ -133,8 +133,8 @@ FLAGS = flags.FLAGS
 def define_flags():
     cli.define_input_flags(
         checkpoint_help="Training workdir, its checkpoints/ folder, or one step folder.",
-        face_help="Crop the face with dlib (one box per input, from its first frame), or use frames that are "
-                  "already face crops.",
+        face_help="Crop the face with dlib (one box per input, from its first frame that shows the face), or use "
+                  "frames that are already face crops.",
         fps_help="Frame rate of a folder of frames (videos carry theirs); gives the time column.", batch_size=8)
     flags.DEFINE_float("face_margin", 0.25, "Margin around brows, eyes and mouth, as a fraction of the box.")
     flags.DEFINE_integer("frame_step", None, "Frames between a window's positions (default: from the checkpoint).")

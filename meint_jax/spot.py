@@ -64,6 +64,7 @@ def run(checkpoint: str, input_path: str, output: str, *, step: int | None = Non
             sources = [lambda bar=None: spotter.features_of_video(path, face, bar, allow_truncated)]
             name = os.path.splitext(os.path.basename(path))[0]
         else:
+            readers.not_a_photo(path)
             raise PredictError(f"{path}: not a folder of frames, a video ({', '.join(VIDEO_EXTENSIONS)}) or tfds:NAME")
         writers.claim(output, name, os.path.abspath(path))   # before the decoding, not after
     summaries = []

@@ -91,28 +91,32 @@ def read_cropped_clip(paths, onset_path: str, size: int, margin: float = 0.25) -
     return frames.read_clip(paths, size, clip_box(onset_path, margin))
 
 
-def face_of_images(images, size: int, name: str, whole: bool = False,
-                   margin: float = 0.25) -> tuple[frames.Box | None, np.ndarray]:
+def face_of_images(images, size: int, name: str, whole: bool = False, margin: float = 0.25,
+                   enough: int | None = None) -> tuple[frames.Box | None, np.ndarray]:
     """(crop box, 68 landmarks inside the crop resized to `size`) from several frames of one recording: the
     median of their boxes and of their landmarks, so a blink, a turn or a missed detection in one frame does
-    not move it. `whole`: the frames are the face already (no box; landmarks scaled to `size`).
+    not move it. `images` may stream (a generator); with `enough`, it is left once that many show a face.
+    `whole`: the frames are the face already (no box; landmarks scaled to `size`).
     `FaceNotFoundError` naming `name` when no frame shows a face."""
-    boxes, points = [], []
+    boxes, points, tried, shape = [], [], 0, None
     for rgb in images:
+        tried, shape = tried + 1, rgb.shape
         try:
             found = landmarks(rgb)
         except FaceNotFoundError:
             continue
         boxes.append(crop_box(found, (rgb.shape[1], rgb.shape[0]), margin))
         points.append(found)
+        if enough and len(boxes) >= enough:
+            break
     if not boxes:
-        raise FaceNotFoundError(f"{name}: no face in any of the {len(images)} frames tried")
-    if len(boxes) < len(images):
+        raise FaceNotFoundError(f"{name}: no face in any of the {tried} frames tried")
+    if len(boxes) < tried:
         logging.warning("%s: a face in %d of the %d frames tried; the box is the median of theirs", name,
-                        len(boxes), len(images))
+                        len(boxes), tried)
     median_points = np.median(np.asarray(points), axis=0)
     if whole:
-        height, width = images[0].shape[:2]
+        height, width = shape[:2]
         return None, median_points * np.array([size / width, size / height])
     x0, y0, x1, y1 = np.median(np.asarray(boxes, np.float64), axis=0)
     side = int(round(min(x1 - x0, y1 - y0)))
@@ -120,11 +124,33 @@ def face_of_images(images, size: int, name: str, whole: bool = False,
     return box, (median_points - np.array(box[:2])) * size / side
 
 
+SEARCH_LOOKS = 64     # frames looked at, at most, for a face that the spread tries all miss
+
+
+def recording_face(count: int, fps: float | None, images_at, size: int, name: str, tries: int = 7,
+                   margin: float = 0.25, whole: bool = False):
+    """`face_of_images` of `tries` frames spread through a recording of `count` frames (`images_at(indices)`:
+    its whole frames there, in order). Where none shows the face (it enters late or stays briefly), it is
+    searched for a few times a second (`search_looks`), and the box comes from the first `tries` frames of
+    those that show it: always from frames where the face is."""
+    picks = sorted({int(round(x)) for x in np.linspace(0, count - 1, min(tries, count))})
+    try:
+        return face_of_images(images_at(picks), size, name, whole, margin)
+    except FaceNotFoundError:
+        looks = [int(i) for i in search_looks(count, fps) if i not in set(picks)]
+        if not looks:
+            raise
+    try:
+        return face_of_images(images_at(looks), size, name, whole, margin, enough=tries)
+    except FaceNotFoundError as e:
+        raise FaceNotFoundError(f"{name}: no face found in any of the {len(picks) + len(looks)} frames tried, a "
+                                "few a second through the recording") from e
+
+
 def video_face(paths, size: int, tries: int = 7, margin: float = 0.25, whole: bool = False):
-    """`face_of_images` of `tries` frame files spread through a video."""
-    picks = sorted({int(round(x)) for x in np.linspace(0, len(paths) - 1, min(tries, len(paths)))})
-    images = [np.asarray(frames.open_rgb(paths[i])) for i in picks]
-    return face_of_images(images, size, os.path.dirname(paths[0]), whole, margin)
+    """`recording_face` of a video's frame files."""
+    return recording_face(len(paths), None, lambda indices: (np.asarray(frames.open_rgb(paths[i])) for i in indices),
+                          size, os.path.dirname(paths[0]), tries, margin, whole)
 
 
 # ------------------------------------------------------------------------------------- where the face is
@@ -159,12 +185,29 @@ def face_in_box(image: np.ndarray, box: frames.Box) -> bool:
     return False
 
 
+def search_looks(count: int, fps: float | None) -> np.ndarray:
+    """Frames to search for a face that the spread tries missed: the presence looks, at most SEARCH_LOOKS of
+    them spread through the recording (a long recording without a face is not searched frame by frame)."""
+    looks = presence_samples(count, fps)
+    if len(looks) > SEARCH_LOOKS:
+        looks = looks[np.linspace(0, len(looks) - 1, SEARCH_LOOKS).round().astype(int)]
+    return looks
+
+
 def presence(count: int, fps: float | None, box: frames.Box, images_at) -> np.ndarray:
     """bool [count]: where a recording of `count` frames shows its face, from `images_at(indices)` (the whole
-    frames at those indices) looked at `presence_samples` times."""
+    frames at those indices, in order) looked at `presence_samples` times; where two neighbouring looks
+    disagree (the face enters or leaves between them), every frame between them is looked at too, so the
+    frames without the face are found to the frame."""
     sampled = presence_samples(count, fps)
-    found = [face_in_box(image, box) for image in images_at(sampled)]
-    return presence_mask(count, sampled, np.asarray(found))
+    found = np.asarray([face_in_box(image, box) for image in images_at(sampled)], bool)
+    between = [i for k in np.flatnonzero(found[1:] != found[:-1]) for i in range(sampled[k] + 1, sampled[k + 1])]
+    if between:
+        sampled = np.r_[sampled, between]
+        found = np.r_[found, [face_in_box(image, box) for image in images_at(between)]]
+        order = np.argsort(sampled)
+        sampled, found = sampled[order], found[order]
+    return presence_mask(count, sampled, found)
 
 
 def presence_mask(count: int, sampled: np.ndarray, found: np.ndarray) -> np.ndarray:

@@ -1,8 +1,10 @@
 """Inputs to predict on: a folder of frames, a video file, or clips of a built TFDS dataset.
 
 Each becomes a `Clip` face-cropped at the training frame size: one dlib box per
-input, from its first frame, as the builders crop (`--face=none` for frames
-that are face crops already).
+input, from its first frame, as the builders crop (from the first frame that
+shows the face where the recording starts without it; `--face=none` for frames
+that are face crops already). Frames are read upright (a phone video's rotation
+is honoured); a video's other streams (audio) are left alone.
 """
 
 from __future__ import annotations
@@ -21,12 +23,29 @@ from meint_jax.data.clips.clip import Clip
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v")
 
 
-def _face_box(image: np.ndarray, source: str, margin: float) -> frames_lib.Box:
-    try:
-        return faces_lib.image_box(image, margin)
-    except faces_lib.FaceNotFoundError as e:
-        raise PredictError(f"{source}: {e} (the crop box comes from the first frame: trim the recording to start "
-                           "on the face; frames that are face crops already take --face=none)") from e
+def first_face_box(images_at, count: int, fps: float | None, source: str, margin: float) -> frames_lib.Box:
+    """The crop box of the first frame showing a face, looked for in frame 0, then a few times a second
+    (`faces.search_looks` of the `count` frames), `images_at(indices)` giving the whole frames there, in order:
+    a face that enters after the first frame is still found, and its box comes from a frame where it is."""
+    looks = np.unique(np.r_[0, faces_lib.search_looks(count, fps)])
+    tried = 0
+    for tried, image in enumerate(images_at(looks), 1):
+        try:
+            return faces_lib.image_box(image, margin)
+        except faces_lib.FaceNotFoundError:
+            continue
+    raise PredictError(f"{source}: no face found in any of the {tried} frames looked at, a few a second "
+                       "through the recording (frames that are face crops already take --face=none)")
+
+
+def held_still(data: np.ndarray, present: np.ndarray | None) -> np.ndarray:
+    """Frames without the face replaced by the last frame that shows it (the first, before it enters): they are
+    not scored, and the face arriving or leaving must not reach the scored frames' windows as motion."""
+    if present is None or present.all() or not present.any():
+        return data
+    shown = np.flatnonzero(present)
+    last = shown[np.clip(np.searchsorted(shown, np.arange(len(present)), side="right") - 1, 0, None)]
+    return data[last]
 
 
 def read_folder(folder: str, size: int, face: str, margin: float, fps: float | None) -> Clip:
@@ -40,12 +59,14 @@ def read_folder(folder: str, size: int, face: str, margin: float, fps: float | N
     numbers, paths = zip(*listed)
     box, present, warnings = None, None, ()
     if face == "dlib":
-        box = _face_box(np.asarray(frames_lib.open_rgb(paths[0])), paths[0], margin)
-        present = faces_lib.presence(len(paths), fps, box,
-                                     lambda indices: [np.asarray(frames_lib.open_rgb(paths[i])) for i in indices])
+        def images_at(indices):
+            return (np.asarray(frames_lib.open_rgb(paths[i])) for i in indices)
+
+        box = first_face_box(images_at, len(paths), fps, folder, margin)
+        present = faces_lib.presence(len(paths), fps, box, images_at)
         warnings = absence_warnings(folder, numbers, present)
     warnings += gap_warnings(folder, numbers)
-    data = frames_lib.read_clip(paths, size, box)
+    data = held_still(frames_lib.read_clip(paths, size, box), present)
     return Clip(clip_id=os.path.basename(folder.rstrip("/")), frame_numbers=numbers, frames=data, fps=fps,
                 source=folder, face_present=present, warnings=warnings)
 
@@ -120,8 +141,37 @@ def frame_times(times) -> np.ndarray | None:
     return times - times[0]
 
 
+def upright(frame) -> np.ndarray:
+    """A decoded video frame as RGB uint8 [H, W, 3], turned as its display matrix says (a phone's portrait
+    video is stored sideways, with a rotation for players to apply); flips in the matrix are not applied."""
+    rgb = frame.to_ndarray(format="rgb24")
+    turns = int(round((getattr(frame, "rotation", 0) or 0) / 90)) % 4     # counter-clockwise quarter turns
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+
+
+def video_images(path: str, indices):
+    """The upright whole frames of a video at `indices` (sorted), decoded in one pass; it ends early where the
+    file does (a truncated file: the reading pass has said so)."""
+    import av
+
+    wanted, i = sorted(set(int(k) for k in indices)), 0
+    if not wanted:
+        return
+    with av.open(path) as container:
+        try:
+            for index, frame in enumerate(container.decode(container.streams.video[0])):
+                if index == wanted[i]:
+                    yield upright(frame)
+                    i += 1
+                    if i == len(wanted):
+                        return
+        except av.error.FFmpegError:
+            return
+
+
 def read_video(path: str, size: int, face: str, margin: float, allow_truncated: bool = False) -> Clip:
-    """Decodes with PyAV (FFmpeg), cropping and resizing each frame as it arrives."""
+    """Decodes with PyAV (FFmpeg), upright, cropping and resizing each frame as it arrives (the face's box
+    found first, where the face is, in a pass that stops there)."""
     import av
 
     path = os.path.abspath(path)
@@ -133,36 +183,38 @@ def read_video(path: str, size: int, face: str, margin: float, allow_truncated: 
             stream = container.streams.video[0]
             fps = float(stream.average_rate) if stream.average_rate and stream.average_rate > 0 else None
             announced, trusted = announced_frames(container, stream, fps)
-            every = faces_lib.presence_every(fps)
-            sampled, found, rgb = [], [], None
+            if face == "dlib":
+                box = first_face_box(lambda indices: video_images(path, indices),
+                                     announced or faces_lib.SEARCH_LOOKS * faces_lib.presence_every(fps), fps, path,
+                                     margin)
             try:
-                for index, frame in enumerate(container.decode(stream)):
-                    rgb = frame.to_ndarray(format="rgb24")
-                    if box is None and face == "dlib":
-                        box = _face_box(rgb, f"{path} (frame 0)", margin)
-                    if face == "dlib" and index % every == 0:
-                        sampled.append(index)
-                        found.append(faces_lib.face_in_box(rgb, box))
-                    images.append(frames_lib.resize_clip(rgb[None], size, box)[0])
+                for frame in container.decode(stream):
+                    images.append(frames_lib.resize_clip(upright(frame)[None], size, box)[0])
                     stamps.append(frame.time)
             except av.error.FFmpegError as e:
                 if not images:
                     raise
                 logging.warning("%s: decoding stopped after %d frames (%s)", path, len(images), e)
-            if face == "dlib" and images and sampled[-1] != len(images) - 1:
-                sampled.append(len(images) - 1)
-                found.append(faces_lib.face_in_box(rgb, box))
             times = frame_times(stamps)
     except (av.error.FFmpegError, UnicodeDecodeError) as e:
         raise PredictError(f"{path}: cannot decode the video ({e})") from e
     if not images:
         raise PredictError(f"{path}: the video has no frames")
     warnings = video_warnings(path, len(images), announced, trusted, times, allow_truncated)
-    present = faces_lib.presence_mask(len(images), np.asarray(sampled), np.asarray(found)) if face == "dlib" else None
-    if present is not None:
+    present = None
+    if face == "dlib":
+        present = faces_lib.presence(len(images), fps, box, lambda indices: video_images(path, indices))
         warnings += absence_warnings(path, np.arange(len(images)), present)
     return Clip(clip_id=os.path.splitext(os.path.basename(path))[0], frame_numbers=np.arange(len(images)),
-                frames=np.stack(images), fps=fps, source=path, warnings=warnings, times=times, face_present=present)
+                frames=held_still(np.stack(images), present), fps=fps, source=path, warnings=warnings, times=times,
+                face_present=present)
+
+
+def not_a_photo(path: str) -> None:
+    """PredictError for a single image file: what is read is motion, and one frame has none."""
+    if path.lower().endswith(frames_lib.IMAGE_EXTENSIONS):
+        raise PredictError(f"{path}: a single image; expressions are read from motion, so give a recording: a "
+                           "video, or a folder of its frames")
 
 
 def built_dataset(name: str, data_dir: str | None):
@@ -232,4 +284,5 @@ def read_inputs(path: str, size: int, *, face: str = "dlib", margin: float = 0.2
         raise PredictError(f"{path}: no such file or folder")
     if path.lower().endswith(VIDEO_EXTENSIONS):
         return [read_video(path, size, face, margin, allow_truncated)]
+    not_a_photo(path)
     raise PredictError(f"{path}: not a folder of frames, a video ({', '.join(VIDEO_EXTENSIONS)}) or tfds:NAME")

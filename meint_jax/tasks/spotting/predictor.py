@@ -149,12 +149,25 @@ class Spotter:
                                "--face=none)") from e
         except frames.FrameError as e:
             raise PredictError(str(e)) from e
-        video = source.video
+        video, flow = source.video, analysis.flow
         if analysis.box is not None:      # where the face is: a few frames a second, whole
             present = faces.presence(video.num_frames, video.fps or None, analysis.box, source.images)
             video = dataclasses.replace(video, face_present=present, warnings=video.warnings + readers.absence_warnings(
                 video.source, video.frame_numbers, present))
-        return StoredVideo(video, analysis.flow)
+            flow = still_without_face(flow, present)
+        return StoredVideo(video, flow)
+
+
+def still_without_face(flow: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Region trajectories [N, 36] that do not move into, across or out of frames without the face: the motion
+    from one frame to the next is kept only where both show the face, so a face entering or leaving the picture
+    is never read as an expression by the windows around it (their frames without the face are not scored)."""
+    present = np.asarray(present, bool)
+    if present.all():
+        return flow
+    steps = np.diff(flow, axis=0)
+    steps[~(present[1:] & present[:-1])] = 0.0
+    return (flow[0] + np.r_[np.zeros((1, flow.shape[1])), np.cumsum(steps, axis=0)]).astype(flow.dtype)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -197,33 +210,22 @@ class VideoFileSource:
                              times=times, warnings=warnings), path)
 
     def images(self, indices):
-        """The whole frames at `indices` (sorted), decoded in one pass."""
-        return list(self._frames(indices))
-
-    def _frames(self, indices):
-        import av
-
-        wanted, i = sorted(set(indices)), 0
-        with av.open(self.path) as container:
-            for index, frame in enumerate(container.decode(container.streams.video[0])):
-                if i < len(wanted) and index == wanted[i]:
-                    yield frame.to_ndarray(format="rgb24")
-                    i += 1
-                    if i == len(wanted):
-                        return
+        """The whole frames at `indices` (sorted), upright, decoded in one pass."""
+        return list(readers.video_images(self.path, indices))
 
     def face(self, size: int, tries: int = 7):
-        picks = np.linspace(0, self.video.num_frames - 1, min(tries, self.video.num_frames)).round().astype(int)
-        return faces.face_of_images(list(self._frames(picks)), size, self.path, whole=self.whole_frames)
+        return faces.recording_face(self.video.num_frames, self.video.fps or None,
+                                    lambda indices: readers.video_images(self.path, indices), size, self.path, tries,
+                                    whole=self.whole_frames)
 
     def chunks(self, box, size: int, length: int):
-        """Every frame, cropped and resized, `length` at a time: one decoding pass."""
+        """Every frame, upright, cropped and resized, `length` at a time: one decoding pass."""
         import av
 
         pending = []
         with av.open(self.path) as container:
             for frame in container.decode(container.streams.video[0]):
-                pending.append(frame.to_ndarray(format="rgb24"))
+                pending.append(readers.upright(frame))
                 if len(pending) == length:
                     yield frames.resize_clip(np.stack(pending), size, box)
                     pending = []
