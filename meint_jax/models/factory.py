@@ -33,25 +33,31 @@ def create_temporal(kind: str, features: int, dtype) -> nn.Module:
 
 def create_spotting_model(model_config: ml_collections.ConfigDict, backend: str | None = None) -> SpottingModel:
     """Encoder (flow stem or ResNet18) x temporal model (slow-fast, BiGRU, none) x a Dense(2) head, and a
-    Dense(emotion_outputs) emotion head where the config records its classes (`emotion_outputs`)."""
+    Dense(emotion_outputs) emotion head where the config records its classes (`emotion_outputs`).
+
+    `model.weight_init='paper'` starts the flow stem, the slow-fast network and both heads as paper 002's network
+    starts (heads N(0, 0.02), zero bias); `model.drop_path` is the slow-fast network's drop-path rate."""
     m = model_config
     dtype = DTYPES[m.dtype]
+    weight_init = m.get("weight_init", "ours")      # configs saved before these fields had neither
     if m.inputs == "flow":
-        encoder = slow_fast.FlowStem(m.stem_features, dtype=dtype, name="encoder")
+        encoder = slow_fast.FlowStem(m.stem_features, weight_init=weight_init, dtype=dtype, name="encoder")
     else:
         encoder = create_encoder(dtype, backend)
     if m.temporal == "slow_fast":
         network = slow_fast.SlowFast(m.slow_features, m.stages, m.layers_per_stage, tuple(m.lateral_after),
-                                     m.d_state, m.get("scan", "sequential"), dtype=dtype, name="temporal")
+                                     m.d_state, m.get("scan", "sequential"), drop_path=m.get("drop_path", 0.0),
+                                     weight_init=weight_init, dtype=dtype, name="temporal")
     elif m.temporal == "bigru":
         network = temporal.BiGRU(m.gru_features, dtype, name="temporal")
     elif m.temporal == "none":
         network = temporal.FrameWise(name="temporal")
     else:
         raise ValueError(f"unknown temporal model {m.temporal!r}; use one of {SPOTTING_TEMPORAL_MODELS}")
+    heads = {"kernel_init": nn.initializers.normal(0.02)} if weight_init == "paper" else {}
     outputs = m.get("emotion_outputs")
-    emotion_head = nn.Dense(outputs, dtype=jnp.float32, name="emotion_head") if outputs else None
-    return SpottingModel(encoder=encoder, temporal=network, head=nn.Dense(2, dtype=jnp.float32, name="head"),
+    emotion_head = nn.Dense(outputs, dtype=jnp.float32, name="emotion_head", **heads) if outputs else None
+    return SpottingModel(encoder=encoder, temporal=network, head=nn.Dense(2, dtype=jnp.float32, name="head", **heads),
                          emotion_head=emotion_head, inputs=m.inputs, dtype=dtype)
 
 

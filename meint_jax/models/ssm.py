@@ -12,10 +12,18 @@ lengths of 25-50 steps on any device), or with `jax.lax.associative_scan`
 (`associative`: log depth, every step's state at once; for long sequences on
 an accelerator). The tests hold both to a plain loop of the recurrence, values
 and gradients. Written from the recurrence, not from mamba-ssm's CUDA kernels.
+
+`MambaBlock.weight_init` picks how its weights start (WEIGHT_INITS): `ours` (flax's defaults, with Mamba's
+log-uniform step sizes), `mamba` (mamba-ssm's Mamba block as it constructs it: torch's default layers, the
+step projection uniform in +-dt_rank^-1/2, its bias the inverse softplus of a log-uniform step floored at
+`dt_init_floor`) or `paper` (paper 002's network after its re-initialisation: every projection N(0, 0.02) with
+zero bias, so every step starts at softplus(0) = ln 2, and the out-projection torch's default divided by 2).
+A_log (S4D's 1..N) and D (ones) start alike in all three.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import flax.linen as nn
@@ -69,6 +77,51 @@ def selective_scan(x, delta, A, B, C, D, method: str = "sequential"):
     raise ValueError(f"unknown scan {method!r}; use one of {SCANS}")
 
 
+WEIGHT_INITS = ("ours", "mamba", "paper")
+PAPER_OUT_PROJ_LAYERS = 4      # paper 002 rescales each out-projection by 1/sqrt(4) (its n_layer=4)
+
+
+def uniform(bound: float):
+    return lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype, -bound, bound)
+
+
+def torch_default(fan_in: int):
+    """torch's default for Linear and Conv weights and biases: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    return uniform(1.0 / math.sqrt(fan_in))
+
+
+def dt_bias_init(dt_min: float, dt_max: float, floor: float | None = None):
+    """Mamba's step bias: softplus(bias) log-uniform over [dt_min, dt_max] (floored at `floor`, as mamba-ssm's
+    dt_init_floor), through softplus's inverse dt + log(1 - exp(-dt))."""
+    def init(key, shape, dtype=jnp.float32):
+        dt0 = jnp.exp(jax.random.uniform(key, shape, dtype) * (jnp.log(dt_max) - jnp.log(dt_min)) + jnp.log(dt_min))
+        if floor is not None:
+            dt0 = jnp.maximum(dt0, floor)
+        return dt0 + jnp.log(-jnp.expm1(-dt0))
+    return init
+
+
+def layer_inits(weight_init: str, d_model: int, d_inner: int, dt_rank: int, d_conv: int, dt_min: float, dt_max: float,
+                dt_init_floor: float) -> dict[str, dict]:
+    """The initialisers of each layer of the block (`MambaBlock.weight_init`), as keyword arguments per layer name."""
+    if weight_init == "ours":
+        return {"in_proj": {}, "conv1d": {}, "x_proj": {}, "out_proj": {},
+                "dt_proj": {"bias_init": dt_bias_init(dt_min, dt_max)}}
+    conv1d = {"kernel_init": torch_default(d_conv), "bias_init": torch_default(d_conv)}    # depthwise: fan_in d_conv
+    if weight_init == "mamba":
+        return {"in_proj": {"kernel_init": torch_default(d_model)}, "conv1d": conv1d,
+                "x_proj": {"kernel_init": torch_default(d_inner)},
+                "dt_proj": {"kernel_init": uniform(dt_rank ** -0.5),
+                            "bias_init": dt_bias_init(dt_min, dt_max, dt_init_floor)},
+                "out_proj": {"kernel_init": torch_default(d_inner)}}
+    if weight_init == "paper":
+        small = {"kernel_init": nn.initializers.normal(0.02)}
+        return {"in_proj": small, "conv1d": conv1d, "x_proj": small,
+                "dt_proj": {**small, "bias_init": nn.initializers.zeros},
+                "out_proj": {"kernel_init": uniform(1.0 / math.sqrt(d_inner * PAPER_OUT_PROJ_LAYERS))}}
+    raise ValueError(f"unknown weight_init {weight_init!r}; use one of {WEIGHT_INITS}")
+
+
 class MambaBlock(nn.Module):
     """Mamba's mixer: [B, L, d_model] -> [B, L, d_model] (no norm or residual: the caller adds them).
 
@@ -82,32 +135,30 @@ class MambaBlock(nn.Module):
     expand: int = 2
     dt_min: float = 1e-3
     dt_max: float = 1e-1
+    dt_init_floor: float = 1e-4       # weight_init='mamba' only
     scan: str = "sequential"
+    weight_init: str = "ours"         # WEIGHT_INITS
     dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, u):
         d_inner = self.expand * self.d_model
         dt_rank = max(1, -(-self.d_model // 16))
-        xz = nn.Dense(2 * d_inner, use_bias=False, dtype=self.dtype, name="in_proj")(u)
+        inits = layer_inits(self.weight_init, self.d_model, d_inner, dt_rank, self.d_conv, self.dt_min, self.dt_max,
+                            self.dt_init_floor)
+        xz = nn.Dense(2 * d_inner, use_bias=False, dtype=self.dtype, name="in_proj", **inits["in_proj"])(u)
         x, z = jnp.split(xz, 2, axis=-1)
         x = nn.Conv(d_inner, (self.d_conv,), padding=[(self.d_conv - 1, 0)], feature_group_count=d_inner,
-                    dtype=self.dtype, name="conv1d")(x)
+                    dtype=self.dtype, name="conv1d", **inits["conv1d"])(x)
         x = nn.silu(x)
-        projected = nn.Dense(dt_rank + 2 * self.d_state, use_bias=False, dtype=self.dtype, name="x_proj")(x)
+        projected = nn.Dense(dt_rank + 2 * self.d_state, use_bias=False, dtype=self.dtype, name="x_proj",
+                             **inits["x_proj"])(x)
         dt, B, C = jnp.split(projected, [dt_rank, dt_rank + self.d_state], axis=-1)
-
-        def dt_bias(key, shape, dtype=jnp.float32):
-            # Mamba's init: softplus(bias) spread log-uniformly over [dt_min, dt_max].
-            dt0 = jnp.exp(jax.random.uniform(key, shape, dtype) * (jnp.log(self.dt_max) - jnp.log(self.dt_min))
-                          + jnp.log(self.dt_min))
-            return dt0 + jnp.log(-jnp.expm1(-dt0))
-
-        delta = nn.softplus(nn.Dense(d_inner, dtype=self.dtype, bias_init=dt_bias, name="dt_proj")(dt))
+        delta = nn.softplus(nn.Dense(d_inner, dtype=self.dtype, name="dt_proj", **inits["dt_proj"])(dt))
         A_log = self.param("A_log", lambda key, shape: jnp.log(jnp.broadcast_to(
             jnp.arange(1, self.d_state + 1, dtype=jnp.float32), shape)), (d_inner, self.d_state))
         D = self.param("D", nn.initializers.ones, (d_inner,))
         y = selective_scan(x.astype(jnp.float32), delta.astype(jnp.float32), -jnp.exp(A_log),
                            B.astype(jnp.float32), C.astype(jnp.float32), D, self.scan)
         y = y.astype(self.dtype) * nn.silu(z)
-        return nn.Dense(self.d_model, use_bias=False, dtype=self.dtype, name="out_proj")(y)
+        return nn.Dense(self.d_model, use_bias=False, dtype=self.dtype, name="out_proj", **inits["out_proj"])(y)

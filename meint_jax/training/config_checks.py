@@ -17,6 +17,7 @@ from meint_jax.data.clips import flow as clip_flow
 from meint_jax.models import DTYPES
 from meint_jax.models.factory import TEMPORAL_MODELS
 from meint_jax.models.model import CLIP_INPUTS, FRAME_INPUTS
+from meint_jax.models.ssm import WEIGHT_INITS
 
 
 def _check(condition: bool, message: str) -> None:
@@ -75,9 +76,15 @@ def check_spotting_config(config: ml_collections.ConfigDict) -> None:
     _check(m.dtype in DTYPES, f"config.model.dtype={m.dtype!r}: choose one of {sorted(DTYPES)}")
     _check(all(1 <= s <= m.stages for s in m.lateral_after),
            f"config.model.lateral_after={tuple(m.lateral_after)!r}: stages between 1 and model.stages={m.stages}")
-    _check(isinstance(e.validation_subjects, int) and e.validation_subjects >= 1,
-           f"config.eval.validation_subjects={e.validation_subjects!r}: spotting needs at least 1 validation "
-           "subject to choose its decoder's settings (never the test subjects)")
+    _check(m.get("weight_init", "ours") in WEIGHT_INITS,
+           f"config.model.weight_init={m.get('weight_init')!r}: choose one of {WEIGHT_INITS}")
+    _check(0.0 <= m.get("drop_path", 0.0) < 1.0,
+           f"config.model.drop_path={m.get('drop_path')!r}: use a rate in [0, 1); 0 = none")
+    # Only our decoder chooses settings on validation subjects; paper 002's rule fixes them (p = 0.55).
+    tuned = "ours" in (e.get("decoder", "ours"), *e.get("compare_decoders", ()))
+    _check(isinstance(e.validation_subjects, int) and e.validation_subjects >= (1 if tuned else 0),
+           f"config.eval.validation_subjects={e.validation_subjects!r}: spotting with decoder 'ours' needs at "
+           "least 1 validation subject to choose its decoder's settings (never the test subjects)")
     _check(e.get("decoder", "ours") in ("ours", "paper", "paper_peak"),
            f"config.eval.decoder={e.get('decoder')!r}: use 'ours', 'paper' or 'paper_peak' (paper 002's rule without "
            "its interval strategy)")
@@ -213,7 +220,8 @@ RECORDED = ("data.frame_size", "data.expression_frames", "data.flow_size", "data
 # Keys added after runs were saved without them, with the value such a run had: comparing them tells a
 # resumed old run from a config that would change it (a spotting run saved before the emotion head existed
 # had none; an intensity run saved before `task` was a field had none).
-ADDED_SINCE = {"model.emotion_head": False, "model.inputs": "frames", "task": "intensity"}
+ADDED_SINCE = {"model.emotion_head": False, "model.inputs": "frames", "task": "intensity", "model.weight_init": "ours",
+               "model.drop_path": 0.0}
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict:

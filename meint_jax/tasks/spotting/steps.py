@@ -31,9 +31,12 @@ def train_step(state: TrainState, batch: dict, *, model, tx, loss_config) -> tup
     [B, T, 2], `mask` [B, T], and with an emotion head `emotions` [B, T] (class indices):
     spotting_weight x `spotting_mse` + emotion_weight x `losses.emotion_cross_entropy`."""
 
+    # Drop-path's draws (model.drop_path), from the step alone: a resumed run draws what an uninterrupted one would.
+    dropout = jax.random.fold_in(jax.random.PRNGKey(0), state.step)
+
     def loss_fn(params):
         (logits, aux), updates = model.apply({"params": params, "batch_stats": state.batch_stats}, batch["inputs"],
-                                             train=True, mutable=["batch_stats"])
+                                             train=True, mutable=["batch_stats"], rngs={"dropout": dropout})
         spot = spotting_mse(logits, batch["targets"], batch["mask"],
                             (loss_config.micro_weight, loss_config.macro_weight))
         terms = {"mse": spot}
