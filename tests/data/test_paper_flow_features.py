@@ -19,6 +19,7 @@ from meint_jax.data import flow_features
 from meint_jax.data.clips import synthetic
 from meint_jax.data.long import sources as long_sources
 from meint_jax.data.long.videos import LongVideo
+from tests.data.test_flow_features import as_regions
 
 FRAME = 280                        # side of a hand-made recording frame
 PAD = 16                           # the texture is larger than the frame, so whole-frame shifts bring texture in
@@ -67,11 +68,6 @@ def frame(texture, whole=(0.0, 0.0), patch=None, local=(0.0, 0.0)):
         both = ndimage.shift(texture, (whole[1] + local[1], whole[0] + local[0]), order=3, mode="reflect")
         moved[y0:y1, x0:x1] = both[y0:y1, x0:x1]
     return np.clip(np.round(moved[PAD:PAD + FRAME, PAD:PAD + FRAME]), 0, 255).astype(np.uint8)
-
-
-def as_regions(features):
-    """[..., 36] -> [..., 18, 2] (dx, dy per region)."""
-    return np.asarray(features).reshape(features.shape[:-1] + (len(flow_features.REGION_NAMES), 2))
 
 
 def test_the_crop_is_nine_half_eye_gaps_square_around_the_inner_eye_corners(landmarks):
