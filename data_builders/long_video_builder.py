@@ -56,7 +56,7 @@ class LongVideoConfig(tfds.core.BuilderConfig):
 def analysis_job(cfg: LongVideoConfig, source) -> tuple:
     """(function, arguments) that a worker runs to analyse one video under `cfg`: its face and flow features."""
     if cfg.features == "paper":
-        return flow_features.paper_analysis, (source, cfg.flow_size, cfg.face_tries)
+        return long_sources.paper_analysis, (source, cfg.flow_size, cfg.face_tries)
     return long_sources.analyse, (source, cfg.flow_size, cfg.face_tries, cfg.anchor_every)
 
 

@@ -378,30 +378,3 @@ def paper_trajectories(frames: Iterable[np.ndarray], hop: int, size: int = PAPER
     tracker = PaperTracker(hop, size, find_landmarks)
     rows = [tracker.update(frame) for frame in frames]
     return np.stack(rows) if rows else np.zeros((0, NUM_FEATURES), np.float32)
-
-
-WHOLE_FRAMES_AT_ONCE = 16     # whole recording frames held by a worker (SAMM-LV's are 2040x1088)
-
-
-def paper_analysis(source, size: int = PAPER_SIZE, face_tries: int = 7, progress=None):
-    """`long.sources.analyse` with paper 002's features: the video's face box and landmarks as ours (what the
-    record and the `frames_*` configs keep), the flow from its whole frames (`source.images`), streamed."""
-    from absl import logging
-
-    from meint_jax.data.long import sources as long_sources
-
-    box, landmarks = source.face(size, face_tries)
-    if not hasattr(source, "images"):
-        raise TypeError(f"{type(source).__name__} gives no whole frames (images): paper 002's features need them")
-    video = source.video
-    tracker = PaperTracker(paper_hop(video.fps), size)
-    rows = []
-    for start in range(0, video.num_frames, WHOLE_FRAMES_AT_ONCE):
-        stop = min(start + WHOLE_FRAMES_AT_ONCE, video.num_frames)
-        rows.extend(tracker.update(image) for image in source.images(range(start, stop)))
-        if progress is not None:
-            progress(stop - start)
-    if tracker.missed:
-        logging.warning("%s: no face at %d window starts or frames after them (zero motion there, as theirs)",
-                        video.video_id, tracker.missed)
-    return long_sources.Analysis(box, np.asarray(landmarks, np.float32), np.stack(rows))

@@ -167,7 +167,7 @@ def test_every_real_long_video_dataset_offers_the_paper_features_and_builds_them
     paper = configs["features_paper"]
     assert (paper.features, paper.flow_size, paper.frames) == ("paper", 320, False)
     assert {c.features for name, c in configs.items() if name != "features_paper"} == {"ours"}
-    assert long_video_builder.analysis_job(paper, "source") == (flow_features.paper_analysis, ("source", 320, 7))
+    assert long_video_builder.analysis_job(paper, "source") == (long_sources.paper_analysis, ("source", 320, 7))
     assert long_video_builder.analysis_job(configs["features"], "source")[0] is long_sources.analyse
     with pytest.raises(ValueError, match="features='theirs'"):
         long_video_builder.LongVideoConfig(name="x", features="theirs")
@@ -229,7 +229,7 @@ def test_on_a_real_face_video_the_two_feature_sets_agree_where_the_smile_moves_t
     source = long_sources.FolderSource(LongVideo(video_id="single_face", subject="", frame_numbers=np.arange(
         len(paths)), fps=fps, frame_paths=tuple(paths)))
     ours = long_sources.analyse(source, 224, 7, 25)
-    paper = flow_features.paper_analysis(source)
+    paper = long_sources.paper_analysis(source)
     for analysis in (ours, paper):
         assert analysis.flow.shape == (len(images), 36) and np.isfinite(analysis.flow).all()
         np.testing.assert_array_equal(analysis.flow[0], 0.0)

@@ -14,6 +14,7 @@ import dataclasses
 import io
 
 import numpy as np
+from absl import logging
 from PIL import Image
 
 from meint_jax.data import faces, flow_features, frames
@@ -88,3 +89,26 @@ def decode_jpeg(data: bytes) -> np.ndarray:
 def encoded_chunk(source, start: int, stop: int, box, size: int) -> list[bytes]:
     """Frames `start` to `stop` cropped, resized and JPEG-encoded: one stored chunk."""
     return [encode_jpeg(frame) for frame in source.read(start, stop, box, size)]
+
+
+WHOLE_FRAMES_AT_ONCE = 16     # whole recording frames held by a worker (SAMM-LV's are 2040x1088)
+
+
+def paper_analysis(source, size: int = flow_features.PAPER_SIZE, face_tries: int = 7, progress=None):
+    """`analyse` with paper 002's features: the video's face box and landmarks as ours (what the
+    record and the `frames_*` configs keep), the flow from its whole frames (`source.images`), streamed."""
+    box, landmarks = source.face(size, face_tries)
+    if not hasattr(source, "images"):
+        raise TypeError(f"{type(source).__name__} gives no whole frames (images): paper 002's features need them")
+    video = source.video
+    tracker = flow_features.PaperTracker(flow_features.paper_hop(video.fps), size)
+    rows = []
+    for start in range(0, video.num_frames, WHOLE_FRAMES_AT_ONCE):
+        stop = min(start + WHOLE_FRAMES_AT_ONCE, video.num_frames)
+        rows.extend(tracker.update(image) for image in source.images(range(start, stop)))
+        if progress is not None:
+            progress(stop - start)
+    if tracker.missed:
+        logging.warning("%s: no face at %d window starts or frames after them (zero motion there, as theirs)",
+                        video.video_id, tracker.missed)
+    return Analysis(box, np.asarray(landmarks, np.float32), np.stack(rows))
