@@ -19,7 +19,7 @@ from meint_jax.data import flow_features
 from meint_jax.data.clips import synthetic
 from meint_jax.data.long import sources as long_sources
 from meint_jax.data.long.videos import LongVideo
-from tests.data.test_flow_features import as_regions
+from tests.data.test_flow_features import MOUTH_REGIONS, OTHER_REGIONS, as_regions
 
 FRAME = 280                        # side of a hand-made recording frame
 PAD = 16                           # the texture is larger than the frame, so whole-frame shifts bring texture in
@@ -28,9 +28,6 @@ SCALE = flow_features.PAPER_SIZE / CROP
 MOTION = np.array([2.0, -1.0])     # (dx, dy) in crop pixels: right and up
 STEPS = np.linspace(0.0, 1.0, 5)
 TOLERANCE = 0.3                    # crop px
-MOUTH_REGIONS = [i for i, name in enumerate(flow_features.REGION_NAMES)
-                 if name == "mouth" or name.startswith(("mouth_", "upper_lip", "lower_lip", "inner_lip"))]
-OTHER_REGIONS = [i for i in range(len(flow_features.REGION_NAMES)) if i not in MOUTH_REGIONS]
 
 
 @pytest.fixture(scope="module")
