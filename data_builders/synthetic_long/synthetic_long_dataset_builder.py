@@ -11,6 +11,7 @@ import dataclasses
 import tensorflow_datasets as tfds
 
 from data_builders import long_video_builder
+from meint_jax.data.clips import synthetic
 from meint_jax.data.long import synthetic as synthetic_long
 
 
@@ -24,6 +25,12 @@ DEFAULT = synthetic_long.LongGeneratorConfig()
 TINY = synthetic_long.LongGeneratorConfig(num_subjects=3, videos_per_subject=2, frame_size=48, min_seconds=4.0,
                                           max_seconds=6.0, max_macro=2, macro_seconds=(0.5, 1.5),
                                           min_gap_seconds=0.4)
+# Emotions as hard to read as CASME II's (synthetic.LabelModel; docs/design.md, "Generated labels as hard as real
+# ones"), so F1_analysis and STRS can tell joint from separate training.
+HARD = dataclasses.replace(DEFAULT, labels=synthetic.LabelModel())
+HARD_TINY = dataclasses.replace(TINY, labels=synthetic.LabelModel())
+HARD_NOTE = ("Emotions drawn through synthetic.LabelModel: CASME II's class imbalance, AU sets shared between "
+             "classes, per-subject AU styles, 5% of labels given to another class.")
 
 
 def _config(name: str, generator: synthetic_long.LongGeneratorConfig, frames: bool, description: str):
@@ -43,6 +50,8 @@ class Builder(long_video_builder.LongVideoBuilder):
         _config("default_frames", DEFAULT, True, "As default, with the 112-px frames in chunks of 64."),
         _config("tiny", TINY, False, "3 subjects x 2 videos of 4-6 s, 48 px: flow features; for tests."),
         _config("tiny_frames", TINY, True, "As tiny, with the 48-px frames in chunks of 64; for tests."),
+        _config("hard", HARD, False, "As default, with hard labels. " + HARD_NOTE),
+        _config("hard_tiny", HARD_TINY, False, "As tiny, with hard labels; for tests. " + HARD_NOTE),
     ]
     DEFAULT_CONFIG_NAME = "default"
 

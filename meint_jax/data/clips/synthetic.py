@@ -8,6 +8,11 @@ flicker, sensor noise). Annotated onset/apex/offset are read off the true
 curve with annotator-like noise, so the triangular pseudo-label is wrong in
 the same ways it is wrong on real data.
 
+With a `LabelModel` (the `hard` builder configs) an emotion is no longer one
+fixed AU set: classes are as imbalanced as CASME II's, some AU sets stand for
+several classes, each subject shows AUs in its own way, and annotators flip a
+share of the labels (docs/design.md, "Generated labels as hard as real ones").
+
 Everything is a pure function of a seed: the same seed gives the same bytes.
 Faces are evaluated analytically at (displaced) pixel coordinates, so sub-pixel
 motion changes pixel values smoothly instead of snapping to the grid.
@@ -58,6 +63,138 @@ EXPRESSIONS = (
 )
 EMOTIONS = ("happiness", "surprise", "disgust", "repression", "sadness", "others")
 
+# CASME II's five classes by clip count (sadness 7 and fear 2 are left out, as its 5-class protocol does):
+# the prior of a hard set's true emotions. Its 3-class composite is then 90 negative : 32 positive : 25 surprise.
+CASME2_COUNTS = (("happiness", 32), ("surprise", 25), ("disgust", 63), ("repression", 27), ("others", 99))
+
+# AU sets that several classes produce, so the AUs alone cannot tell which one a clip is (hard sets only).
+AMBIGUOUS_EXPRESSIONS = (
+    (("AU12",), ("happiness", "repression")),                 # a smile shown, or one held back
+    (("AU14",), ("repression", "happiness", "others")),       # the dimpler: suppressed smile, contempt, nothing
+    (("AU6", "AU7"), ("happiness", "disgust")),               # narrowed eyes without the mouth
+    (("AU1", "AU2"), ("surprise", "others")),                 # raised brows: surprise, or attention
+    (("AU1", "AU2", "AU4"), ("surprise", "disgust", "others")),   # raised and drawn-together brows
+    (("AU4",), ("disgust", "repression", "others")),          # CASME's 'tense'
+    (("AU15", "AU17"), ("repression", "others")),
+)
+
+# The AU beside each one that a subject may recruit in its place (hard sets: `LabelModel.substitution`).
+SUBSTITUTES = {"AU1": "AU2", "AU2": "AU1", "AU4": "AU7", "AU6": "AU7", "AU7": "AU6", "AU10": "AU12",
+               "AU12": "AU14", "AU14": "AU12", "AU15": "AU17", "AU17": "AU15"}
+
+# Appended to (seed, subject) for the stream a subject's style is drawn from: clip streams are (seed, subject, clip).
+STYLE_STREAM = 1 << 30
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelModel:
+    """How a hard set's emotions relate to its AUs: not one to one, as on real data.
+
+    A clip's true emotion is drawn from `class_counts`; it shows one of its class's own AU sets (EXPRESSIONS)
+    or, with probability `ambiguous`, a set it shares with other classes (AMBIGUOUS_EXPRESSIONS). The subject
+    then shows that set in its own way (`subject_style`), and the annotator's label is another class with
+    probability `noise`.
+    """
+
+    class_counts: tuple[tuple[str, float], ...] = CASME2_COUNTS
+    ambiguous: float = 0.2          # share of a class's clips that show an AU set shared with other classes
+    substitution: float = 0.1       # per subject and AU: the subject shows SUBSTITUTES[au] instead
+    omission: float = 0.1           # per subject and AU: the subject leaves it out of sets of two or more AUs
+    gain_spread: float = 0.3        # per subject and AU: log-sd of the AU's strength relative to the others
+    amplitude_spread: float = 0.2   # per subject: log-sd of the expression's amplitude (x the drawn peak)
+    noise: float = 0.05             # share of labels an annotator gives to another class (uniform among them)
+
+    def __post_init__(self):
+        unknown = sorted({e for e, _ in self.class_counts} - set(EMOTIONS))
+        if unknown:
+            raise ValueError(f"LabelModel.class_counts: unknown emotions {unknown}; use {EMOTIONS}")
+        if min(c for _, c in self.class_counts) < 0 or sum(c for _, c in self.class_counts) <= 0:
+            raise ValueError(f"LabelModel.class_counts={self.class_counts}: counts are >= 0, some > 0")
+        for name in ("ambiguous", "substitution", "omission", "noise"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"LabelModel.{name}={getattr(self, name)}: a probability lies in [0, 1]")
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return tuple(e for e, count in self.class_counts if count > 0)
+
+    @property
+    def prior(self) -> np.ndarray:
+        counts = np.array([count for _, count in self.class_counts if count > 0], np.float64)
+        return counts / counts.sum()
+
+
+@dataclasses.dataclass(frozen=True)
+class SubjectStyle:
+    """How one subject shows AUs: the same for all its clips."""
+
+    substitutes: dict              # AU -> the AU this subject shows in its place
+    omitted: frozenset             # AUs this subject leaves out of sets of two or more
+    gains: dict                    # AU -> relative strength (1 where absent)
+    amplitude: float               # x every expression's drawn peak displacement
+
+
+NEUTRAL_STYLE = SubjectStyle(substitutes={}, omitted=frozenset(), gains={}, amplitude=1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Expression:
+    """One drawn expression: the AUs the face shows, the annotated emotion and the one behind it."""
+
+    aus: tuple[str, ...]
+    emotion: str                   # the annotator's label
+    true_emotion: str              # before annotator noise
+    gains: np.ndarray              # each AU's relative strength, the largest 1
+    amplitude: float               # x the drawn peak displacement
+
+
+def subject_style(labels: LabelModel | None, seed: int, subject_index: int) -> SubjectStyle:
+    """The subject's way of showing AUs, from its own stream: every draw is made whatever the probabilities,
+    so a probability moves thresholds only."""
+    if labels is None:
+        return NEUTRAL_STYLE
+    rng = np.random.default_rng([seed, subject_index, STYLE_STREAM])
+    names = sorted(ACTION_UNITS)
+    substitute, omit = rng.uniform(size=len(names)), rng.uniform(size=len(names))
+    gains = np.exp(labels.gain_spread * rng.normal(size=len(names)))
+    amplitude = float(np.exp(np.clip(labels.amplitude_spread * rng.normal(), -0.4, 0.4)))
+    return SubjectStyle(
+        substitutes={au: SUBSTITUTES[au] for au, u in zip(names, substitute) if u < labels.substitution},
+        omitted=frozenset(au for au, u in zip(names, omit) if u < labels.omission),
+        gains=dict(zip(names, gains.tolist())), amplitude=amplitude)
+
+
+def shown_aus(aus: tuple[str, ...], style: SubjectStyle) -> tuple[str, ...]:
+    """The AUs a subject shows for an expression's set: substituted, then omitted (never all), in order."""
+    substituted = tuple(dict.fromkeys(style.substitutes.get(au, au) for au in aus))
+    kept = tuple(au for au in substituted if au not in style.omitted)
+    return kept or substituted[:1]
+
+
+def _class_sets(emotion: str) -> tuple[list, list]:
+    """(the class's own AU sets, the ambiguous sets it shares)."""
+    own = [aus for aus, e in EXPRESSIONS if e == emotion]
+    shared = [aus for aus, classes in AMBIGUOUS_EXPRESSIONS if emotion in classes]
+    return own, shared
+
+
+def draw_expression(labels: LabelModel | None, style: SubjectStyle, rng: np.random.Generator) -> Expression:
+    """One expression; without a label model, one EXPRESSIONS entry (the default sets' draws, unchanged)."""
+    if labels is None:
+        aus, emotion = EXPRESSIONS[int(rng.integers(len(EXPRESSIONS)))]
+        gains = rng.uniform(0.6, 1.0, len(aus))
+        return Expression(aus, emotion, emotion, gains / gains.max(), 1.0)
+    classes = labels.classes
+    true_emotion = classes[int(rng.choice(len(classes), p=labels.prior))]
+    own, shared = _class_sets(true_emotion)
+    ambiguous, flipped = rng.uniform(size=2) < (labels.ambiguous, labels.noise)
+    pool = shared if shared and (ambiguous or not own) else own
+    aus = shown_aus(pool[int(rng.integers(len(pool)))], style)
+    others = [c for c in classes if c != true_emotion]
+    emotion = others[int(rng.integers(len(others)))] if flipped and others else true_emotion
+    gains = rng.uniform(0.6, 1.0, len(aus)) * np.array([style.gains.get(au, 1.0) for au in aus])
+    return Expression(aus, emotion, true_emotion, gains / gains.max(), style.amplitude)
+
 
 @dataclasses.dataclass(frozen=True)
 class GeneratorConfig:
@@ -73,6 +210,7 @@ class GeneratorConfig:
     min_neutral: int = 8      # neutral frames before onset and after offset
     peak_px: tuple[float, float] = (1.0, 3.0)   # largest tissue displacement at the apex, px at 112 px
     seed: int = 0
+    labels: LabelModel | None = None    # None: each emotion one fixed AU set (EXPRESSIONS); the hard sets' model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -290,7 +428,7 @@ def _displacement(u, v, active_aus, gains, scale, table=ACTION_UNITS):
 
 
 def render_clip(identity: Identity, subject: str, clip_index: int, cfg: GeneratorConfig,
-                rng: np.random.Generator) -> Clip:
+                rng: np.random.Generator, style: SubjectStyle = NEUTRAL_STYLE) -> Clip:
     """Renders one clip: neutral, expression, neutral, with confounders throughout."""
     size = cfg.frame_size
     n = int(rng.integers(cfg.min_frames, cfg.max_frames + 1))
@@ -300,11 +438,10 @@ def render_clip(identity: Identity, subject: str, clip_index: int, cfg: Generato
     true_intensity = intensity_curve(n, true_onset, true_onset + me_len, rng)
     onset_i, apex_i, offset_i = annotate(true_intensity, rng)
 
-    aus, emotion = EXPRESSIONS[int(rng.integers(len(EXPRESSIONS)))]
-    gains = rng.uniform(0.6, 1.0, len(aus))
-    gains /= gains.max()
-    # Largest tissue displacement at the apex: 1-3 pixels at 112x112 by default.
-    peak_px = rng.uniform(*cfg.peak_px) * size / 112.0
+    expression = draw_expression(cfg.labels, style, rng)
+    aus, gains = expression.aus, expression.gains
+    # Largest tissue displacement at the apex: 1-3 pixels at 112x112 by default (x the subject's amplitude).
+    peak_px = rng.uniform(*cfg.peak_px) * size / 112.0 * expression.amplitude
     pixel = 2.0 / size  # face units per pixel (the frame spans [-1, 1])
 
     # Confounders at lab sizes. Slow head drift (a smoothed random walk) of 0.1-0.4 px
@@ -346,7 +483,7 @@ def render_clip(identity: Identity, subject: str, clip_index: int, cfg: Generato
         onset=first_number + onset_i,
         apex=first_number + apex_i,
         offset=first_number + offset_i,
-        emotion=emotion,
+        emotion=expression.emotion,
         action_units="+".join(a[2:] for a in aus),
         true_intensity=true_intensity,
     )
@@ -361,5 +498,6 @@ def generate(cfg: GeneratorConfig) -> Iterator[Clip]:
     for s in range(cfg.num_subjects):
         subject_rng = np.random.default_rng([cfg.seed, s])
         identity = make_identity(subject_rng)
+        style = subject_style(cfg.labels, cfg.seed, s)
         for c in range(cfg.clips_per_subject):
-            yield render_clip(identity, subject_code(s), c, cfg, np.random.default_rng([cfg.seed, s, c]))
+            yield render_clip(identity, subject_code(s), c, cfg, np.random.default_rng([cfg.seed, s, c]), style)

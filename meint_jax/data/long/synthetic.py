@@ -7,7 +7,10 @@ per subject a few recordings of tens of seconds holding 0-3 micro-expressions
 them, and the distractors of a real session everywhere: blinks every 3-5 s,
 head drift and a few head turns, mouth movements that are no expression,
 lighting flicker and sensor noise. Each expression's AUs decide its emotion
-(the `synthetic.EXPRESSIONS` table), which maps to the field's classes.
+(the `synthetic.EXPRESSIONS` table), which maps to the field's classes; with a
+label model (`labels`, the `hard` configs) they are drawn as the hard clip
+sets' are (`synthetic.draw_expression`): imbalanced, ambiguous, in each
+subject's style, a share mislabelled.
 
 A video is first drawn as a `VideoScript` (every random choice, cheap), and any
 range of its frames is then rendered on demand, a pure function of the seed
@@ -60,6 +63,7 @@ class LongGeneratorConfig:
     head_turns_per_minute: float = 2.0
     mouth_moves_per_minute: float = 4.0
     seed: int = 0
+    labels: synthetic.LabelModel | None = None    # None: each emotion one fixed AU set; see synthetic.LabelModel
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -147,6 +151,7 @@ def _smooth_step(n: int, at: int, duration: int) -> np.ndarray:
 def script(cfg: LongGeneratorConfig, subject_index: int, video_index: int) -> VideoScript:
     """Draws one video; the same (seed, subject, video) gives the same script and the same pixels."""
     identity = synthetic.make_identity(np.random.default_rng([cfg.seed, subject_index]))
+    style = synthetic.subject_style(cfg.labels, cfg.seed, subject_index)
     seed = (cfg.seed, subject_index, video_index)
     rng = np.random.default_rng(seed + (1 << 20,))
     size, fps = cfg.frame_size, cfg.fps
@@ -173,10 +178,9 @@ def script(cfg: LongGeneratorConfig, subject_index: int, video_index: int) -> Vi
     motions, intervals = [], []
     true_intensity = np.zeros((n, 2), np.float32)
     for kind, length, start in zip(kinds, lengths, starts):
-        aus, native = synthetic.EXPRESSIONS[int(rng.integers(len(synthetic.EXPRESSIONS)))]
-        gains = rng.uniform(0.6, 1.0, len(aus))
-        gains /= gains.max()
-        peak = rng.uniform(*(cfg.micro_px if kind == "micro" else cfg.macro_px)) * px
+        expression = synthetic.draw_expression(cfg.labels, style, rng)
+        aus, native, gains = expression.aus, expression.emotion, expression.gains
+        peak = rng.uniform(*(cfg.micro_px if kind == "micro" else cfg.macro_px)) * px * expression.amplitude
         curve = synthetic.intensity_curve(length + 1, 0, length, rng)
         du, dv = synthetic._displacement(u0, v0, aus, gains, peak * pixel)
         motions.append(Motion(start, curve, du, dv))
