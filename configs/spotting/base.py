@@ -10,6 +10,18 @@ instead of paper 002's hard 1), `spotting_only` (no emotion head), `separate` (t
 trained as two models, each for the whole step budget: does sharing help?), `paper` (paper 002's training
 choices all at once: `apply_paper`; on a real dataset also its window, sampling, batch, epochs and flow
 features, `PaperSettings`).
+
+Each of paper 002's choices is also a setting of its own, ours the default: `model.weight_init='paper'`,
+`model.drop_path`, `train.schedule='onecycle'` (torch's OneCycleLR with its beta1 cycle), `loss.class_weights=
+'paper'` (scikit-learn's balanced weights x 6 for neutral, from the training windows) with `loss.emotion_reduction=
+'mean'` (their cross-entropy's average), `data.macro_frames='neutral'`, `data.window_grid='paper'` (their fixed
+set of windows on a k/2 grid), `eval.window_merge='first'` and `eval.decoder='paper'`. Still ours under
+`variant=paper`: the flow features on the synthetic data (theirs on a real dataset's `features_paper`), the
+augmentation's draw (a continuous U(0.9, 1.1), theirs in steps of 0.01), epochs counted from an estimate of
+their windows (`PaperSettings.me_windows`, not from the fold), batches that run on across an epoch's end (theirs
+ends each epoch with a short one), every video (theirs drops videos without a micro-expression), intervals
+labelled onset to offset (theirs one frame in at each end), and the whole video scored at test time (theirs
+stops at its last whole half window).
 """
 
 import dataclasses
@@ -46,9 +58,11 @@ class PaperSettings:
 
 def apply_paper(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """Paper 002's choices that hold on every dataset: its initialisation and drop-path, its loss (micro-
-    expressions only: their labels hold no macro-expression; 0.9 spotting + 0.1 emotions over four classes
-    with `others`), Adam at 3e-4 warmed up over 30% of the steps, and its interval selection (fixed p, so no
-    validation subjects: every training subject trains)."""
+    expressions only: their labels hold no macro-expression, whose frames are neutral; 0.9 spotting + 0.1
+    emotions over four classes with `others`, their class weights and average), Adam at 3e-4 under their
+    one-cycle schedule rising over 30% of the steps, their grid of training windows, the first window's
+    scores per frame at test time, and its interval selection (fixed p, so no validation subjects: every
+    training subject trains)."""
     config.model.weight_init = "paper"
     config.model.drop_path = 0.2
     config.data.target_shape = "hard"
@@ -59,13 +73,14 @@ def apply_paper(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     config.loss.macro_weight = 0.0
     config.loss.spotting_weight = 0.9
     config.loss.emotion_weight = 0.1
-    config.loss.balance_classes = True
-    # Theirs weighs neutral 6 x sklearn's balanced weight, which on our scale (classes' mean 1) depends on the
-    # data (by our estimate about 0.05 on CAS(ME)^3, 0.2 on SAMM-LV). Ours stays at its fixed 0.1.
-    config.loss.neutral_weight = 0.1
+    config.data.macro_frames = "neutral"
+    config.data.window_grid = "paper"
+    config.loss.class_weights = "paper"
+    config.loss.emotion_reduction = "mean"
     config.train.learning_rate = 3e-4
-    config.train.schedule = "cosine"
+    config.train.schedule = "onecycle"
     config.train.warmup_steps = round(PAPER_WARMUP * config.train.num_steps)
+    config.eval.window_merge = "first"
     config.eval.decoder = "paper"
     config.eval.paper_samm = False
     config.eval.validation_subjects = 0
@@ -106,6 +121,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.data.me_fraction = 0.5               # training windows holding a micro-expression; < 0: uniform
     config.data.target_shape = "hard"           # inside an expression: hard (paper 002) or a pseudo_labels shape
     config.data.feature_scale = 0.1             # augmentation: features x U(1 - s, 1 + s) per window (paper 002)
+    config.data.window_grid = "any"             # training windows: any (a fresh start each draw) | paper (their
+                                                # fixed set: k rows every k/2, with their me_fraction)
+    config.data.macro_frames = "own"            # a macro-expression's frames' emotion: own class | neutral (paper)
     # Recorded from the dataset when training starts (leave unset):
     config.data.flow_size = placeholder(int)        # how the dataset's flow features were made, for `meint_jax.spot`
     config.data.anchor_every = placeholder(int)
@@ -140,9 +158,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.loss.emotion_weight = 0.1
     config.loss.neutral_weight = 0.1            # the neutral class's cross-entropy weight (down-weighted)
     config.loss.balance_classes = True          # the emotion classes weighted by 1 / their share of training frames
+    # ours: balance_classes and neutral_weight | paper: scikit-learn's balanced weights from the training windows'
+    # frames, neutral's x 6 (recorded in emotion_weights and metrics.json)
+    config.loss.class_weights = "ours"
+    config.loss.emotion_reduction = "weighted_mean"   # the cross-entropy over the weights | mean: over frames (paper)
     config.loss.emotion_weights = placeholder(tuple)  # recorded: each class's weight, neutral last (leave unset)
 
-    # Paper 002's settings (with a one-cycle schedule there: cosine here).
+    # Paper 002's batch and rate; schedule: cosine (ours) | onecycle (paper 002's, rising for warmup_steps).
     config.train = common.training(batch_size=32, num_steps=3000, learning_rate=3e-4, warmup_steps=300,
                                    schedule="cosine")
     config.train.separate = False               # the `separate` ablation: a spotting model and an emotion model
@@ -162,6 +184,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.eval.timelines = 4                   # test videos drawn as timelines
     config.eval.seed = 1234
     config.eval.emotion_pooling = "vote"        # an interval's emotion: vote (paper 002) | mean of probabilities
+    config.eval.window_merge = "mean"           # a frame's score: mean over its windows | first (paper 002's)
     return apply_variant(config, args.variant)
 
 

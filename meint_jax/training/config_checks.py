@@ -18,6 +18,8 @@ from meint_jax.models import DTYPES
 from meint_jax.models.factory import TEMPORAL_MODELS
 from meint_jax.models.model import CLIP_INPUTS, FRAME_INPUTS
 from meint_jax.models.ssm import WEIGHT_INITS
+from meint_jax.training.losses import REDUCTIONS
+from meint_jax.training.state import SCHEDULES
 
 
 def _check(condition: bool, message: str) -> None:
@@ -34,8 +36,10 @@ def _check_training(t, e) -> None:
     _check(t.learning_rate > 0.0, f"config.train.learning_rate={t.learning_rate!r}: use a value > 0")
     _check(isinstance(t.warmup_steps, int) and (t.warmup_steps == 0 or 0 < t.warmup_steps < t.num_steps),
            f"config.train.warmup_steps={t.warmup_steps!r}: use 0 <= warmup_steps < train.num_steps")
-    _check(t.schedule in ("constant", "cosine"),
-           f"config.train.schedule={t.schedule!r}: use 'constant' or 'cosine'")
+    _check(t.schedule in SCHEDULES,
+           f"config.train.schedule={t.schedule!r}: choose one of {SCHEDULES} (onecycle: paper 002's)")
+    _check(t.schedule != "onecycle" or t.warmup_steps >= 1,
+           "config.train.schedule='onecycle' rises for train.warmup_steps steps: set 0 < warmup_steps < num_steps")
     for name in ("log_every", "checkpoint_every"):
         _check(isinstance(t[name], int) and t[name] >= 1,
                f"config.train.{name}={t[name]!r}: use a positive integer")
@@ -69,6 +73,12 @@ def check_spotting_config(config: ml_collections.ConfigDict) -> None:
     _check(d.target_shape in long_pipeline.TARGET_SHAPES,
            f"config.data.target_shape={d.target_shape!r}: choose one of {long_pipeline.TARGET_SHAPES}")
     _check(0.0 <= d.feature_scale < 1.0, f"config.data.feature_scale={d.feature_scale!r}: use a fraction in [0, 1)")
+    _check(d.get("window_grid", "any") in long_pipeline.GRIDS,
+           f"config.data.window_grid={d.get('window_grid')!r}: choose one of {long_pipeline.GRIDS} (paper: paper 002)")
+    _check(d.get("macro_frames", "own") in long_pipeline.MACRO_FRAMES,
+           f"config.data.macro_frames={d.get('macro_frames')!r}: choose one of {long_pipeline.MACRO_FRAMES}")
+    _check(e.get("window_merge", "mean") in WINDOW_MERGES,
+           f"config.eval.window_merge={e.get('window_merge')!r}: choose one of {WINDOW_MERGES} (first: paper 002's)")
     _check(m.inputs in ("flow", "frames"),
            f"config.model.inputs={m.inputs!r}: use 'flow' (paper 002) or 'frames' (ResNet18 on a frames_* build)")
     _check(m.temporal in SPOTTING_TEMPORAL_MODELS,
@@ -106,6 +116,8 @@ def check_spotting_config(config: ml_collections.ConfigDict) -> None:
 
 
 EMOTION_POOLING = ("vote", "mean")
+WINDOW_MERGES = ("mean", "first")    # tasks/spotting/window_merge.py's MERGES (a layer above: named here)
+CLASS_WEIGHTS = ("ours", "paper")     # ours: balance_classes and neutral_weight; paper: paper 002's balanced x 6
 
 
 def _check_emotions(config) -> None:
@@ -118,6 +130,10 @@ def _check_emotions(config) -> None:
     for name in ("spotting_weight", "emotion_weight", "neutral_weight"):
         if name in lo:
             _check(lo[name] >= 0.0, f"config.loss.{name}={lo[name]!r}: use a value >= 0")
+    _check(lo.get("class_weights", "ours") in CLASS_WEIGHTS,
+           f"config.loss.class_weights={lo.get('class_weights')!r}: choose one of {CLASS_WEIGHTS}")
+    _check(lo.get("emotion_reduction", "weighted_mean") in REDUCTIONS,
+           f"config.loss.emotion_reduction={lo.get('emotion_reduction')!r}: choose one of {REDUCTIONS}")
 
 
 def _check_clip_inputs(d, m) -> None:
@@ -221,7 +237,8 @@ RECORDED = ("data.frame_size", "data.expression_frames", "data.flow_size", "data
 # resumed old run from a config that would change it (a spotting run saved before the emotion head existed
 # had none; an intensity run saved before `task` was a field had none).
 ADDED_SINCE = {"model.emotion_head": False, "model.inputs": "frames", "task": "intensity", "model.weight_init": "ours",
-               "model.drop_path": 0.0}
+               "model.drop_path": 0.0, "data.window_grid": "any", "data.macro_frames": "own",
+               "loss.class_weights": "ours", "loss.emotion_reduction": "weighted_mean"}
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict:

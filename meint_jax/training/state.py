@@ -28,8 +28,42 @@ class TrainState:
     opt_state: Any
 
 
+SCHEDULES = ("constant", "cosine", "onecycle")
+# torch.optim.lr_scheduler.OneCycleLR's defaults, which paper 002 keeps: the rate rises from peak / 25 and ends at
+# peak / 25 / 1e4; Adam's beta1 (its momentum) falls from 0.95 to 0.85 while the rate rises, and climbs back.
+ONECYCLE_DIV, ONECYCLE_FINAL_DIV = 25.0, 1e4
+ONECYCLE_MOMENTUM = (0.95, 0.85)
+
+
+def onecycle(num_steps: int, rise_steps: int, start: float, peak: float, end: float):
+    """torch's OneCycleLR curve (two phases, cosine annealing) as a schedule of the step: `start` to `peak` by step
+    `rise_steps` - 1, then to `end` by step `num_steps` - 1 (torch's pct_start = rise_steps / num_steps); held
+    at `end` past it, where torch would raise."""
+    rise_end, last = float(rise_steps) - 1.0, float(num_steps) - 1.0
+
+    def anneal(a, b, pct):     # torch's b + (a - b) (cos(pi pct) + 1) / 2, without float32's cancellation near 1
+        return b + (a - b) * jnp.cos(jnp.pi / 2.0 * pct) ** 2
+
+    def schedule(step):
+        step = jnp.asarray(step, jnp.float32)
+        rising = anneal(start, peak, step / rise_end if rise_end > 0 else jnp.ones_like(step))
+        falling = anneal(peak, end, jnp.clip((step - rise_end) / max(last - rise_end, 1e-9), 0.0, 1.0))
+        return jnp.where(step <= rise_end, rising, falling)
+
+    return schedule
+
+
 def create_optimizer(train_config: ml_collections.ConfigDict) -> optax.GradientTransformation:
+    """Adam under `train_config.schedule`: constant (after any linear warm-up), cosine (warm-up from 0, then
+    cosine decay to 0), or onecycle (paper 002's: torch's OneCycleLR with its rising phase `warmup_steps` long,
+    cycling Adam's beta1 as torch does)."""
     lr = train_config.learning_rate
+    if train_config.schedule == "onecycle":
+        steps, rise = train_config.num_steps, train_config.warmup_steps
+        start = lr / ONECYCLE_DIV
+        rate = onecycle(steps, rise, start, lr, start / ONECYCLE_FINAL_DIV)
+        momentum = onecycle(steps, rise, ONECYCLE_MOMENTUM[0], ONECYCLE_MOMENTUM[1], ONECYCLE_MOMENTUM[0])
+        return optax.inject_hyperparams(optax.adam)(learning_rate=rate, b1=momentum)
     if train_config.schedule == "cosine":
         schedule = optax.warmup_cosine_decay_schedule(
             0.0, lr, max(train_config.warmup_steps, 1), max(train_config.num_steps, 2))

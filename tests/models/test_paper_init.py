@@ -118,7 +118,7 @@ def test_variant_paper_sets_every_training_choice_of_paper_002_on_each_long_vide
     assert (m.weight_init, m.drop_path, m.temporal, m.inputs) == ("paper", 0.2, "slow_fast", "flow")
     assert m.emotion_head
     assert (lo.micro_weight, lo.macro_weight, lo.spotting_weight, lo.emotion_weight) == (1.0, 0.0, 0.9, 0.1)
-    assert (t.learning_rate, t.schedule, t.num_steps) == (3e-4, "cosine", paper.steps)
+    assert (t.learning_rate, t.schedule, t.num_steps) == (3e-4, "onecycle", paper.steps)
     assert t.warmup_steps == round(0.3 * paper.steps)
     assert (e.decoder, e.paper_samm, e.validation_subjects, e.protocol) == ("paper", False, 0, "loso")
     ours = importlib.import_module(f"configs.spotting.{module}").get_config()

@@ -17,9 +17,14 @@ position. It carries:
   an expression whose label is not a class (`others` when excluded);
 - `positions` [W]: the frames' numbers in the source; `mask` [W]: 0 for padding
   (a video shorter than a window).
-Training windows are drawn so that a `me_fraction` share overlaps a
-micro-expression (the rest overlaps none), deterministically from
-(seed, step): a resumed run sees the very batches an uninterrupted one would.
+Training windows come from one of two samplers (`SAMPLERS`, by the spec's
+`grid`), both deterministic in (seed, step): a resumed run sees the very
+batches an uninterrupted one would.
+- `any` (ours): each window drawn afresh from every start, a `me_fraction`
+  share overlapping a micro-expression (the rest overlapping none);
+- `paper` (paper 002's): a fixed set on its grid, k rows every k/2, holding
+  every window with a micro-expression and (1 - me_fraction) / me_fraction
+  times as many without one drawn once, then epochs over it.
 """
 
 from __future__ import annotations
@@ -37,6 +42,10 @@ from meint_jax.data.long.videos import LongVideo
 
 NEUTRAL = len(long_videos.EMOTION_CLASSES)   # the per-frame class outside every expression (default classes)
 TARGET_SHAPES = ("hard",) + tuple(pseudo_labels.SHAPES)
+GRIDS = ("any", "paper")            # where training windows start: see the module docstring
+# A macro-expression's frames: their expression's class (ours) or neutral, as paper 002's labels hold only
+# micro-expressions (a macro-expression's frames are background there).
+MACRO_FRAMES = ("own", "neutral")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +58,8 @@ class LongWindowSpec:
     target_shape: str = "hard"  # inside an expression: hard (1) or a pseudo_labels shape
     emotion_classes: tuple = long_videos.EMOTION_CLASSES    # per-frame emotion classes (neutral follows)
     emotion_labels: str = "three"                          # three | native: which label of an expression
+    grid: str = "any"           # training windows: any start (ours) | paper 002's k/2 grid (GRIDS)
+    macro_frames: str = "own"   # a macro-expression's frames' emotion: own class | neutral (MACRO_FRAMES)
 
     def __post_init__(self):
         if self.length < 2 or self.frame_step < 1:
@@ -58,6 +69,9 @@ class LongWindowSpec:
             raise ValueError(f"target_shape={self.target_shape!r}: choose one of {TARGET_SHAPES}")
         if self.me_fraction > 1:
             raise ValueError(f"me_fraction={self.me_fraction} is a share: at most 1")
+        if self.grid not in GRIDS or self.macro_frames not in MACRO_FRAMES:
+            raise ValueError(f"grid={self.grid!r} / macro_frames={self.macro_frames!r}: choose from {GRIDS} / "
+                             f"{MACRO_FRAMES}")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -147,11 +161,14 @@ def frame_targets(positions: np.ndarray, intervals, shape: str = "hard") -> np.n
 
 
 def frame_emotions(positions: np.ndarray, intervals, classes=long_videos.EMOTION_CLASSES,
-                   label_set: str = "three") -> np.ndarray:
+                   label_set: str = "three", macro_frames: str = "own") -> np.ndarray:
     """int32 [...]: each frame's expression class index in `classes`, len(classes) (neutral) outside, -1
-    (`emotion_classes.IGNORED`) in an expression whose label is no class; a micro-expression wins an overlap."""
+    (`emotion_classes.IGNORED`) in an expression whose label is no class; a micro-expression wins an overlap.
+    With `macro_frames='neutral'` a macro-expression's frames are neutral (paper 002's labels)."""
     positions = np.asarray(positions)
     out = np.full(positions.shape, len(classes), np.int32)
+    if macro_frames == "neutral":
+        intervals = [i for i in intervals if i.kind == "micro"]
     for interval in sorted(intervals, key=lambda i: i.kind == "micro"):      # macro first, micro over it
         inside = (positions >= interval.onset) & (positions <= interval.offset)
         out[inside] = emotion_classes.index(emotion_classes.interval_label(interval, label_set), tuple(classes))
@@ -180,15 +197,23 @@ def window_indices(num_frames: int, start: int, spec: LongWindowSpec) -> tuple[n
     return np.minimum(index, num_frames - 1), mask
 
 
-def _overlaps_micro(stored: StoredVideo, spec: LongWindowSpec) -> np.ndarray:
-    """bool per window start: does the window hold a frame of a micro-expression?"""
+def paper_grid_starts(num_frames: int, spec: LongWindowSpec) -> np.ndarray:
+    """Paper 002's window starts: every k // 2 rows of the step grid, as many whole windows as its code cuts
+    (rows // (k // 2) - 1); one start, 0, for a video shorter than that."""
+    rows = -(-num_frames // spec.frame_step)
+    half = max(1, spec.length // 2)
+    return np.arange(max(1, rows // half - 1)) * half
+
+
+def _overlaps_micro(stored: StoredVideo, spec: LongWindowSpec, starts: np.ndarray | None = None) -> np.ndarray:
+    """bool per window start (default: every start): does the window hold a frame of a micro-expression?"""
     video = stored.video
     numbers = video.frame_numbers[::spec.frame_step]
     inside = np.zeros(len(numbers), np.int64)
     for interval in video.intervals:
         if interval.kind == "micro":
             inside |= (numbers >= interval.onset) & (numbers <= interval.offset)
-    starts = window_starts(video.num_frames, spec)
+    starts = window_starts(video.num_frames, spec) if starts is None else np.asarray(starts)
     running = np.concatenate([[0], np.cumsum(inside)])
     stops = np.minimum(starts + spec.length, len(numbers))
     return running[stops] - running[starts] > 0
@@ -201,7 +226,7 @@ def make_window(stored: StoredVideo, start: int, spec: LongWindowSpec) -> dict:
     window = {"features": flow_features.relative_to_window_start(stored.flow[index]).astype(np.float32),
               "targets": frame_targets(positions, stored.video.intervals, spec.target_shape),
               "emotions": frame_emotions(positions, stored.video.intervals, spec.emotion_classes,
-                                         spec.emotion_labels),
+                                         spec.emotion_labels, spec.macro_frames),
               "positions": positions.astype(np.int32), "mask": mask, "start": np.int32(start)}
     if stored.video.true_intensity is not None:
         window["true_intensity"] = stored.video.true_intensity[index]
@@ -209,12 +234,13 @@ def make_window(stored: StoredVideo, start: int, spec: LongWindowSpec) -> dict:
 
 
 class WindowSampler:
-    """Draws training windows from a set of videos, balanced between windows with and without an ME."""
+    """Draws training windows from a set of videos, balanced between windows with and without an ME (ours:
+    grid `any`)."""
 
-    def __init__(self, videos: Sequence[StoredVideo], spec: LongWindowSpec):
+    def __init__(self, videos: Sequence[StoredVideo], spec: LongWindowSpec, seed: int = 0):
         if not videos:
             raise ValueError("no videos to draw windows from")
-        self.videos, self.spec = list(videos), spec
+        self.videos, self.spec, self.seed = list(videos), spec, seed
         pools = {True: [], False: []}
         for number, stored in enumerate(self.videos):
             starts = window_starts(stored.video.num_frames, spec)
@@ -235,9 +261,63 @@ class WindowSampler:
         number, start = pool[int(rng.integers(len(pool)))]
         return int(number), int(start)
 
+    def batch(self, step: int, batch_size: int) -> list[tuple[int, int]]:
+        """(video number, start) of each window of batch `step`, drawn from (seed, step)."""
+        rng = np.random.default_rng([self.seed, step])
+        return [self.draw(rng) for _ in range(batch_size)]
+
     @property
     def me_windows(self) -> int:
         return len(self.pools[True])
+
+
+def paper_windows(videos: Sequence[StoredVideo], spec: LongWindowSpec, seed: int) -> tuple[np.ndarray, int]:
+    """(windows [N, 2] of (video number, start), how many hold an ME): paper 002's training set, drawn once from
+    `seed`. Every window of its grid (`paper_grid_starts`) holding a micro-expression, and int(that many x
+    ratio) of those holding none, ratio = (1 - me_fraction) / me_fraction (their `ratio`); where too few are
+    left, all but two of them, as their `downSampling` does. me_fraction < 0: every window of the grid."""
+    with_me, without = [], []
+    for number, stored in enumerate(videos):
+        starts = paper_grid_starts(stored.video.num_frames, spec)
+        has_me = _overlaps_micro(stored, spec, starts)
+        with_me += [(number, int(s)) for s in starts[has_me]]
+        without += [(number, int(s)) for s in starts[~has_me]]
+    if spec.me_fraction < 0:
+        chosen = without
+    else:
+        ratio = np.inf if spec.me_fraction == 0 else (1.0 - spec.me_fraction) / spec.me_fraction
+        wanted = len(without) if np.isinf(ratio) else int(len(with_me) * ratio + 1e-9)   # 1e-9: 2/3's ratio 0.5
+        if len(without) <= wanted:
+            wanted = max(0, len(without) - 2)
+        rng = np.random.default_rng([seed, 10])
+        chosen = [without[i] for i in np.sort(rng.choice(len(without), wanted, replace=False))]
+    windows = sorted(with_me + chosen)
+    if not windows:
+        raise ValueError("paper 002's grid holds no window of these videos with the settings given")
+    return np.asarray(windows, np.int64).reshape(-1, 2), len(with_me)
+
+
+class GridSampler:
+    """Paper 002's training windows (grid `paper`): the fixed set of `paper_windows`, then epochs over it,
+    each in a fresh order from (seed, epoch). Batches run on across an epoch's end, so each is whole."""
+
+    def __init__(self, videos: Sequence[StoredVideo], spec: LongWindowSpec, seed: int = 0):
+        if not videos:
+            raise ValueError("no videos to draw windows from")
+        self.videos, self.spec, self.seed = list(videos), spec, seed
+        self.windows, self.me_windows = paper_windows(self.videos, spec, seed)
+
+    def batch(self, step: int, batch_size: int) -> list[tuple[int, int]]:
+        """(video number, start) of each window of batch `step`: places step x batch_size onwards of the epochs."""
+        size = len(self.windows)
+        places = step * batch_size + np.arange(batch_size)
+        orders = {int(e): np.random.default_rng([self.seed, 11, int(e)]).permutation(size)
+                  for e in np.unique(places // size)}
+        picked = [self.windows[orders[int(p // size)][p % size]] for p in places]
+        return [(int(number), int(start)) for number, start in picked]
+
+
+SAMPLERS = {"any": WindowSampler, "paper": GridSampler}
 
 
 def _stack(windows: list[dict]) -> dict:
@@ -251,13 +331,12 @@ def train_batches(videos: Sequence[StoredVideo], spec: LongWindowSpec, *, batch_
 
     With several processes, each yields its rows of every global batch (and reads only their frames).
     """
-    sampler = WindowSampler(videos, spec)
+    sampler = SAMPLERS[spec.grid](videos, spec, seed)
     per_process = batch_size // process_count
     rows = slice(process_index * per_process, (process_index + 1) * per_process)
     step = start_step
     while True:
-        rng = np.random.default_rng([seed, step])
-        drawn = [sampler.draw(rng) for _ in range(batch_size)][rows]
+        drawn = sampler.batch(step, batch_size)[rows]
         windows = []
         for number, start in drawn:
             window = make_window(sampler.videos[number], start, spec)

@@ -2,7 +2,8 @@
 MEGC counts of the model and of the two baselines that need no learning.
 
 Per video, windows `stride` apart cover every frame of its step grid (every `frame_step`-th frame); a
-frame's score is the mean over the windows that hold it. The decoder's settings per kind (micro, macro)
+frame's score is the mean over the windows that hold it (or, `eval.window_merge='first'`, paper 002's: the
+first window's that holds it, `window_merge.py`). The decoder's settings per kind (micro, macro)
 come from the training subjects only: its duration prior from the lengths of their expressions, its
 threshold `p` by F1 on the validation subjects' videos. Test videos are then decoded and counted
 (`megc.score_videos`). Beside the model:
@@ -28,7 +29,7 @@ from meint_jax.data import emotion_classes
 from meint_jax.data.long import pipeline as long_pipeline
 from meint_jax.data.long.pipeline import StoredVideo
 from meint_jax.metrics import class_prior, megc, recognition
-from meint_jax.tasks.spotting import baselines, decoding, emotion_pooling
+from meint_jax.tasks.spotting import baselines, decoding, emotion_pooling, window_merge
 
 KINDS = megc.KINDS
 
@@ -51,6 +52,7 @@ def window_spec(config, train: bool = False) -> long_pipeline.LongWindowSpec:
     return long_pipeline.LongWindowSpec(
         length=d.window, frame_step=d.frame_step, me_fraction=d.me_fraction if train else -1.0,
         target_shape=d.target_shape, emotion_labels=d.get("emotion_labels", "three"),
+        grid=d.get("window_grid", "any"), macro_frames=d.get("macro_frames", "own"),
         **({"emotion_classes": tuple(classes)} if classes is not None else {}))
 
 
@@ -60,8 +62,9 @@ def grid_numbers(stored: StoredVideo, frame_step: int) -> np.ndarray:
 
 
 def video_scores(stored: StoredVideo, spec: long_pipeline.LongWindowSpec, stride: int,
-                 predict_windows: Callable[[np.ndarray], np.ndarray], frames=None) -> np.ndarray:
-    """float [M, channels]: each frame of the step grid's mean score over the windows holding it.
+                 predict_windows: Callable[[np.ndarray], np.ndarray], frames=None, merge: str = "mean") -> np.ndarray:
+    """float [M, channels]: each frame of the step grid's score from the windows holding it, merged by `merge`
+    (`window_merge.MERGES`: their mean, or the first window's).
 
     `predict_windows(inputs) -> scores [K, W, channels]` (micro, macro, then any emotion probabilities) for
     the windows' flow features [K, W, 36], or their face frames [K, W, S, S, 3] when a
@@ -71,13 +74,7 @@ def video_scores(stored: StoredVideo, spec: long_pipeline.LongWindowSpec, stride
     inputs = windows["frames"] if frames is not None else windows["features"]
     scores = np.asarray(predict_windows(inputs), np.float64)
     size = len(grid_numbers(stored, spec.frame_step))
-    total, count = np.zeros((size, scores.shape[-1])), np.zeros(size)
-    for start, window_scores, mask in zip(windows["start"], scores, windows["mask"]):
-        grid = int(start) + np.arange(spec.length)
-        keep = (mask > 0) & (grid < size)
-        np.add.at(total, grid[keep], window_scores[keep])
-        np.add.at(count, grid[keep], 1.0)
-    return total / np.maximum(count, 1.0)[:, None]
+    return window_merge.merge(windows["start"], scores, windows["mask"], size, merge)
 
 
 def truths(stored: StoredVideo, kind: str) -> list[tuple[int, int]]:
@@ -179,7 +176,8 @@ def evaluate(config, videos: Sequence[StoredVideo], predict_windows, training_su
         score = baselines.motion_scores(v.flow[::step], lag)
         return np.stack([score, score], axis=1)
 
-    predictors = {"model": lambda v: video_scores(v, spec, stride, predict_windows, frames), "motion": motion}
+    merge = config.eval.get("window_merge", "mean")
+    predictors = {"model": lambda v: video_scores(v, spec, stride, predict_windows, frames, merge), "motion": motion}
     results, per_video = {}, [{"video_id": v.video.video_id, "truth": {k: truths(v, k) for k in KINDS}}
                               for v in test]
     model_found = []

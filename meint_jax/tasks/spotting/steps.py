@@ -42,8 +42,9 @@ def train_step(state: TrainState, batch: dict, *, model, tx, loss_config) -> tup
         terms = {"mse": spot}
         loss = loss_config.get("spotting_weight", 1.0) * spot
         if "emotions" in aux:
-            terms["emotion_ce"] = losses.emotion_cross_entropy(aux["emotions"], batch["emotions"], batch["mask"],
-                                                               loss_config.emotion_weights)
+            terms["emotion_ce"] = losses.emotion_cross_entropy(
+                aux["emotions"], batch["emotions"], batch["mask"], loss_config.emotion_weights,
+                loss_config.get("emotion_reduction", "weighted_mean"))
             loss = loss + loss_config.emotion_weight * terms["emotion_ce"]
         return loss, (terms, updates.get("batch_stats", {}))
 

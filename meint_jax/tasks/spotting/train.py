@@ -14,6 +14,7 @@ whole step budget, in `WORKDIR/spotting` and `WORKDIR/recognition`, and evaluate
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import os
 
@@ -28,8 +29,8 @@ from meint_jax.inference import batching
 from meint_jax.metrics import plots
 from meint_jax.tasks.spotting import TASK, results
 from meint_jax.tasks.spotting import evaluate as spotting_protocol
+from meint_jax.training import losses, sharding
 from meint_jax.training import run as fold
-from meint_jax.training import sharding
 from meint_jax.training.run_log import RunLog
 
 
@@ -55,9 +56,10 @@ def run(config, workdir: str, builder) -> dict:
                           results.write_results)
 
 
-def _record_facts(config, training_videos):
+def _record_facts(config, training_videos, fit_videos=None):
     """A copy of `config` with what the training subjects tell: the emotion classes and their loss weights
-    (never the test subjects)."""
+    (never the test subjects). Paper 002's weights (`loss.class_weights='paper'`) come from the windows its
+    sampler takes from `fit_videos` (the videos that train; default `training_videos`)."""
     config = copy.deepcopy(config)
     d, m, lo = config.data, config.model, config.loss
     if d.get("emotion_classes") is None:
@@ -70,7 +72,9 @@ def _record_facts(config, training_videos):
                               "config.model.emotion_head=False to spot without emotions")
         m.emotion_outputs = len(d.emotion_classes) + 1
     if m.get("emotion_head") and lo.emotion_weights is None:
-        lo.emotion_weights = class_weights(training_videos, config)
+        paper = lo.get("class_weights", "ours") == "paper"
+        lo.emotion_weights = (paper_class_weights if paper else class_weights)(
+            fit_videos if paper and fit_videos is not None else training_videos, config)
     return config
 
 
@@ -83,13 +87,30 @@ def class_weights(videos, config) -> tuple[float, ...]:
     counts = np.zeros(len(classes) + 1)
     for v in videos:
         labels = long_pipeline.frame_emotions(v.video.frame_numbers[::spec.frame_step], v.video.intervals, classes,
-                                              spec.emotion_labels)
+                                              spec.emotion_labels, spec.macro_frames)
         counts += np.bincount(labels[labels >= 0], minlength=len(classes) + 1)
     weights = np.ones(len(classes))
     seen = counts[:-1] > 0
     if config.loss.balance_classes and seen.any():
         weights[seen] = counts[:-1][seen].sum() / (seen.sum() * counts[:-1][seen])
     return tuple(round(float(w), 6) for w in weights) + (float(config.loss.neutral_weight),)
+
+
+def paper_class_weights(videos, config) -> tuple[float, ...]:
+    """Paper 002's weights (`losses.paper_class_weights`: scikit-learn's balanced weights, neutral's x 6) from
+    the frames of the training windows its sampler takes (`long_pipeline.paper_windows`: its grid, its ratio,
+    this run's seed), each frame once per window holding it, as their code counts them."""
+    spec = dataclasses.replace(spotting_protocol.window_spec(config, train=True), grid="paper")
+    windows, _ = long_pipeline.paper_windows(videos, spec, config.seed)
+    labels = []
+    for number, start in windows:
+        v = videos[number]
+        index, mask = long_pipeline.window_indices(v.video.num_frames, int(start), spec)
+        emotions = long_pipeline.frame_emotions(v.video.frame_numbers[index], v.video.intervals, spec.emotion_classes,
+                                                spec.emotion_labels, spec.macro_frames)
+        labels.append(emotions[mask > 0])
+    weights = losses.paper_class_weights(np.concatenate(labels), len(spec.emotion_classes) + 1)
+    return tuple(round(float(w), 6) for w in weights)
 
 
 def _augmented(batches, config, start_step: int):
@@ -120,7 +141,7 @@ def run_fold(config, workdir: str, videos, train_subjects: list[str], test_subje
         config, train_subjects, test_subjects, why="spotting needs validation subjects to choose its decoder's "
         "settings")
     fit_videos = long_pipeline.of_subjects(videos, fit_subjects)
-    config = _record_facts(config, long_pipeline.of_subjects(videos, train_subjects))
+    config = _record_facts(config, long_pipeline.of_subjects(videos, train_subjects), fit_videos)
     d = config.data
     mesh = sharding.data_mesh()
     if config.train.get("separate"):
@@ -147,7 +168,8 @@ def run_fold(config, workdir: str, videos, train_subjects: list[str], test_subje
     summary = fold.summary(TASK.name, config, state, seconds, compilations, fit_subjects, validation_subjects,
                            test_subjects, classes=list(config.data.emotion_classes or ()),
                            emotion_labels=d.emotion_labels, others=d.others,
-                           emotion_pooling=config.eval.get("emotion_pooling", "vote"))
+                           emotion_pooling=config.eval.get("emotion_pooling", "vote"),
+                           emotion_weights=list(config.loss.emotion_weights or ()))
     summary.update({**scores, "per_video": [{k: v for k, v in r.items() if k != "scores"} for r in per_video]})
     by_id = {v.video.video_id: v for v in videos}
     panels = [{"video_id": r["video_id"], "scores": r["scores"], "truth": r["truth"], "predicted": r["model"],
