@@ -16,8 +16,8 @@ Each of paper 002's choices is also a setting of its own, ours the default: `mod
 'paper'` (scikit-learn's balanced weights x 6 for neutral, from the training windows) with `loss.emotion_reduction=
 'mean'` (their cross-entropy's average), `data.macro_frames='neutral'`, `data.window_grid='paper'` (their fixed
 set of windows on a k/2 grid), `eval.window_merge='first'` and `eval.decoder='paper'`. Still ours under
-`variant=paper`: the flow features on the synthetic data (theirs on a real dataset's `features_paper`), the
-augmentation's draw (a continuous U(0.9, 1.1), theirs in steps of 0.01), epochs counted from an estimate of
+`variant=paper` (which trains on `<dataset>/features_paper`, paper 002's flow features, the synthetic data's
+too): the augmentation's draw (a continuous U(0.9, 1.1), theirs in steps of 0.01), epochs counted from an estimate of
 their windows (`PaperSettings.me_windows`, not from the fold), batches that run on across an epoch's end (theirs
 ends each epoch with a short one), every video (theirs drops videos without a micro-expression), intervals
 labelled onset to offset (theirs one frame in at each end), and the whole video scored at test time (theirs

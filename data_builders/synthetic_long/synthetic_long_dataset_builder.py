@@ -11,6 +11,7 @@ import dataclasses
 import tensorflow_datasets as tfds
 
 from data_builders import long_video_builder
+from meint_jax.data import flow_features
 from meint_jax.data.clips import synthetic
 from meint_jax.data.long import synthetic as synthetic_long
 
@@ -33,9 +34,12 @@ HARD_NOTE = ("Emotions drawn through synthetic.LabelModel: CASME II's class imba
              "classes, per-subject AU styles, 5% of labels given to another class.")
 
 
-def _config(name: str, generator: synthetic_long.LongGeneratorConfig, frames: bool, description: str):
+def _config(name: str, generator: synthetic_long.LongGeneratorConfig, frames: bool, description: str,
+            features: str = "ours"):
+    # Paper 002's features crop and resize the face to their 320 px (their patches' margins are in its pixels).
+    flow_size = flow_features.PAPER_SIZE if features == "paper" else generator.frame_size
     return SyntheticLongConfig(name=name, generator=generator, frames=frames, frame_size=generator.frame_size,
-                               flow_size=generator.frame_size, description=description)
+                               flow_size=flow_size, features=features, description=description)
 
 
 class Builder(long_video_builder.LongVideoBuilder):
@@ -52,6 +56,10 @@ class Builder(long_video_builder.LongVideoBuilder):
         _config("tiny_frames", TINY, True, "As tiny, with the 48-px frames in chunks of 64; for tests."),
         _config("hard", HARD, False, "As default, with hard labels. " + HARD_NOTE),
         _config("hard_tiny", HARD_TINY, False, "As tiny, with hard labels; for tests. " + HARD_NOTE),
+        _config("features_paper", DEFAULT, False, "As default, with paper 002's own flow features "
+                "(flow_features.PaperTracker; the generated face's landmarks instead of dlib's).", features="paper"),
+        _config("tiny_features_paper", TINY, False, "As tiny, with paper 002's own flow features; for tests.",
+                features="paper"),
     ]
     DEFAULT_CONFIG_NAME = "default"
 

@@ -101,7 +101,9 @@ def paper_analysis(source, size: int = flow_features.PAPER_SIZE, face_tries: int
     if not hasattr(source, "images"):
         raise TypeError(f"{type(source).__name__} gives no whole frames (images): paper 002's features need them")
     video = source.video
-    tracker = flow_features.PaperTracker(flow_features.paper_hop(video.fps), size)
+    # A source that knows its face's geometry (generated videos) gives the points; real ones: dlib.
+    tracker = flow_features.PaperTracker(flow_features.paper_hop(video.fps), size,
+                                         find_landmarks=getattr(source, "find_landmarks", None))
     rows = []
     for start in range(0, video.num_frames, WHOLE_FRAMES_AT_ONCE):
         stop = min(start + WHOLE_FRAMES_AT_ONCE, video.num_frames)

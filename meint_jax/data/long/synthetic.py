@@ -103,6 +103,16 @@ class VideoScript:
         del tries   # the geometry is known: nothing to detect
         return None, synthetic.face_landmarks(self.identity, size)
 
+    def images(self, indices) -> list[np.ndarray]:
+        """Whole frames (the rendered face fills them), as paper 002's features read a video."""
+        return [self.render(i, i + 1)[0] for i in indices]
+
+    def find_landmarks(self, grey: np.ndarray) -> np.ndarray | None:
+        """The neutral face's 68 points on a whole frame; None on any other image (a crop), whose points are then
+        mapped in from the frame's: the `find_landmarks` of `flow_features.PaperTracker`, with nothing to detect.
+        The head's drift (a pixel or two) is not followed: their tracker's nose-tip alignment takes it up."""
+        return self.landmarks() if grey.shape[:2] == (self.size, self.size) else None
+
     def read(self, start: int, stop: int, box, size: int) -> np.ndarray:
         """uint8 [stop - start, size, size, 3]: a video source's frames (rendered, resized if asked)."""
         del box
