@@ -40,9 +40,10 @@ setup(
     extras_require={
         # torch only as the tests' reference; pinned: an unpinned torch pulls GBs of CUDA packages.
         # scikit-learn: the recognition metrics' reference. xlwt writes the .xls fixtures of CAS(ME)^3.
-        # nbclient, nbformat, ipykernel: the notebooks are executed by the tests.
-        "test": ["dill>=0.3", "ipykernel>=6.29", "nbclient>=0.10", "nbformat>=5.9", "pytest>=8.0", "pytest-xdist>=3.5",
-                 "ruff>=0.6", "safetensors>=0.4", "scikit-learn>=1.3", "torch==2.13.0", "xlwt>=1.3"],
+        # nbclient, nbformat, ipykernel: the notebooks are executed by the tests. apache-beam: the Beam build's test.
+        "test": ["apache-beam>=2.50", "dill>=0.3", "ipykernel>=6.29", "nbclient>=0.10", "nbformat>=5.9",
+                 "pytest>=8.0", "pytest-xdist>=3.5", "ruff>=0.6", "safetensors>=0.4", "scikit-learn>=1.3",
+                 "torch==2.13.0", "xlwt>=1.3"],
         # `tfds build` (tensorflow-datasets 4.9.10's CLI imports both at start-up).
         "tfds-cli": ["apache-beam>=2.50", "mlcroissant>=1.0"],
     },
