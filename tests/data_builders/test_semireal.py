@@ -228,6 +228,25 @@ def test_a_movement_drawn_where_there_is_no_face_is_moved_shortened_or_dropped_w
                                                                            "another movement")
 
 
+def test_flow_held_still_over_frames_without_the_face_is_spots_and_the_same_chunk_by_chunk():
+    from meint_jax.tasks.spotting.predictor import still_without_face
+
+    rng = np.random.default_rng(0)
+    flow = np.cumsum(rng.normal(size=(150, 36)), axis=0).astype(np.float32)
+    present = np.ones(150, bool)
+    present[40:60] = present[100:101] = present[130:] = False       # leaves twice, for good at frame 130
+    whole, _ = semireal.held_still(flow, present)
+    np.testing.assert_allclose(whole, still_without_face(flow, present), atol=1e-4)   # what `spot` computes
+    steps = np.diff(whole, axis=0)
+    assert not steps[~(present[1:] & present[:-1])].any()           # no motion into, across or out of a gap
+    np.testing.assert_allclose(steps[:39], np.diff(flow[:40], axis=0), atol=1e-4)   # the face's own, kept
+    parts, before = [], None
+    for start in range(0, 150, 64):                                 # as the builder stores it: chunks of 64
+        part, before = semireal.held_still(flow[start:start + 64], present[start:start + 64], before)
+        parts.append(part)
+    np.testing.assert_allclose(np.concatenate(parts), whole, atol=1e-4)
+
+
 # ------------------------------------------------------------------------------------------- finding videos
 
 
@@ -254,7 +273,10 @@ def test_a_users_videos_are_found_under_manual_dir_and_named_by_their_first_fold
     assert found == ["alice/day2/take2.MOV", "alice/take1.mp4", "bob.webm"]
     assert [semireal_long.names(p, 0, 1) for p in found] == [("alice", "alice/day2/take2"),
                                                              ("alice", "alice/take1"), ("bob", "bob/bob")]
-    assert semireal_long.names("alice/take1.mp4", 1, 3) == ("alice_r2", "alice_r2/take1")
+    # Renditions of one recording are one person: one subject, told apart by their video ids.
+    assert [semireal_long.names("alice/take1.mp4", k, 3) for k in range(3)] == [
+        ("alice", "alice/take1_r1"), ("alice", "alice/take1_r2"), ("alice", "alice/take1_r3")]
+    assert semireal_long.names("single_face.mp4", 3, 16) == ("single_face", "single_face/single_face_r4")
     assert semireal_long.seed_of(semireal_long.MANUAL, "alice/take1.mp4", 0) != \
         semireal_long.seed_of(semireal_long.MANUAL, "alice/take2.mp4", 0)
     with pytest.raises(FileNotFoundError, match="no video files"):
@@ -312,6 +334,8 @@ def test_semireal_long_from_the_samples_stores_the_summarys_intervals_truth_face
         np.testing.assert_array_equal(stored.video.true_intensity, expected.video.true_intensity)
         present = np.concatenate([records[k]["face_present"] for k in stored.records])
         np.testing.assert_array_equal(present, expected.recording.present)
+        # Stored in chunks of 64 frames, the flow stays still wherever the face is not, across chunks too.
+        assert not np.diff(stored.flow, axis=0)[~(present[1:] & present[:-1])].any()
         assert [(s["first"], s["last"]) for s in summary["faceless_spans"] if s["video"] == video_id] == \
             faces.missing_spans(stored.video.frame_numbers, present)
         if name == "single_face.mp4":

@@ -80,7 +80,7 @@ class UnreadableVideo(UserError):
 class SemirealConfig:
     """What is written into each recording; durations in seconds, sizes in px at the apex for a 150 px face."""
 
-    renditions: int = 1                   # differently seeded versions of each recording, each its own subject
+    renditions: int = 1                   # differently seeded versions of each recording (one subject: its own)
     min_micro: int = 1                    # movements tried per video: at least these, plus a Poisson number
     micro_per_minute: float = 4.0         # ... at these rates per minute of face
     min_macro: int = 1
@@ -227,6 +227,20 @@ def smooth(points: np.ndarray, present: np.ndarray, sigma: float) -> np.ndarray:
         out[start:stop] = ndimage.gaussian_filter1d(points[start:stop].astype(np.float64), sigma, axis=0,
                                                     mode="nearest")
     return out
+
+
+def held_still(flow: np.ndarray, present: np.ndarray, before: tuple | None = None) -> tuple[np.ndarray, tuple]:
+    """(region trajectories [N, 36] that do not move into, across or out of frames without the face, what the
+    next chunk needs): each frame-to-frame step is kept only where both frames show the face, as
+    `meint_jax.spot` reads a recording, so a face leaving the picture is never motion. `before` is what the
+    call on the video's previous chunk returned (None on its first)."""
+    flow, present = np.asarray(flow), np.asarray(present, bool)
+    last_raw, last_held, last_present = before if before is not None else (flow[0], flow[0], False)
+    steps = np.diff(np.concatenate([last_raw[None], flow]), axis=0)
+    shown = np.r_[last_present, present]
+    steps[~(shown[1:] & shown[:-1])] = 0.0
+    held = (last_held + np.cumsum(steps, axis=0)).astype(flow.dtype)
+    return held, (flow[-1], held[-1], bool(present[-1]))
 
 
 def decoded(recording: Recording, start: int, stop: int) -> Iterator[np.ndarray]:
