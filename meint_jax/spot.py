@@ -5,6 +5,8 @@
 PATH is a folder of frames, a video file, or `tfds:NAME/CONFIG[:SPLIT]` of a long-video dataset (e.g.
 `tfds:synthetic_long/default`, whose videos carry their annotations; `:train[:2]` its first two videos);
 writes NAME.csv, NAME.json and NAME.png (the timeline) per video. The Python API is `tasks.spotting.predictor.Spotter`.
+Flow features are computed by --workers processes (default: one per core); each video's time per stage (decode,
+face, flow, network, decoding, writing) is logged, and printed as a table with --profile.
 """
 
 from meint_jax.common import cli
@@ -17,7 +19,7 @@ import time
 from absl import flags, logging
 from tqdm import tqdm
 
-from meint_jax.common import files
+from meint_jax.common import files, stages
 from meint_jax.common.errors import PredictError
 from meint_jax.inference import readers, writers
 from meint_jax.tasks.spotting.predictor import Spotter
@@ -40,14 +42,17 @@ def _tfds_videos(spec: str, data_dir: str | None):
 
 def run(checkpoint: str, input_path: str, output: str, *, step: int | None = None, face: str = "dlib",
         fps: float | None = None, batch_size: int = 16, data_dir: str | None = None,
-        allow_truncated: bool = False) -> list[dict]:
-    """The command's work: every input video -> interval files in `output`; returns a summary per video."""
+        allow_truncated: bool = False, workers: int | None = None, profile: bool = False) -> list[dict]:
+    """The command's work: every input video -> interval files in `output`; returns a summary per video (its
+    "stages" and "cpu": wall and CPU seconds per stage)."""
     if fps is not None and not fps > 0:
         raise PredictError(f"--fps={fps}: use the recording's frame rate, a positive number")
     if batch_size < 1:
         raise PredictError(f"--batch_size={batch_size}: windows per forward pass, at least 1")
+    if workers is not None and workers < 1:
+        raise PredictError(f"--workers={workers}: processes computing the flow features, at least 1")
     output = files.writable_folder(output, "--output")
-    spotter = Spotter.from_run(checkpoint, step, batch_size=batch_size)
+    spotter = Spotter.from_run(checkpoint, step, batch_size=batch_size, workers=workers)
     settings = {"checkpoint": os.path.abspath(checkpoint), "window": spotter.spec.length,
                 "frame_step": spotter.spec.frame_step,
                 "decoders": {k: vars(d) for k, d in spotter.decoders.items()}}
@@ -56,12 +61,12 @@ def run(checkpoint: str, input_path: str, output: str, *, step: int | None = Non
     else:
         path = os.path.expanduser(input_path)
         if os.path.isdir(path):
-            sources = [lambda bar=None: spotter.features_of_folder(path, fps, face, bar)]
+            sources = [lambda bar, timer: spotter.features_of_folder(path, fps, face, bar, timer)]
             name = os.path.basename(os.path.normpath(path))
         elif not os.path.exists(path):
             raise PredictError(f"{path}: no such file or folder")
         elif path.lower().endswith(VIDEO_EXTENSIONS):
-            sources = [lambda bar=None: spotter.features_of_video(path, face, bar, allow_truncated)]
+            sources = [lambda bar, timer: spotter.features_of_video(path, face, bar, allow_truncated, timer)]
             name = os.path.splitext(os.path.basename(path))[0]
         else:
             readers.not_a_photo(path)
@@ -69,26 +74,33 @@ def run(checkpoint: str, input_path: str, output: str, *, step: int | None = Non
         writers.claim(output, name, os.path.abspath(path))   # before the decoding, not after
     summaries = []
     for source in tqdm(sources, desc="videos", unit="video", disable=len(sources) < 2):
-        start = time.perf_counter()
+        start, timer = time.perf_counter(), stages.StageTimer()
         if input_path.startswith("tfds:"):
             stored = source()
         else:
             with tqdm(desc="flow features", unit="frame") as bar:
-                stored = source(bar.update)
-        numbers, scores, intervals = spotter.spot(stored)
+                stored = source(bar.update, timer)
+        numbers, scores, intervals = spotter.spot(stored, timer)
         seconds = time.perf_counter() - start
-        written = writers.write_intervals(output, stored, numbers, scores, intervals, settings, spotter.classes)
-        summaries.append({"name": stored.video.video_id, "frames": stored.video.num_frames,
-                          "intervals": len(intervals), "seconds": seconds, "files": written})
-        logging.info("%s: %d frames, %d intervals, %.1f frames/s -> %s", stored.video.video_id,
-                     stored.video.num_frames, len(intervals), stored.video.num_frames / seconds,
-                     written[0].rsplit(".", 1)[0] + ".{csv,json,png}")
+        with timer.stage("writing"):
+            written = writers.write_intervals(output, stored, numbers, scores, intervals, settings, spotter.classes)
+        video = stored.video
+        media = video.num_frames / video.fps if video.fps else None     # seconds of recording
+        summaries.append({"name": video.video_id, "frames": video.num_frames, "intervals": len(intervals),
+                          "seconds": seconds, "files": written, "stages": timer.seconds, "cpu": timer.cpu,
+                          "wall": time.perf_counter() - start, "media": media})
+        logging.info("%s: %d frames, %d intervals, %.1f frames/s -> %s; seconds per stage: %s", video.video_id,
+                     video.num_frames, len(intervals), video.num_frames / seconds,
+                     written[0].rsplit(".", 1)[0] + ".{csv,json,png}",
+                     ", ".join(f"{k} {v:.2f}" for k, v in timer.seconds.items()))
     if not summaries:
         raise PredictError(f"{input_path}: no videos to spot")
     frames = sum(s["frames"] for s in summaries)
     seconds = sum(s["seconds"] for s in summaries)
     print(f"Spotted {len(summaries)} video(s), {frames} frames at {frames / seconds:.1f} frames/s "
           f"(first call includes compilation); outputs in {os.path.abspath(output)}")
+    if profile:
+        print(stages.table(summaries))
     return summaries
 
 
@@ -101,13 +113,17 @@ def define_flags():
         face_help="Crop the face with dlib (one box per video, from 7 frames), or use frames that are already "
                   "face crops (landmarks still found by dlib).",
         fps_help="Frame rate of a folder of frames (videos carry theirs): gives the seconds.", batch_size=16)
+    flags.DEFINE_integer("workers", None, "Processes computing the flow features (default: one per core).")
+    flags.DEFINE_bool("profile", False, "Print each video's seconds per stage (decode, face, flow, network, "
+                      "decoding, writing) as a table.")
     flags.adopt_module_key_flags(cli)   # --help lists the shared flags too
 
 
 def main(argv):
     del argv
     run(FLAGS.checkpoint, FLAGS.input, FLAGS.output, step=FLAGS.step, face=FLAGS.face, fps=FLAGS.fps,
-        batch_size=FLAGS.batch_size, data_dir=FLAGS.data_dir, allow_truncated=FLAGS.allow_truncated)
+        batch_size=FLAGS.batch_size, data_dir=FLAGS.data_dir, allow_truncated=FLAGS.allow_truncated,
+        workers=FLAGS.workers, profile=FLAGS.profile)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import pytest
 import data_builders  # noqa: F401  Registers the builders.
 from meint_jax import predict, spot
 from meint_jax.common.errors import PredictError
+from meint_jax.tasks.spotting import predictor
 from meint_jax.testing import long_fixtures
 from tests.test_faults import REPO
 
@@ -208,6 +209,16 @@ def test_a_recording_shorter_than_one_window_is_refused(run, recording, tmp_path
         spot.run(workdir, str(short), str(tmp_path / "out"), fps=30.0)
 
 
+def test_a_run_trained_on_paper_features_is_refused_on_a_video_in_one_line(run, recording):
+    workdir, _ = run
+    _, video = recording
+    spotter = predictor.Spotter.from_run(workdir)
+    spotter.config.data.name = "synthetic_long/features_paper"
+    with pytest.raises(PredictError, match=r"clip.mkv: the run was trained on paper 002's flow features") as error:
+        spotter.features_of_video(video, "dlib")
+    assert "\n" not in str(error.value)
+
+
 def test_the_command_prints_one_error_line_for_a_missing_input(run, tmp_path):
     workdir, _ = run
     env = dict(os.environ, PYTHONPATH=REPO, MEINT_JAX_ALLOCATOR="system")
@@ -216,3 +227,121 @@ def test_the_command_prints_one_error_line_for_a_missing_input(run, tmp_path):
                             env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "meint_jax.spot: error:" in result.stderr and "no such file or folder" in result.stderr
+
+
+# ------------------------------------------------------------------ stage times, streaming, worker processes
+
+def lossless_video(path: str, pixels: np.ndarray) -> str:
+    with av.open(path, "w") as container:
+        stream = container.add_stream("ffv1", rate=30)
+        stream.width, stream.height, stream.pix_fmt = pixels.shape[2], pixels.shape[1], "bgr0"
+        for frame in pixels:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+@pytest.fixture(scope="module")
+def leaving(tmp_path_factory):
+    """70 frames of a face that leaves the picture for frames 30-44, as PNG files and as a lossless video."""
+    root = tmp_path_factory.mktemp("leaving")
+    pixels = long_fixtures.face_frames(2, 70).copy()
+    pixels[30:45] = long_fixtures.blank_frames(15)[:, :pixels.shape[1], :pixels.shape[2]]
+    names = [f"f{n:03d}.png" for n in range(len(pixels))]
+    long_fixtures.write_frames(str(root / "frames"), names, pixels)
+    return str(root / "frames"), lossless_video(str(root / "leaving.mkv"), pixels), len(pixels)
+
+
+def test_worker_processes_give_the_serial_builds_flow_and_face_presence_to_the_bit(leaving):
+    """The build's one-process path (`long_sources.analyse`, `faces.presence`) against chunks of 8 frames
+    (anchors every 4) on two workers: from the video (decoded here, cut to the box, resized there) and from
+    the frame files (read by the workers)."""
+    from meint_jax.common import stages
+    from meint_jax.data import faces
+    from meint_jax.data.long import sources as long_sources
+    from meint_jax.data.long.videos import LongVideo
+    from meint_jax.inference import flow_stream
+    from meint_jax.tasks.spotting.predictor import VideoFileSource
+
+    folder, video, count = leaving
+    paths = tuple(os.path.join(folder, f"f{n:03d}.png") for n in range(count))
+    frames_source = long_sources.FolderSource(LongVideo(video_id="leaving", subject="", fps=30.0, source=folder,
+                                                        frame_numbers=np.arange(count), frame_paths=paths))
+    serial = long_sources.analyse(frames_source, 48, 7, 4)
+    present = faces.presence(count, 30.0, serial.box, frames_source.images)
+    assert 0 < present.sum() < count - 15 and not present[30:45].any()     # the looks between disagreeing ones
+    for source in (VideoFileSource.open(video), frames_source):
+        timer, seen = stages.StageTimer(), []
+        analysis, found = flow_stream.analyse(source, 48, 4, workers=2, chunk=8, timer=timer, progress=seen.append)
+        assert analysis.box == serial.box and np.array_equal(analysis.landmarks, serial.landmarks)
+        assert np.array_equal(analysis.flow, serial.flow) and np.array_equal(found, present)
+        assert seen == [9] + [8] * 7 + [5] and all(timer.seconds[s] > 0 for s in ("decode", "face", "flow"))
+    with pytest.raises(ValueError, match="chunks of 6 frames: use a multiple of anchor_every=4"):
+        flow_stream.analyse(frames_source, 48, 4, workers=1, chunk=6)
+
+
+def test_chunks_that_share_their_end_frames_chain_into_the_trackers_rows():
+    from meint_jax.data import flow_features
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 255, (40, 40), np.uint8)
+    greys = [np.roll(base, (k // 3, k // 2), axis=(0, 1)) for k in range(23)]
+    landmarks = rng.uniform(8, 32, (68, 2))
+    serial = flow_features.region_trajectories(greys, landmarks, 40, anchor_every=5)
+    regions = flow_features.region_boxes(landmarks, 40)
+    chain = flow_features.TrajectoryChain(len(regions), anchor_every=5)
+    rows, first = [chain.first_row()[None]], 0
+    for stop in (10, 15, 22):      # chunks [0, 10], [10, 15], [15, 22]: each starts on an anchor
+        rows.append(chain.extend(flow_features.anchor_motions(greys[first:stop + 1], regions, first, 5)))
+        first = stop
+    assert np.array_equal(np.concatenate(rows), serial)
+    with pytest.raises(ValueError, match="starting at frame 3 does not start on an anchor"):
+        flow_features.anchor_motions(greys[3:8], regions, 3, 5)
+
+
+@pytest.mark.parametrize("box", [(10, 10, 60, 60), (-20, -5, 40, 55), (120, 60, 190, 130), (-10, -10, 200, 200)])
+def test_a_box_cut_in_the_main_process_resizes_to_what_the_build_crops(box):
+    """The main process sends the box's pixels (zero past the frame's edges, as PIL pads a crop)."""
+    from meint_jax.data import frames
+    from meint_jax.inference import flow_stream
+
+    image = np.random.default_rng(1).integers(0, 255, (100, 160, 3), np.uint8)
+    cut = flow_stream.box_pixels(image, box)
+    assert cut.shape == (box[3] - box[1], box[2] - box[0], 3)
+    assert np.array_equal(frames.resize_clip(cut[None], 32), frames.resize_clip(image[None], 32, box))
+
+
+def test_stage_times_count_each_second_once_when_stages_nest():
+    from meint_jax.common import stages
+
+    ticks = iter([0.0, 1.0, 3.0, 6.0, 6.0, 6.5, 7.0, 7.0])
+    wall = iter([0.0, 1.0, 3.0, 6.0, 6.0, 6.5, 7.0, 7.0])
+    timer = stages.StageTimer(clocks=(lambda: next(wall), lambda: next(ticks) / 2))
+    with timer.stage("face"):                  # 0-1 face, 1-3 decode, 3-6 face
+        with timer.stage("decode"):
+            pass
+    assert timer.seconds["face"] == 4.0 and timer.seconds["decode"] == 2.0 and timer.cpu["face"] == 2.0
+    assert list(timer.timed("decode", ["a"])) == ["a"] and timer.seconds["decode"] == 2.5
+    timer.add_all({"flow": 2.0}, {"flow": 3.0})
+    table = stages.table([{"name": "a", "stages": timer.seconds, "cpu": timer.cpu, "wall": 4.0, "media": 8.0},
+                          {"name": "b", "stages": {"flow": 1.0}, "wall": 2.0, "media": 4.0}])
+    assert table.splitlines()[0] == ("| input | decode s (CPU s) | face s (CPU s) | flow s (CPU s) | network s (CPU s) "
+                                     "| decoding s (CPU s) | writing s (CPU s) | wall s | x real time |")
+    assert table.splitlines()[-1] == ("| total | 2.50 (1.25) | 4.00 (2.00) | 3.00 (3.00) | 0.00 (0.00) | 0.00 (0.00) "
+                                      "| 0.00 (0.00) | 6.00 | 2.00 |")
+
+
+def test_profile_prints_every_stage_of_each_video(run, recording, tmp_path, capsys):
+    from meint_jax.common import stages
+
+    workdir, _ = run
+    folder, video = recording
+    (summary,) = spot.run(workdir, video, str(tmp_path / "out"), workers=2, profile=True)
+    header, _, row = capsys.readouterr().out.strip().splitlines()[-3:]
+    assert header == ("| input | " + " | ".join(f"{s} s (CPU s)" for s in stages.SPOT_STAGES)
+                      + " | wall s | x real time |")
+    assert row.startswith("| clip | ") and list(summary["stages"]) == list(stages.SPOT_STAGES)
+    assert all(summary["stages"][s] > 0 and summary["cpu"][s] > 0 for s in ("decode", "face", "flow", "network"))
+    assert sum(summary["stages"].values()) > summary["wall"] * 0.5 and summary["media"] == pytest.approx(2.0)
+    with pytest.raises(PredictError, match="--workers=0: processes computing the flow features, at least 1"):
+        spot.run(workdir, video, str(tmp_path / "out"), workers=0)

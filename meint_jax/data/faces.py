@@ -40,10 +40,18 @@ def landmark_model_path() -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _models():
+def _detector():
     import dlib
 
-    return dlib.get_frontal_face_detector(), dlib.shape_predictor(landmark_model_path())
+    return dlib.get_frontal_face_detector()
+
+
+@functools.lru_cache(maxsize=1)
+def _models():
+    """The detector and the 68-point model (about 100 MB, loaded only where landmarks are wanted)."""
+    import dlib
+
+    return _detector(), dlib.shape_predictor(landmark_model_path())
 
 
 def landmarks(image: np.ndarray, upsample: int = 1) -> np.ndarray:
@@ -173,7 +181,7 @@ def presence_samples(count: int, fps: float | None) -> np.ndarray:
 def face_in_box(image: np.ndarray, box: frames.Box) -> bool:
     """Whether dlib finds a face whose centre lies in `box` (the recording's one crop box) in a whole frame,
     scaled so that the box is about PRESENCE_SIDE pixels (fast, and large enough for the detector)."""
-    detector, _ = _models()
+    detector = _detector()
     scale = min(1.0, PRESENCE_SIDE / max(1, box[2] - box[0]))
     if scale < 1.0:
         image = np.asarray(Image.fromarray(np.asarray(image, np.uint8)).resize(

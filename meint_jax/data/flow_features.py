@@ -148,6 +148,43 @@ def region_trajectories(frames: Iterable[np.ndarray], landmarks: np.ndarray, siz
     return np.stack(rows) if rows else np.zeros((0, NUM_FEATURES), np.float32)
 
 
+def anchor_motions(greys, boxes: np.ndarray, first: int, anchor_every: int = 25) -> np.ndarray:
+    """float64 [n - 1, B, 2]: what `TrajectoryTracker` adds to an anchor's position for frames first + 1 ..
+    first + n - 1, from n grey frames starting at frame `first` (0 or an anchor: a multiple of `anchor_every`),
+    whose anchors then all lie among them. Chunks that share their end frames run apart (in parallel) and
+    `TrajectoryChain` joins them into the tracker's very numbers."""
+    if first % anchor_every:
+        raise ValueError(f"a chunk starting at frame {first} does not start on an anchor (every {anchor_every})")
+    motions = np.empty((max(len(greys) - 1, 0), len(boxes), 2))
+    for k in range(1, len(greys)):
+        anchor = (first + k - 1) // anchor_every * anchor_every - first
+        motions[k - 1] = pooled_motion(farneback(greys[anchor], greys[k]), boxes)
+    return motions
+
+
+class TrajectoryChain:
+    """`TrajectoryTracker`'s rows from the motions `anchor_motions` gives, fed in frame order: the same sums in
+    the same order, so the same float32 rows. Frame 0 is the origin (`first_row`)."""
+
+    def __init__(self, num_boxes: int, anchor_every: int = 25):
+        self.anchor_every = anchor_every
+        self.anchor_position = np.zeros((num_boxes, 2))
+        self.count = 1
+
+    def first_row(self) -> np.ndarray:
+        return np.zeros(2 * (len(self.anchor_position) - 1), np.float32)
+
+    def extend(self, motions: np.ndarray) -> np.ndarray:
+        """float32 [m, 36]: the rows of the next m frames, from their motions [m, B, 2]."""
+        positions = np.empty_like(motions)
+        for k, motion in enumerate(motions):
+            positions[k] = self.anchor_position + motion
+            if self.count % self.anchor_every == 0:
+                self.anchor_position = positions[k]
+            self.count += 1
+        return (positions[:, :-1] - positions[:, -1:]).reshape(len(motions), -1).astype(np.float32)
+
+
 def relative_to_window_start(trajectories: np.ndarray) -> np.ndarray:
     """[..., T, 36] trajectories of windows -> each region's motion since its window's first frame."""
     trajectories = np.asarray(trajectories)

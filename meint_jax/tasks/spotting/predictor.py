@@ -6,8 +6,9 @@
 The run's checkpoint gives the model and how its features were made; its
 `metrics.json` gives the decoder settings chosen on its validation subjects
 (never tuned on what it is applied to). Long inputs (a folder of frames, a
-video file) become flow features here, streamed a chunk at a time. Needs no
-TensorFlow except for `tfds:` inputs.
+video file) become flow features here, streamed a chunk at a time through
+worker processes (`inference/flow_stream.py`); a `StageTimer` passed along
+says where the time went. Needs no TensorFlow except for `tfds:` inputs.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ import numpy as np
 from absl import logging
 
 from meint_jax import tasks
-from meint_jax.common import files
+from meint_jax.common import files, stages
 from meint_jax.common.errors import PredictError
 from meint_jax.data import faces, frames
 from meint_jax.data.long import sources as long_sources
 from meint_jax.data.long.pipeline import StoredVideo
 from meint_jax.data.long.videos import LongVideo
-from meint_jax.inference import batching, readers
+from meint_jax.inference import batching, flow_stream, readers
 from meint_jax.tasks.spotting import decoding, steps
 from meint_jax.tasks.spotting import evaluate as spotting_protocol
 from meint_jax.training.state import TrainState
@@ -37,7 +38,8 @@ RATE_TOLERANCE = 0.1   # a recording's rate within 10% of the training videos' i
 
 
 class Spotter:
-    def __init__(self, variables: dict, config: dict, decoders: dict, batch_size: int = 16):
+    def __init__(self, variables: dict, config: dict, decoders: dict, batch_size: int = 16,
+                 workers: int | None = None):
         self.config = ml_collections.ConfigDict(config)
         self.decoders = {k: decoding.DecoderConfig(**v) for k, v in decoders.items()}
         model = tasks.create_model(self.config)
@@ -45,6 +47,7 @@ class Spotter:
             "emotion_outputs") else ()
         self.pooling = self.config.eval.get("emotion_pooling", "vote")
         self.batch_size = batch_size
+        self.workers = workers          # flow feature processes; None: one per core
         self._forward = jax.jit(lambda x: steps.predict_step(
             TrainState(0, variables["params"], variables.get("batch_stats", {}), None), x, model=model))
         self.spec = spotting_protocol.window_spec(self.config)
@@ -76,19 +79,28 @@ class Spotter:
     def _predict_windows(self, features: np.ndarray) -> np.ndarray:
         return batching.in_batches(self._forward, features, self.batch_size)
 
-    def spot(self, stored: StoredVideo) -> tuple[np.ndarray, np.ndarray, list[SpottedInterval]]:
+    def spot(self, stored: StoredVideo, timer: stages.StageTimer | None = None
+             ) -> tuple[np.ndarray, np.ndarray, list[SpottedInterval]]:
         """(frame numbers of the step grid [M], scores [M, 2 (+ classes + neutral)], intervals best first per
         kind, each with its pooled emotion where the model has an emotion head).
 
         Frames without the face (`video.face_present`) are not scored: their scores are NaN, the decoder
         sees 0 there, and an interval reaching into them is dropped."""
+        timer = timer or stages.StageTimer()
         video = stored.video
         window = self.spec.length * self.spec.frame_step
         if video.num_frames < window:
             raise PredictError(f"{video.source or video.video_id}: {video.num_frames} frames, fewer than one window of "
                                f"the model ({window} frames): too short to spot in (a relative threshold finds a peak "
                                "in anything)")
-        scores = spotting_protocol.video_scores(stored, self.spec, self.stride, self._predict_windows)
+        with timer.stage("network"):
+            scores = spotting_protocol.video_scores(stored, self.spec, self.stride, self._predict_windows,
+                                                    merge=self.config.eval.get("window_merge", "mean"))
+        with timer.stage("decoding"):
+            return self._decode(stored, scores)
+
+    def _decode(self, stored: StoredVideo, scores: np.ndarray):
+        video = stored.video
         numbers = spotting_protocol.grid_numbers(stored, self.spec.frame_step)
         if video.face_present is None:
             return numbers, scores, spotting_protocol.spot_video(stored, scores, self.decoders, self.spec.frame_step,
@@ -107,7 +119,8 @@ class Spotter:
 
     # ------------------------------------------------------------------------------------------- inputs
 
-    def features_of_folder(self, folder: str, fps: float | None, face: str, progress=None) -> StoredVideo:
+    def features_of_folder(self, folder: str, fps: float | None, face: str, progress=None,
+                           timer: stages.StageTimer | None = None) -> StoredVideo:
         """A folder of frames -> its flow features (face box from dlib on 7 frames, or frames already faces)."""
         numbered = frames.list_frames(folder)
         if len(numbered) < 2:
@@ -116,15 +129,18 @@ class Spotter:
         video = LongVideo(video_id=os.path.basename(os.path.normpath(folder)), subject="", frame_numbers=numbers,
                           fps=fps or 0.0, frame_paths=tuple(p for _, p in numbered), source=os.path.abspath(folder),
                           warnings=self.rate_warnings(folder, fps) + readers.gap_warnings(folder, numbers))
-        return self._analyse(long_sources.FolderSource(video), face, progress)
+        return self._analyse(long_sources.FolderSource(video), face, progress, timer)
 
-    def features_of_video(self, path: str, face: str, progress=None, allow_truncated: bool = False) -> StoredVideo:
-        """A video file -> its flow features, decoded with PyAV in passes (count and timestamps, the face
-        frames, the flow, where the face is), never held whole."""
-        source = VideoFileSource.open(path, allow_truncated)
+    def features_of_video(self, path: str, face: str, progress=None, allow_truncated: bool = False,
+                          timer: stages.StageTimer | None = None) -> StoredVideo:
+        """A video file -> its flow features, decoded with PyAV in two passes (count, timestamps and the face's
+        frames; then the flow and the looks for the face), never held whole."""
+        timer = timer or stages.StageTimer()
+        with timer.stage("decode"):
+            source = VideoFileSource.open(path, allow_truncated)
         rate = self.rate_warnings(path, source.video.fps)
-        return self._analyse(dataclasses.replace(source, video=dataclasses.replace(
-            source.video, warnings=source.video.warnings + rate)), face, progress)
+        return self._analyse(dataclasses.replace(source, timer=timer, video=dataclasses.replace(
+            source.video, warnings=source.video.warnings + rate)), face, progress, timer)
 
     def rate_warnings(self, source: str, fps: float | None) -> tuple[str, ...]:
         """A line when the recording's rate is not the training videos' (`data.fps`, recorded by the run): the
@@ -137,25 +153,35 @@ class Spotter:
         logging.warning("%s: %s", source, warning)
         return (warning,)
 
-    def _analyse(self, source, face: str, progress) -> StoredVideo:
+    def _analyse(self, source, face: str, progress, timer: stages.StageTimer | None) -> StoredVideo:
         d = self.config.data
+        if d.name.split("/")[-1].endswith("features_paper"):
+            # Paper 002's features are computed by the builders only: ours here would be silently wrong input.
+            raise PredictError(f"{getattr(source, 'path', 'this recording')}: the run was trained on paper 002's "
+                               f"flow features ({d.name}), which spot does not compute from a video; score a built "
+                               "dataset (--input=tfds:NAME/features_paper) or use a run trained on ours")
         size, anchor = d.get("flow_size") or 224, d.get("anchor_every") or 25
         if face == "none":
             source = dataclasses.replace(source, whole_frames=True)
         try:
-            analysis = long_sources.analyse(source, size, 7, anchor, progress=progress)
+            analysis, present = flow_stream.analyse(source, size, anchor, workers=self.workers, timer=timer,
+                                                    progress=progress)
         except faces.FaceNotFoundError as e:
             raise PredictError(f"{e} (frames that are face crops already, in which dlib finds the face, take "
                                "--face=none)") from e
         except frames.FrameError as e:
             raise PredictError(str(e)) from e
         video, flow = source.video, analysis.flow
-        if analysis.box is not None:      # where the face is: a few frames a second, whole
-            present = faces.presence(video.num_frames, video.fps or None, analysis.box, source.images)
+        if present is not None:      # where the face is: a few frames a second, whole
             video = dataclasses.replace(video, face_present=present, warnings=video.warnings + readers.absence_warnings(
                 video.source, video.frame_numbers, present))
             flow = still_without_face(flow, present)
         return StoredVideo(video, flow)
+
+
+def face_picks(count: int, tries: int) -> list[int]:
+    """The frames `faces.recording_face` first looks for the face in: `tries` spread through `count`."""
+    return sorted({int(round(x)) for x in np.linspace(0, count - 1, min(tries, count))})
 
 
 def still_without_face(flow: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -172,28 +198,36 @@ def still_without_face(flow: np.ndarray, present: np.ndarray) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class VideoFileSource:
-    """A video file as a video source for `long_sources.analyse`: frames decoded in order, a chunk at a time."""
+    """A video file as a video source for `flow_stream.analyse`: frames decoded in order, one at a time."""
 
     video: LongVideo
     path: str
     whole_frames: bool = False     # the frames are face crops already: no box
+    timer: stages.StageTimer | None = None     # counts the decoding of the face passes
+    kept: dict = dataclasses.field(default_factory=dict, repr=False)    # index -> whole frame, from `open`
 
     @classmethod
-    def open(cls, path: str, allow_truncated: bool = False) -> VideoFileSource:
-        """The video's frames counted and timestamped (one decoding pass); a truncated file is refused."""
+    def open(cls, path: str, allow_truncated: bool = False, face_tries: int = 7) -> VideoFileSource:
+        """The video's frames counted and timestamped (one decoding pass); a truncated file is refused. The
+        frames the face is first looked for in are kept on the way (where the header's count is right, the
+        face needs no pass of its own)."""
         import av
 
         path = os.path.abspath(path)
-        stamps = []
+        stamps, kept = [], {}
         try:
             with av.open(path) as container:
                 if not container.streams.video:
                     raise PredictError(f"{path}: no video stream")
                 stream = container.streams.video[0]
+                stream.thread_type = "AUTO"       # decoded on several cores: the same frames, sooner
                 fps = float(stream.average_rate) if stream.average_rate else 0.0
                 announced, trusted = readers.announced_frames(container, stream, fps)
+                picks = set(face_picks(announced, face_tries)) if announced else set()
                 try:
                     for frame in container.decode(stream):     # appended one by one: an error keeps what decoded
+                        if len(stamps) in picks:
+                            kept[len(stamps)] = readers.upright(frame)
                         stamps.append(frame.time)
                 except av.error.FFmpegError as e:
                     if not stamps:
@@ -207,27 +241,41 @@ class VideoFileSource:
         warnings = readers.video_warnings(path, len(stamps), announced, trusted, times, allow_truncated)
         name = os.path.splitext(os.path.basename(path))[0]
         return cls(LongVideo(video_id=name, subject="", frame_numbers=np.arange(len(stamps)), fps=fps, source=path,
-                             times=times, warnings=warnings), path)
+                             times=times, warnings=warnings), path,
+                   kept=kept if len(stamps) == announced else {})
 
-    def images(self, indices):
-        """The whole frames at `indices` (sorted), upright, decoded in one pass."""
-        return list(readers.video_images(self.path, indices))
+    def images(self, indices) -> list[np.ndarray]:
+        """The whole frames at `indices`, upright, in order."""
+        return list(self.image_stream(indices))
+
+    def image_stream(self, indices):
+        """The whole frames at `indices`, upright, in order: the kept ones, or decoded in one pass as taken."""
+        wanted = sorted(set(int(i) for i in indices))
+        if wanted and all(i in self.kept for i in wanted):
+            return iter([self.kept[i] for i in wanted])
+        return self._timed(readers.video_images(self.path, wanted))
 
     def face(self, size: int, tries: int = 7):
-        return faces.recording_face(self.video.num_frames, self.video.fps or None,
-                                    lambda indices: readers.video_images(self.path, indices), size, self.path, tries,
-                                    whole=self.whole_frames)
+        try:
+            return faces.recording_face(self.video.num_frames, self.video.fps or None, self.image_stream, size,
+                                        self.path, tries, whole=self.whole_frames)
+        finally:
+            self.kept.clear()      # whole frames: not held for the rest of the video
 
-    def chunks(self, box, size: int, length: int):
-        """Every frame, upright, cropped and resized, `length` at a time: one decoding pass."""
+    def frames(self):
+        """Every frame, upright and whole, in order: one decoding pass (`flow_stream` cuts and resizes them)."""
         import av
 
-        pending = []
         with av.open(self.path) as container:
-            for frame in container.decode(container.streams.video[0]):
-                pending.append(readers.upright(frame))
-                if len(pending) == length:
-                    yield frames.resize_clip(np.stack(pending), size, box)
-                    pending = []
-        if pending:
-            yield frames.resize_clip(np.stack(pending), size, box)
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"       # frames decoded on several cores: the same frames
+            try:
+                for index, frame in enumerate(container.decode(stream)):
+                    if index == self.video.num_frames:
+                        return
+                    yield readers.upright(frame)
+            except av.error.FFmpegError:      # a truncated file ends where the reading pass found it ended
+                return
+
+    def _timed(self, images):
+        return self.timer.timed("decode", images) if self.timer is not None else images
