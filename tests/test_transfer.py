@@ -121,14 +121,16 @@ def test_a_transferred_network_keeps_its_window_and_classes_and_takes_the_target
 @pytest.mark.slow
 def test_tiny_transfer_table_scores_every_row_on_a_held_out_face_with_the_same_baselines(
         real_samples, tiny_spotting_run, tmp_path):
-    """One fold of each row at tiny size. The synthetic row is the suite's tiny spotting run, copied in: the
-    command finds it trained and only scores it on the semi-real folds."""
+    """One fold of each spotting row at tiny size. The synthetic row is the suite's tiny spotting run, copied in:
+    the command finds it trained and only scores it on the semi-real folds. (The intensity row trains paper 001's
+    network like any intensity run, whose tests are elsewhere; its table lines are checked by hand above.)"""
     run_dir, _ = tiny_spotting_run
     workdir, data_dir = tmp_path / "tables", tmp_path / "tfds"
     data_dir.mkdir()
     shutil.copytree(run_dir, workdir / "synthetic")
     command = [sys.executable, "-m", "meint_jax.paper_tables", "--dataset=semireal", "--size=tiny",
                f"--workdir={workdir}", f"--data_dir={data_dir}", "--num_steps=3", "--folds=0",
+               "--rows=semireal,synthetic",
                f"--manual_dir={os.path.dirname(real_samples['single_face.mp4'])}"]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -153,6 +155,3 @@ def test_tiny_transfer_table_scores_every_row_on_a_held_out_face_with_the_same_b
     for label, pooled in lines.items():
         assert line_of(table, label) == "| " + " | ".join(
             [label] + [f"{pooled[k]['f1']:.4f}" for k in ("micro", "macro", "overall")]) + " |"
-    intensity = json.load(open(workdir / "intensity" / "results.json"))
-    prior = intensity["untrimmed"]["position_prior"]["true_spearman"]["clips"]["mean"]
-    assert line_of(table, "position prior (no pixels)").startswith(f"| position prior (no pixels) | {prior:.4f} |")
