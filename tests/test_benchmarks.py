@@ -163,3 +163,45 @@ def test_torch_contender_computes_in_the_requested_precision(dtype):
     infer, _ = contender.calls["infer"]
     assert infer().dtype == getattr(torch, dtype)
     assert contender.row({"train": 1.0, "infer": 1.0, "infer_one": 1.0})["dtype"] == dtype
+
+
+@pytest.mark.slow
+def test_spot_speed_reports_speed_stages_and_memory_of_both_lengths(tmp_path):
+    from meint_jax.common import stages
+
+    out = tmp_path / "spot_speed.json"
+    result = subprocess.run([sys.executable, "-m", "benchmarks.spot_speed", "--tiny", "--workers=2",
+                             f"--work_dir={tmp_path}", f"--out={out}"], cwd=REPO, capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.load(open(out))
+    assert list(report["results"]) == ["3 s", "6 s"] and report["table"] in result.stdout
+    for row in report["results"].values():
+        assert list(row["stages_s"]) == list(stages.SPOT_STAGES)
+        assert row["stages_s"]["flow"] > 0 and row["stages_s"]["network"] > 0
+        assert 0 < row["x_real_time"] < row["x_real_time_in_command"] and row["peak_process_rss_mb"] > 0
+    peaks = [row["peak_tree_rss_mb"] or row["peak_process_rss_mb"] for row in report["results"].values()]
+    assert report["peak_memory_ratio_longest_to_shortest"] == pytest.approx(peaks[1] / peaks[0])
+
+
+@pytest.mark.slow
+def test_spotting_benchmark_times_jax_and_pytorch_on_the_same_network_and_loss(tmp_path):
+    out = tmp_path / "spotting.json"
+    result = subprocess.run([sys.executable, "-m", "benchmarks.spotting_vs_torch", "--tiny", "--cases=samm_lv",
+                             "--torch_compile=layers", f"--json={out}"], cwd=REPO, capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.load(open(out))
+    assert report["table"] in result.stdout
+    (case,) = report["results"]
+    rows = case["rows"]
+    assert set(rows) == {"jax", "torch", "torch.compile"}
+    # The tiny network has no drop-path: every contender's first step sees the same weights, batch and loss.
+    for name in ("torch", "torch.compile"):
+        assert rows[name]["first_loss"] == pytest.approx(rows["jax"]["first_loss"], rel=1e-4)
+    for row in rows.values():
+        assert row["train_windows_per_s"] == pytest.approx(2 / row["train_s"])
+        assert row["infer_frames_per_s"] == pytest.approx(2 * 8 / row["infer_s"])
+    fastest = case["train_fastest_torch"]
+    assert case["train_jax_speedup"] == pytest.approx(rows[fastest]["train_s"] / rows["jax"]["train_s"])
+    assert f"| {rows[fastest]['train_s'] / rows['jax']['train_s']:.2f} |" in report["table"]
