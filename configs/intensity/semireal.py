@@ -15,39 +15,18 @@ Args: `variant=` the paper's ablations (`configs/intensity/base.py`); `size=tiny
 """
 
 from configs import common
-from configs.intensity import base
+from configs.intensity import base, synthetic
 from meint_jax.testing import samples
 
 
 def get_config(arg=None):
     args = common.parse_arg(arg, variant="full", size="default")
-    config = base.get_config()
-    config.data.name = "semireal_me/samples_many"
+    # The synthetic config's choices for few identities (80 px of the stored 112, trimmed and untrimmed windows
+    # mixed, framing and lighting changed per window, each frame minus its window's mean) and its tiny size.
+    config = synthetic.get_config(f"variant={args.variant},size={args.size}")
+    config.data.name = "semireal_me/samples_tiny" if args.size == "tiny" else "semireal_me/samples_many"
     config.data.manual_dir = samples.default_cache()
-    # The synthetic config's choices for few identities (configs/intensity/synthetic.py): 80 px of the stored
-    # 112, trimmed and untrimmed windows mixed, framing and lighting changed per window, and each frame minus
-    # its window's mean (identity and lighting cancel).
-    config.data.image_size = 80
-    config.data.train_window = "mixed"
-    config.data.min_crop = 0.85
-    config.data.brightness = 0.1
-    config.data.contrast = 0.2
-    config.model.frame_input = "residual"
     config.eval.protocol = "loso"               # three people, three folds
-    config.train.num_steps = 240
-    config.train.learning_rate = 1e-3
-    config.train.warmup_steps = 20
-    config.train.schedule = "cosine"
-    config.train.log_every = 10
-    config.train.checkpoint_every = 80
-    if args.size == "tiny":
-        config.data.name = "semireal_me/samples_tiny"
-        config.data.image_size = 32
-        config.data.num_steps = 8
-        config.model.gru_features = 16
-        config.eval.untrimmed_windows = 2
-        config.eval.plot_clips = 2
-        common.tiny_training(config)
-    elif args.size != "default":
-        raise ValueError(f"unknown size {args.size!r}; use 'default' or 'tiny'")
-    return base.apply_variant(config, args.variant)
+    if args.size == "default":                  # unused by LOSO: the base's, as the runs recorded it
+        config.eval.holdout_subjects = base.get_config().eval.holdout_subjects
+    return config

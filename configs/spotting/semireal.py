@@ -15,42 +15,23 @@ Args: `variant=` as in `configs/spotting/base.py`; `size=tiny` a seconds-long sm
 """
 
 from configs import common
-from configs.spotting import base
+from configs.spotting import base, synthetic
 from meint_jax.testing import samples
 
 
 def get_config(arg=None):
     args = common.parse_arg(arg, variant="full", size="default")
-    config = base.get_config()
-    config.data.name = "semireal_long/samples_many"
+    # The synthetic config's CPU-sized network and its tiny size; what differs is the data and the protocol.
+    config = synthetic.get_config(f"size={args.size},features=ours")
+    config.data.name = "semireal_long/samples_tiny" if args.size == "tiny" else "semireal_long/samples_many"
     config.data.manual_dir = samples.default_cache()
-    config.data.window = 32                     # 1.1 s at 30 fps: two or three windows over the face's 2.4 s
-    # A CPU-sized slow-fast network, as on the synthetic videos: paper 002's shape, a quarter of its width.
-    config.model.stem_features = 32
-    config.model.slow_features = 64
-    config.model.layers_per_stage = 1
-    config.model.d_state = 16
     # Three recordings, three folds: each trains on one, chooses its threshold on another, tests on the third.
     config.eval.protocol = "loso"
     config.eval.validation_subjects = 1
-    config.train.batch_size = 16
-    config.train.num_steps = 800                # 16 renditions of one 2.4 s face: more steps only memorise it
-    config.train.learning_rate = 1e-3
-    config.train.warmup_steps = 80
-    config.train.log_every = 50
-    config.train.checkpoint_every = 400
-    if args.size == "tiny":
-        config.data.name = "semireal_long/samples_tiny"
-        config.data.window = 16
-        config.model.stem_features = 8
-        config.model.slow_features = 8
-        config.model.stages = 2
-        config.model.lateral_after = (1,)
-        config.model.d_state = 4
-        config.model.gru_features = 8
-        config.eval.chance_runs = 3
-        config.eval.timelines = 1
-        common.tiny_training(config)
-    elif args.size != "default":
-        raise ValueError(f"unknown size {args.size!r}; use 'default' or 'tiny'")
+    if args.size == "default":
+        config.eval.holdout_subjects = base.get_config().eval.holdout_subjects    # unused by LOSO
+        config.data.window = 32                 # 1.1 s at 30 fps: two or three windows over the face's 2.4 s
+        config.train.num_steps = 800            # 16 renditions of one 2.4 s face: more steps only memorise it
+        config.train.warmup_steps = 80
+        config.train.checkpoint_every = 400
     return base.apply_variant(config, args.variant)
