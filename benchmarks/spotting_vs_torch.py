@@ -88,7 +88,7 @@ def case_config(name: str, *, tiny: bool = False, scan: str = "sequential", batc
     config.loss.emotion_weights = (1.0,) * len(classes) + (float(config.loss.neutral_weight),)
     config.model.scan = scan
     if tiny:
-        config.model.update(stages=1, layers_per_stage=2, lateral_after=(1,), drop_path=0.0)
+        config.model.update(stages=1, layers_per_stage=1, lateral_after=(1,), drop_path=0.0)
         d.window, config.train.batch_size = 8, 2
     if batch:
         config.train.batch_size = batch

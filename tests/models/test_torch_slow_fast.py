@@ -128,6 +128,7 @@ def test_gradients_of_the_spotting_loss_agree_parameter_by_parameter():
         np.testing.assert_allclose(got, np.asarray(want), atol=1e-4 * scale, rtol=1e-3, err_msg=name)
 
 
+@pytest.mark.slow
 def test_the_paper_sized_network_gives_the_same_scores_on_a_cas_me3_window():
     flow = random_flow(2, 50, seed=5)
     config = spotting_config.get_config()
