@@ -171,7 +171,7 @@ def test_one_training_step_of_the_tiny_synthetic_paper_variant_is_finite_with_dr
 
     config = synthetic.get_config("variant=paper,size=tiny")
     m, e = config.model, config.eval
-    assert (m.weight_init, e.decoder, config.data.name) == ("paper", "paper", "synthetic_long/tiny")
+    assert (m.weight_init, e.decoder, config.data.name) == ("paper", "paper", "synthetic_long/tiny_features_paper")
     config.model.update(stages=1, lateral_after=(), layers_per_stage=3)     # rates 0, 0, 0.1: a layer that drops
     config.model.emotion_outputs = 5                        # negative, positive, surprise, others, neutral
     config.loss.emotion_weights = (1.0, 1.0, 1.0, 1.0, config.loss.neutral_weight)
