@@ -265,6 +265,8 @@ def check_same_run(workdir: str, config: ml_collections.ConfigDict, saved: dict 
         saved = files.read_json(path, ConfigError, "not a readable config",
                                 "delete it (the checkpoints keep their own copy) or use a new --workdir")
     saved = {**ADDED_SINCE, **_flatten(saved)}
+    if isinstance(saved["data.macro_frames"], (int, float)):    # the old, unread length of that name: ours
+        saved["data.macro_frames"] = ADDED_SINCE["data.macro_frames"]
     wanted = _flatten(json.loads(config.to_json_best_effort()))
     changed = [key for key in sorted(set(saved) & set(wanted))
                if saved[key] != wanted[key] and not key.startswith(RESUMABLE_CHANGES)
