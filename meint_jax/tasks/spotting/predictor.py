@@ -25,6 +25,7 @@ from meint_jax import tasks
 from meint_jax.common import files, stages
 from meint_jax.common.errors import PredictError
 from meint_jax.data import faces, frames
+from meint_jax.data.long import semireal
 from meint_jax.data.long import sources as long_sources
 from meint_jax.data.long.pipeline import StoredVideo
 from meint_jax.data.long.videos import LongVideo
@@ -191,9 +192,7 @@ def still_without_face(flow: np.ndarray, present: np.ndarray) -> np.ndarray:
     present = np.asarray(present, bool)
     if present.all():
         return flow
-    steps = np.diff(flow, axis=0)
-    steps[~(present[1:] & present[:-1])] = 0.0
-    return (flow[0] + np.r_[np.zeros((1, flow.shape[1])), np.cumsum(steps, axis=0)]).astype(flow.dtype)
+    return semireal.held_still(flow, present)[0]      # the builders' rule, on the whole video at once
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
