@@ -6,6 +6,24 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+NO_FACE = "no face: not scored"
+
+
+def unscored_spans(frame_numbers, values) -> list[tuple[float, float]]:
+    """The runs of frames whose values are all NaN (frames without the face, which are not scored), each as
+    (first frame number - 0.5, last + 0.5), so that a one-frame run is still drawn as a band."""
+    values = np.asarray(values, np.float64)
+    missing = np.isnan(values.reshape(len(values), -1)).all(axis=1)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], missing.astype(np.int8), [0]])))
+    numbers = np.asarray(frame_numbers)
+    return [(float(numbers[a]) - 0.5, float(numbers[b - 1]) + 0.5) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def _shade_unscored(ax, frame_numbers, values) -> None:
+    for i, (start, stop) in enumerate(unscored_spans(frame_numbers, values)):
+        ax.axvspan(start, stop, color="0.85", zorder=0, label=None if i else NO_FACE)
 
 
 def plot_curves(path: str, panels: list[dict], title: str) -> None:
@@ -52,6 +70,7 @@ def plot_prediction(path: str, frame_numbers, intensity, title: str, *, target=N
     if true_intensity is not None:
         ax.plot(frame_numbers, true_intensity, color="tab:green", lw=1.5, label="true intensity")
     ax.plot(frame_numbers, intensity, color="tab:red", lw=1.5, label="predicted")
+    _shade_unscored(ax, frame_numbers, intensity)
     if annotations is not None:
         for value, name, style in zip(annotations, ("onset", "apex", "offset"), (":", "-.", ":")):
             ax.axvline(value, color="tab:blue", ls=style, lw=0.8, label=name)
@@ -66,13 +85,14 @@ def plot_prediction(path: str, frame_numbers, intensity, title: str, *, target=N
 
 def plot_timelines(path: str, panels: list[dict], title: str) -> None:
     """One row per long video: the micro and macro scores over its frames, the decoded intervals above the
-    axis and the ground truth below it. Each panel has `video_id`, `frame_numbers`, `scores` [M, 2], and
-    `truth` / `predicted`: kind -> [(onset, offset)], and optionally `labels`: kind -> the emotion of each
-    predicted interval, written above it."""
+    axis, the ground truth below it and the frames without the face (NaN scores) shaded grey. Each panel has
+    `video_id`, `frame_numbers`, `scores` [M, 2], and `truth` / `predicted`: kind -> [(onset, offset)], and
+    optionally `labels`: kind -> the emotion of each predicted interval, written above it."""
     colours = {"micro": "tab:red", "macro": "tab:blue"}
     fig, axes = plt.subplots(len(panels), 1, figsize=(12, 2.4 * len(panels)), squeeze=False)
     for ax, panel in zip(axes[:, 0], panels):
         x = panel["frame_numbers"]
+        _shade_unscored(ax, x, panel["scores"][:, :2])
         for channel, kind in enumerate(("micro", "macro")):
             ax.plot(x, panel["scores"][:, channel], color=colours[kind], lw=1, label=f"{kind} score")
             labels = panel.get("labels", {}).get(kind) or [None] * len(panel["predicted"].get(kind, ()))
