@@ -6,6 +6,7 @@ generates, scored on semi-real footage of faces they never saw), each with `--se
     python -m meint_jax.paper_tables --dataset=synthetic --workdir=DIR
     python -m meint_jax.paper_tables --dataset=casme2 --workdir=DIR --manual_dir=/data/CASME2
     python -m meint_jax.paper_tables --dataset=synthetic_spotting --workdir=DIR --seeds=5
+    python -m meint_jax.paper_tables --dataset=synthetic_spotting --data=hard --workdir=DIR --seeds=5
     python -m meint_jax.paper_tables --dataset=synthetic_spotting --table=paper002 --workdir=DIR --seeds=3
     python -m meint_jax.paper_tables --dataset=semireal --workdir=DIR --seeds=3
 
@@ -141,6 +142,8 @@ def define_flags():
     flags.DEFINE_enum("dataset", None, DATASETS, "Which dataset's config to run.")
     flags.DEFINE_string("workdir", None, "One subfolder per row, and table.md / table.json.")
     flags.DEFINE_string("size", None, "Synthetic and semireal only: 'tiny' for a smoke run (CI).")
+    flags.DEFINE_string("data", None, "synthetic_spotting only: the generated videos the config's `data=` names "
+                        "('hard': emotions as hard to tell apart as real ones).")
     flags.DEFINE_enum("protocol", None, ["holdout", "loso"], "Default: loso on casme2/samm, holdout on synthetic.")
     flags.DEFINE_list("rows", None, f"A subset of rows: "
                       f"{', '.join(r.name for r in ROWS + SPOTTING_ROWS + PAPER_CHOICE_ROWS + TRANSFER_ROWS)} "
@@ -162,9 +165,9 @@ def load_config(dataset: str, arg: str | None):
     return importlib.import_module(CONFIGS[dataset]).get_config(arg)
 
 
-def row_config(dataset: str, variant: str, shape: str, *, size=None, protocol=None, data_dir=None,
+def row_config(dataset: str, variant: str, shape: str, *, size=None, data=None, protocol=None, data_dir=None,
                manual_dir=None, num_steps=None, folds=None, overrides=(), seed=None):
-    arg = f"variant={variant}" + (f",size={size}" if size else "")
+    arg = f"variant={variant}" + (f",size={size}" if size else "") + (f",data={data}" if data else "")
     config = load_config(dataset, arg)
     if shape:
         config.data.pseudo_label = shape
@@ -526,9 +529,11 @@ def main(argv):
     del argv
     if FLAGS.size and not (FLAGS.dataset.startswith("synthetic") or FLAGS.dataset in TRANSFER_DATASETS):
         raise ConfigError("--size applies to the synthetic and semireal datasets only")
+    if FLAGS.data and FLAGS.dataset != "synthetic_spotting":
+        raise ConfigError("--data applies to synthetic_spotting only")
     print(run(FLAGS.dataset, FLAGS.workdir, rows=FLAGS.rows, table=FLAGS.table, seeds=FLAGS.seeds, size=FLAGS.size,
-              protocol=FLAGS.protocol, data_dir=FLAGS.data_dir, manual_dir=FLAGS.manual_dir, num_steps=FLAGS.num_steps,
-              folds=FLAGS.folds))
+              **({"data": FLAGS.data} if FLAGS.data else {}), protocol=FLAGS.protocol, data_dir=FLAGS.data_dir,
+              manual_dir=FLAGS.manual_dir, num_steps=FLAGS.num_steps, folds=FLAGS.folds))
 
 
 if __name__ == "__main__":

@@ -72,6 +72,15 @@ def test_a_table_over_seeds_gives_mean_and_sd_and_pairs_each_line_with_the_first
     assert "| ours (the defaults) | 0.4000 |" in one and "Paired" not in one
 
 
+def test_data_names_the_generated_videos_each_row_trains_on_and_a_set_the_config_lacks_is_refused():
+    assert paper_tables.row_config("synthetic_spotting", "full", "", data="hard").data.name == "synthetic_long/hard"
+    assert paper_tables.row_config("synthetic_spotting", "separate", "", size="tiny",
+                                   data="hard").data.name == "synthetic_long/hard_tiny"
+    assert paper_tables.row_config("synthetic_spotting", "full", "").data.name == "synthetic_long/default"
+    with pytest.raises(ValueError, match="unknown data 'harder'"):
+        paper_tables.row_config("synthetic_spotting", "full", "", data="harder")
+
+
 def test_a_table_a_dataset_does_not_have_is_refused():
     with pytest.raises(ValueError, match="--table=paper002: synthetic has the tables paper001"):
         paper_tables.run("synthetic", "/tmp/never", table="paper002")
