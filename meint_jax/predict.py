@@ -55,7 +55,10 @@ def run(checkpoint: str, input_path: str, output: str, *, step: int | None = Non
 def estimate(variables, config, checkpoint: str, restored_step: int, input_path: str, output: str, *, face: str,
              margin: float, fps, frame_step, batch_size: int, data_dir, clip_ids, allow_truncated) -> list[dict]:
     """An intensity run's curves for every input clip."""
-    estimator = IntensityEstimator(variables, config, frame_step=frame_step, batch_size=batch_size)
+    try:
+        estimator = IntensityEstimator(variables, config, frame_step=frame_step, batch_size=batch_size)
+    except PredictError as e:     # a run it cannot apply (one on region motion), or a bad setting: name the run
+        raise PredictError(f"{checkpoint}: {e}") from e
     clips = readers.read_inputs(input_path, estimator.frame_size, face=face, margin=margin, fps=fps,
                                 data_dir=data_dir, clip_ids=clip_ids, allow_truncated=allow_truncated)
     settings = {"checkpoint": os.path.abspath(checkpoint), "checkpoint_step": restored_step,

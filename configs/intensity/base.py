@@ -4,7 +4,9 @@
 
 Dataset configs (`synthetic.py`, `casme2.py`, `samm.py`) start from `get_config()` here and change what
 differs; `paper_config` holds the paper's settings on a real dataset. Args: `variant=` one of VARIANTS, the
-paper's Table 2/3 ablations (`configs/intensity/casme2.py:variant=no_rank`).
+paper's Table 2/3 ablations (`configs/intensity/casme2.py:variant=no_rank`); `inputs=` one of CLIP_INPUTS:
+`flow` reads paper 002's 18 regions' motion through its flow stem instead of frames through ResNet18
+(`apply_inputs`, which clip recognition's configs use too).
 """
 
 import ml_collections
@@ -13,6 +15,7 @@ from ml_collections.config_dict import placeholder
 from configs import common
 
 VARIANTS = ("full", "framewise", "no_smooth", "no_rank")
+CLIP_INPUTS = ("frames", "flow")    # what a model on clips reads (models.model.CLIP_INPUTS)
 
 
 def apply_variant(config: ml_collections.ConfigDict, variant: str) -> ml_collections.ConfigDict:
@@ -26,6 +29,26 @@ def apply_variant(config: ml_collections.ConfigDict, variant: str) -> ml_collect
     elif variant == "no_rank":
         config.loss.rank_weight = 0.0
     config.variant = variant
+    return config
+
+
+def apply_inputs(config: ml_collections.ConfigDict, inputs: str) -> ml_collections.ConfigDict:
+    """What a model on clips reads: `frames` (paper 001's ResNet18) or `flow`, paper 002's 18 regions' motion
+    computed from the face crops (`data/clips/flow.py`) through its flow stem, with its augmentation (each
+    window's motion scaled by U(0.9, 1.1)) in place of the image augmentations, which would move the regions."""
+    if inputs not in CLIP_INPUTS:
+        raise ValueError(f"unknown inputs {inputs!r}; choose one of {CLIP_INPUTS}")
+    config.model.inputs = inputs
+    if inputs == "flow":
+        config.model.stem_features = 128        # paper 002's flow stem
+        config.data.feature_scale = 0.1         # each window's motion x U(1 - s, 1 + s) (paper 002)
+        config.data.clip_landmarks = "dlib"     # where the regions sit: dlib on the motion's first frame | template
+        config.data.flow_size = 112             # the crops' side for the flow (pooled per region: 112 px suffices)
+        config.model.frame_input = "frames"     # (residual frames are for ResNet18's input)
+        config.data.flip = False
+        config.data.min_crop = 1.0
+        config.data.brightness = 0.0
+        config.data.contrast = 0.0
     return config
 
 
@@ -43,7 +66,7 @@ def paper_config(data_name: str, variant: str = "full") -> ml_collections.Config
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-    args = common.parse_arg(arg, variant="full")
+    args = common.parse_arg(arg, variant="full", inputs="frames")
     config = ml_collections.ConfigDict()
     config.task = "intensity"                   # picks the model, the training loop and the metrics
     config.seed = 0
@@ -73,6 +96,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.model.dtype = "float32"
     config.model.frame_input = "frames"         # frames (the paper) | residual (frame minus window mean)
     config.model.init_from = placeholder(str)   # ImageNet ResNet18 weights (.pth/.safetensors/orbax dir)
+    config.model.inputs = "frames"              # frames | flow (paper 002's region motion, `apply_inputs`)
 
     config.loss = ml_collections.ConfigDict()
     config.loss.smooth_weight = 0.1
@@ -87,4 +111,4 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.eval.untrimmed_windows = 4           # windows per held-out clip
     config.eval.seed = 1234
     config.eval.plot_clips = 4
-    return apply_variant(config, args.variant)
+    return apply_inputs(apply_variant(config, args.variant), args.inputs)

@@ -3,16 +3,27 @@
     python -m meint_jax.main --config=configs/intensity/synthetic.py --workdir=/tmp/meint-run
 
 Args: `variant=` the paper's ablations (`configs/intensity/base.py`'s VARIANTS, e.g. `:variant=framewise`);
-`size=tiny` for tests and smoke runs (`configs/intensity/synthetic.py:variant=full,size=tiny`).
+`size=tiny` for tests and smoke runs (`configs/intensity/synthetic.py:variant=full,size=tiny`); `inputs=flow`
+reads paper 002's region motion instead of frames (`base.apply_inputs`; the regions placed by the template, which
+sits on the procedural faces where dlib misreads them); `data=subtle` the clips with a third of the motion
+(synthetic_me/subtle; with size=tiny the tiny set stays, there being no tiny subtle one):
+
+    python -m meint_jax.main --config=configs/intensity/synthetic.py:inputs=flow,data=subtle --config.seeds=3 \
+        --workdir=/tmp/meint-subtle-flow
+
 `configs/recognition/synthetic.py` trains emotion recognition on the same clips.
 """
 
 from configs import common
 from configs.intensity import base
 
+# data= -> size= -> the synthetic_me config; `default` keeps the one below. No tiny subtle set: the tiny one
+# stands in (a smoke run checks the plumbing, not how small the motion is).
+DATASETS = {"subtle": {"default": "synthetic_me/subtle", "tiny": "synthetic_me/tiny"}}
+
 
 def get_config(arg=None):
-    args = common.parse_arg(arg, variant="full", size="default")
+    args = common.parse_arg(arg, variant="full", size="default", inputs="frames", data="default")
     config = base.get_config()
     config.data.name = "synthetic_me/default"
     # 80 px (the dataset stores 112 px): chosen when XLA:CPU ran 64 px slower than 80 px, a slow path
@@ -47,4 +58,13 @@ def get_config(arg=None):
         common.tiny_training(config)
     elif args.size != "default":
         raise ValueError(f"unknown size {args.size!r}; use 'default' or 'tiny'")
+    if args.data in DATASETS:
+        config.data.name = DATASETS[args.data][args.size]
+    elif args.data != "default":
+        raise ValueError(f"unknown data {args.data!r}; use 'default' or one of {sorted(DATASETS)}")
+    base.apply_inputs(config, args.inputs)
+    if args.inputs == "flow":
+        config.data.clip_landmarks = "template"     # dlib misreads the procedural faces (data/clips/flow.py)
+        if args.size == "tiny":
+            config.data.flow_size = 32                  # the tiny set stores 32-px frames
     return base.apply_variant(config, args.variant)

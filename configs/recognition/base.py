@@ -22,7 +22,7 @@ from ml_collections.config_dict import placeholder
 from configs import common
 from configs.intensity import base as intensity
 
-CLIP_INPUTS = ("frames", "flow")                 # what clip recognition reads (models.model.CLIP_INPUTS)
+CLIP_INPUTS = intensity.CLIP_INPUTS             # what clip recognition reads (models.model.CLIP_INPUTS)
 RECOGNITION_VARIANTS = ("full", "framewise")   # the others change the intensity loss, which recognition lacks
 
 
@@ -44,18 +44,7 @@ def recognition(config: ml_collections.ConfigDict, inputs: str = "frames") -> ml
     config.loss.balance_classes = True          # each class weighted by 1 / its share of the training clips
     config.loss.emotion_weights = placeholder(tuple)  # recorded: each class's weight (leave unset)
     config.eval.chance_runs = 20                # draws of the class-prior baseline (its scores are their mean)
-    config.model.inputs = inputs                # frames (paper 001's ResNet18) | flow (paper 002's region motion)
-    if inputs == "flow":
-        config.model.stem_features = 128        # paper 002's flow stem
-        config.data.feature_scale = 0.1         # each window's motion x U(1 - s, 1 + s) (paper 002)
-        config.data.clip_landmarks = "dlib"     # where the regions sit: dlib on each clip's onset frame | template
-        config.data.flow_size = 112             # the crops' side for the flow (pooled per region: 112 px suffices)
-        config.model.frame_input = "frames"     # (residual frames are for ResNet18's input)
-        config.data.flip = False
-        config.data.min_crop = 1.0
-        config.data.brightness = 0.0
-        config.data.contrast = 0.0
-    return config
+    return intensity.apply_inputs(config, inputs)   # frames (paper 001's ResNet18) | flow (paper 002's motion)
 
 
 def paper_config(data_name: str, variant: str = "full", inputs: str = "frames") -> ml_collections.ConfigDict:

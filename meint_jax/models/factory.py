@@ -23,6 +23,15 @@ def create_encoder(dtype, backend: str | None = None) -> resnet.ResNet18:
     return resnet.ResNet18(dtype=dtype, name="encoder")
 
 
+def create_clip_encoder(model_config: ml_collections.ConfigDict, backend: str | None = None) -> nn.Module:
+    """The encoder of a model on clips: ResNet18, or paper 002's flow stem for `inputs='flow'` (configs saved
+    before the field read frames)."""
+    dtype = DTYPES[model_config.dtype]
+    if model_config.get("inputs", "frames") == "flow":
+        return slow_fast.FlowStem(model_config.stem_features, dtype=dtype, name="encoder")
+    return create_encoder(dtype, backend)
+
+
 def create_temporal(kind: str, features: int, dtype) -> nn.Module:
     if kind == "bigru":
         return temporal.BiGRU(features, dtype)
@@ -67,19 +76,20 @@ def create_recognition_model(model_config: ml_collections.ConfigDict, backend: s
     dtype = DTYPES[model_config.dtype]
     inputs = model_config.get("inputs", "frames")
     return ClipRecognitionModel(
-        encoder=(slow_fast.FlowStem(model_config.stem_features, dtype=dtype, name="encoder")
-                 if inputs == "flow" else create_encoder(dtype, backend)),
+        encoder=create_clip_encoder(model_config, backend),
         temporal=create_temporal(model_config.temporal, model_config.gru_features, dtype),
         head=nn.Dense(model_config.emotion_outputs, dtype=jnp.float32, name="head"),
         frame_input=model_config.get("frame_input", "frames"), inputs=inputs, dtype=dtype)
 
 
 def create_intensity_model(model_config: ml_collections.ConfigDict, backend: str | None = None):
-    """Paper 001's intensity model: ResNet18 x BiGRU (or frame-wise) x Dense(1)."""
+    """Paper 001's intensity model: ResNet18 (or paper 002's flow stem, `inputs='flow'`) x BiGRU (or frame-wise)
+    x Dense(1)."""
     dtype = DTYPES[model_config.dtype]
     return IntensityModel(
-        encoder=create_encoder(dtype, backend),
+        encoder=create_clip_encoder(model_config, backend),
         temporal=create_temporal(model_config.temporal, model_config.gru_features, dtype),
         head=nn.Dense(1, dtype=jnp.float32, name="head"),
-        # Checkpoints written before frame_input existed used frames.
-        frame_input=model_config.get("frame_input", "frames"), dtype=dtype)
+        # Checkpoints written before frame_input (or inputs) existed used frames.
+        frame_input=model_config.get("frame_input", "frames"), inputs=model_config.get("inputs", "frames"),
+        dtype=dtype)

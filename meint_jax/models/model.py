@@ -27,14 +27,19 @@ import jax.numpy as jnp
 from meint_jax.models.resnet import normalize_frames
 
 FRAME_INPUTS = ("frames", "residual")
+CLIP_INPUTS = ("frames", "flow")
 
 
 class IntensityModel(nn.Module):
-    encoder: nn.Module          # per-frame features: ResNet18 named "encoder"
+    """Intensity [B, T] of windows of frames, or with `inputs="flow"` of paper 002's region motion [B, T, 36]
+    (`data/clips/flow.py`), encoded by its flow stem in place of ResNet18."""
+
+    encoder: nn.Module          # per-frame features: ResNet18 (or, for flow, the flow stem) named "encoder"
     temporal: nn.Module         # BiGRU or FrameWise
     head: nn.Module             # Dense(1) named "head"
     frame_input: str = "frames"
     dtype: Any = jnp.float32
+    inputs: str = "frames"      # frames | flow (CLIP_INPUTS)
 
     preserve_adopted_names = True   # the parts keep the names the factory gave them
 
@@ -50,7 +55,13 @@ class IntensityModel(nn.Module):
         return self.heads(context), {"features": context, "encoder": stages}
 
     def encode(self, frames: jnp.ndarray, train: bool = False, with_stages: bool = False):
-        """Encoder features [B, T, D] of uint8 clips [B, T, H, W, 3] (and the stage outputs if asked)."""
+        """Encoder features [B, T, D] of uint8 clips [B, T, H, W, 3] or of region motion [B, T, 36] (and the
+        stage outputs if asked: none for the flow stem)."""
+        if self.inputs not in CLIP_INPUTS:
+            raise ValueError(f"unknown inputs {self.inputs!r}; use one of {CLIP_INPUTS}")
+        if self.inputs == "flow":
+            features = self.encoder(frames.astype(self.dtype), train)
+            return (features, {}) if with_stages else features
         batch, steps = frames.shape[:2]
         x = normalize_frames(frames, self.dtype)
         if self.frame_input == "residual":
@@ -73,11 +84,9 @@ class IntensityModel(nn.Module):
 
     @property
     def frames_encoded_alone(self) -> bool:
-        """Whether a frame's encoder features depend on that frame alone, so windows can share them."""
-        return self.frame_input == "frames"
-
-
-CLIP_INPUTS = ("frames", "flow")
+        """Whether a frame's encoder features depend on that frame alone, so windows can share them (not for
+        region motion: a window's motion is measured from its first frame)."""
+        return self.frame_input == "frames" and self.inputs == "frames"
 
 
 class ClipRecognitionModel(IntensityModel):
@@ -86,16 +95,6 @@ class ClipRecognitionModel(IntensityModel):
 
     `inputs="flow"` takes paper 002's region motion [B, T, 36] (`data/clips/flow.py`) instead of frames,
     encoded by the flow stem."""
-
-    inputs: str = "frames"
-
-    def encode(self, x: jnp.ndarray, train: bool = False, with_stages: bool = False):
-        if self.inputs not in CLIP_INPUTS:
-            raise ValueError(f"unknown inputs {self.inputs!r}; use one of {CLIP_INPUTS}")
-        if self.inputs == "frames":
-            return super().encode(x, train, with_stages)
-        features = self.encoder(x.astype(self.dtype), train)
-        return (features, {}) if with_stages else features
 
     def heads(self, context: jnp.ndarray) -> jnp.ndarray:
         return self.head(context.astype(jnp.float32)).mean(axis=1)

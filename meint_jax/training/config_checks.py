@@ -137,14 +137,14 @@ def _check_emotions(config) -> None:
 
 
 def _check_clip_inputs(d, m) -> None:
-    """Clip recognition on flow: the image augmentations would move the face under its regions."""
+    """A model on clips reading flow: the image augmentations would move the face under its regions."""
     inputs = m.get("inputs", "frames")
     _check(inputs in CLIP_INPUTS, f"config.model.inputs={inputs!r}: choose one of {CLIP_INPUTS}")
     if inputs == "flow":
         moved = [f"data.{k}={d[k]!r}" for k, off in (("flip", False), ("min_crop", 1.0), ("brightness", 0.0),
                                                       ("contrast", 0.0)) if d[k] != off]
         _check(not moved, f"config.model.inputs='flow' with {', '.join(moved)}: image augmentations move the "
-               "regions the flow is pooled in; use a recognition config with inputs=flow (its augmentation is "
+               "regions the flow is pooled in; use a config with inputs=flow (its augmentation is "
                "data.feature_scale)")
         _check(d.get("clip_landmarks") in clip_flow.LANDMARKS,
                f"config.data.clip_landmarks={d.get('clip_landmarks')!r}: choose one of {clip_flow.LANDMARKS}")
@@ -154,8 +154,6 @@ def _check_clip_inputs(d, m) -> None:
                "no pretrained weights (init_from loads ResNet18's); leave it unset with model.inputs='flow'")
         _check(m.frame_input == "frames", f"config.model.frame_input={m.frame_input!r}: residual frames are "
                "ResNet18's input; model.inputs='flow' reads region motion (leave frame_input='frames')")
-        _check(d.train_window == "trimmed", f"config.data.train_window={d.train_window!r}: region motion is "
-               "computed from onset to offset only; model.inputs='flow' trains on trimmed windows")
         _check(0.0 <= d.get("feature_scale", 0.0) < 1.0,
                f"config.data.feature_scale={d.get('feature_scale')!r}: use a fraction in [0, 1)")
 
@@ -163,8 +161,11 @@ def _check_clip_inputs(d, m) -> None:
 def check_recognition_config(config: ml_collections.ConfigDict) -> None:
     """Raises ConfigError naming the first field of a clip-recognition config whose value cannot work."""
     _check_emotions(config)
-    _check_clip_inputs(config.data, config.model)
     check_clip_config(config)
+    d = config.data
+    _check(config.model.get("inputs", "frames") == "frames" or d.train_window == "trimmed",
+           f"config.data.train_window={d.train_window!r}: clip recognition's region motion is computed from onset "
+           "to offset only; model.inputs='flow' trains on trimmed windows")
     chance_runs = config.eval.get("chance_runs")
     _check(isinstance(chance_runs, int) and chance_runs >= 1,
            f"config.eval.chance_runs={chance_runs!r}: use a positive integer (draws of the class-prior baseline)")
@@ -199,6 +200,7 @@ def check_clip_config(config: ml_collections.ConfigDict) -> None:
     _check(m.frame_input in FRAME_INPUTS,
            f"config.model.frame_input={m.frame_input!r}: use 'frames' (the paper) or 'residual'")
     _check(m.dtype in DTYPES, f"config.model.dtype={m.dtype!r}: choose one of {sorted(DTYPES)}")
+    _check_clip_inputs(d, m)
     if m.init_from is not None:
         _check(os.path.exists(os.path.expanduser(m.init_from)),
                f"config.model.init_from={m.init_from!r} does not exist: give a torchvision-layout ResNet18 "

@@ -3,13 +3,16 @@
 `trimmed` is the paper's protocol (T positions from onset to offset);
 `untrimmed` windows reach into neutral frames, so only a model that reads the
 face can place the expression. The prior never sees pixels: it is the mean
-training target at each window position.
+training target at each window position. A flow run (model.inputs='flow')
+reads each window's region motion, off its clip's trajectories, in place of
+its frames.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from meint_jax.data.clips import flow as clip_flow
 from meint_jax.data.clips import pipeline as input_pipeline
 from meint_jax.inference import batching
 from meint_jax.metrics import correlation as metrics
@@ -21,8 +24,8 @@ PROTOCOLS = ("trimmed", "untrimmed")
 def predict_windows(predict_batch, windows: dict, batch_size: int) -> np.ndarray:
     """Model predictions [N, ...] for every window, in fixed-size batches (one compiled shape).
 
-    `predict_batch` maps frames [batch_size, T, H, W, 3] to predictions [batch_size, ...]
-    (the training loop's shards them over its device mesh).
+    `predict_batch` maps frames [batch_size, T, H, W, 3] (or region motion [batch_size, T, 36]) to
+    predictions [batch_size, ...] (the training loop's shards them over its device mesh).
     """
     return batching.in_batches(predict_batch, windows["frames"], batch_size)
 
@@ -51,9 +54,10 @@ def compare_with_prior(model_per_clip: dict, prior_per_clip: dict) -> dict:
             for name in ("spearman", "kendall", "true_spearman", "true_kendall") if name in model_per_clip}
 
 
-def evaluate(config, builder, predict_batch, train_subjects, test_subjects,
-             protocols=PROTOCOLS) -> tuple[dict, list]:
-    """{protocol: {'model': ..., 'position_prior': ...}} on `test_subjects`, and plot panels."""
+def evaluate(config, builder, predict_batch, train_subjects, test_subjects, protocols=PROTOCOLS,
+             motions: dict | None = None) -> tuple[dict, list]:
+    """{protocol: {'model': ..., 'position_prior': ...}} on `test_subjects`, and plot panels; with `motions`
+    (a flow run's `clips.clip_motions` of whole clips) the model reads each window's region motion."""
     results, panels = {}, []
     for protocol in protocols:
         spec = window_spec(config, protocol, jitter=False)
@@ -63,7 +67,11 @@ def evaluate(config, builder, predict_batch, train_subjects, test_subjects,
         train_windows = input_pipeline.eval_windows(builder, train_subjects, spec, seed=config.eval.seed + 1,
                                                     decode=False, **common)
         prior = fit_position_prior(train_windows["targets"])
-        test_windows = input_pipeline.eval_windows(builder, test_subjects, spec, seed=config.eval.seed, **common)
+        test_windows = input_pipeline.eval_windows(builder, test_subjects, spec, seed=config.eval.seed,
+                                                   decode=motions is None, **common)
+        if motions is not None:
+            test_windows["frames"] = clip_flow.windows_of(motions, test_windows["clip_id"], test_windows["onset"],
+                                                          test_windows["positions"])
         pred = predict_windows(predict_batch, test_windows, config.train.batch_size)
         prior_pred = predict_position_prior(prior, len(pred))
         first_window = np.unique(test_windows["clip_index"], return_index=True)[1]

@@ -4,6 +4,8 @@
 
 The checkpoint carries its training config, so the model, the input size and
 the time scale of its windows come from it (`windows.py`). Needs no TensorFlow.
+A run on region motion (model.inputs='flow') is refused: its windows would need
+each recording's region trajectories, which only its training computes.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ class IntensityEstimator:
     def __init__(self, variables: dict, config: dict, frame_step: int | None = None, batch_size: int = 8):
         if tasks.name_of(config) != "intensity":
             raise PredictError(f"a {tasks.name_of(config)} run, not an intensity one")
+        if config["model"].get("inputs", "frames") == "flow":
+            raise PredictError(f"an intensity run on paper 002's region motion (model.inputs='flow', trained on "
+                               f"{config['data']['name']}): prediction on new recordings reads frames only; "
+                               "use a run trained on frames (model.inputs='frames')")
         self.config = config
         data = config["data"]
         self.window = int(data["num_steps"])

@@ -11,18 +11,17 @@ from __future__ import annotations
 import copy
 import os
 
-import jax
 import numpy as np
 from absl import logging
 
 from meint_jax.common.errors import ConfigError
 from meint_jax.data import emotion_classes
-from meint_jax.data.clips import flow as clip_flow
 from meint_jax.data.clips import pipeline as input_pipeline
 from meint_jax.metrics import class_prior, recognition
 from meint_jax.tasks.recognition import TASK, evaluate, results
 from meint_jax.training import clips, sharding
 from meint_jax.training import run as fold
+from meint_jax.training.clips import clip_motions, flow_batches  # shared with intensity's flow runs
 
 
 def run(config, workdir: str, builder) -> dict:
@@ -101,42 +100,6 @@ def class_table(config, builder) -> np.ndarray:
                      for n in builder.info.features["emotion"].names], np.int32)
 
 
-# (dataset folder, flow size, landmarks) -> subject -> {clip key: ClipMotion}: the folds of one process (a
-# LOSO run) compute each clip's motion once.
-_MOTIONS: dict = {}
-
-
-def clip_motions(config, builder, subjects: list[str]) -> dict[str, clip_flow.ClipMotion]:
-    """`clip_flow.motion_key` -> region trajectories, for the clips of `subjects`: what a flow run's windows
-    read (each clip's computed once per process, whatever windows are drawn)."""
-    d = config.data
-    cache = _MOTIONS.setdefault((builder.data_dir, d.flow_size, d.clip_landmarks), {})
-    missing = [s for s in subjects if s not in cache]
-    computed = {s: {} for s in missing}
-    for clip in input_pipeline.clip_frames(builder, missing) if missing else ():
-        try:
-            motion = clip_flow.clip_motion(clip["frames"], clip["frame_numbers"], clip["onset"], clip["offset"],
-                                           d.flow_size, d.clip_landmarks)
-        except ValueError as e:
-            raise ConfigError(f"config.data.name={d.name!r}, clip {clip['clip_id']}: {e}") from e
-        computed[clip["subject"]][clip_flow.motion_key(clip["clip_id"], clip["onset"])] = motion
-    cache.update(computed)
-    return {key: motion for s in subjects for key, motion in cache[s].items()}
-
-
-def flow_batches(batches, motions: dict, config, start_step: int):
-    """Training batches (of windows' frame numbers, no frames) with `frames` holding the windows' region
-    motion [B, T, 36], each window's scaled by one factor from U(1 - s, 1 + s) (paper 002's augmentation),
-    drawn from (seed, step, process) so that a resumed run draws what an uninterrupted one would."""
-    scale = config.data.feature_scale
-    for step, batch in enumerate(batches, start_step):
-        motion = clip_flow.windows_of(motions, batch["clip_id"], batch["onset"], batch["positions"])
-        if scale:
-            rng = np.random.default_rng([config.seed, 7, step, jax.process_index()])
-            motion *= rng.uniform(1 - scale, 1 + scale, (len(motion), 1, 1)).astype(np.float32)
-        yield {**batch, "frames": motion}
-
-
 def _validation(config, builder, validation_subjects, mesh, motions: dict) -> fold.Validation:
     """UF1 on the validation subjects' clips picks the best checkpoint (`motions["motions"]`: a flow run's
     region motion, computed when training starts)."""
@@ -166,14 +129,8 @@ def run_fold(config, workdir: str, builder, train_subjects: list[str], test_subj
 
     def batches(start_step, run_log):
         if flow:
-            motions["motions"] = found = clip_motions(config, builder,
-                                                      train_subjects + validation_subjects + test_subjects)
-            templated = sorted(c for c, m in found.items() if m.landmarks == "template")
-            run_log.text("region motion of %d clips at %d px; regions placed by the template on %d of them%s",
-                         len(found), d.flow_size, len(templated),
-                         "" if d.clip_landmarks == "template" or not templated else
-                         f" (dlib found no face: {', '.join(templated[:10])}"
-                         f"{', ...' if len(templated) > 10 else ''})")
+            motions["motions"] = clip_motions(config, builder, train_subjects + validation_subjects + test_subjects)
+            clips.log_motions(run_log.text, motions["motions"], d)
         windows = clips.clip_batches(config, builder, train_subjects, start_step,
                                      emotions=np.flatnonzero(table >= 0), decode=not flow)
         return flow_batches(windows, motions["motions"], config, start_step) if flow else windows
