@@ -84,7 +84,7 @@ COMPARED_DECODERS = (("model_decoder_paper", "ours' network, paper 002's interva
 
 class TransferRow(NamedTuple):
     name: str            # its folder under --workdir
-    config: str          # the config module it trains (configs/<task>/<dataset>.py)
+    config: str          # the config module it trains (configs/<task>/<dataset>.py), `module:arg` for an arg
     label: str           # in the table
     scored_on: str = ""  # a spotting config whose dataset's folds score the trained network; "": its own folds
 
@@ -97,6 +97,8 @@ TRANSFER_ROWS = (
     TransferRow("synthetic", "configs.spotting.synthetic", "model trained on synthetic videos only",
                 "configs.spotting.semireal"),
     TransferRow("intensity", "configs.intensity.semireal", "ResNet18 + BiGRU trained on the two other faces"),
+    TransferRow("intensity_flow", "configs.intensity.semireal:inputs=flow",
+                "flow stem + BiGRU on region motion, trained on the two other faces"),
 )
 TRANSFER_SCORED = "on_semireal"     # where, in a `scored_on` row's run, its network's folds on the other dataset go
 TRANSFER_DATASETS = ("semireal",)
@@ -417,7 +419,9 @@ def transfer_config(module: str, *, size=None, seed=None, protocol=None, data_di
     if protocol:
         raise ConfigError("--protocol: the transfer table's rows keep their configs' protocols (one semi-real face "
                           "held out in turn; the synthetic row's own hold-out to train)")
-    config = importlib.import_module(module).get_config(f"size={size}" if size else None)
+    module, _, arg = module.partition(":")
+    config = importlib.import_module(module).get_config(",".join(filter(None, (arg, size and f"size={size}")))
+                                                        or None)
     if seed is not None:
         config.seed = seed
     if data_dir:
@@ -516,11 +520,12 @@ def _transfer_note(results: dict[str, list[dict]], spotting, intensity) -> str:
         if len(results[row.name]) == 1:
             versus = results[row.name][0]["untrimmed"]["model"].get("vs_prior", {}).get("true_spearman")
             if versus:
-                note += (f" Model against prior, untrimmed, clip by clip: better on {versus['clips_better']}, worse "
-                         f"on {versus['clips_worse']} (Wilcoxon p = {versus['wilcoxon_p']:.3f}).")
+                note += (f" {row.label}: against the prior, untrimmed, clip by clip: better on "
+                         f"{versus['clips_better']}, worse on {versus['clips_worse']} (Wilcoxon p = "
+                         f"{versus['wilcoxon_p']:.3f}).")
         else:
             note += _paired([(name, results[row.name], predictor) for name, predictor in
-                             (("model", "model"), ("position prior", "position_prior"))], "untrimmed true Spearman",
+                             ((row.name, "model"), ("position prior", "position_prior"))], "untrimmed true Spearman",
                             lambda run, predictor: _scores(run, "untrimmed", predictor, "true_spearman")[0])
     return note
 

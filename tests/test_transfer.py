@@ -71,12 +71,13 @@ def test_over_seeds_the_transfer_table_gives_mean_and_sd_and_pairs_every_line_wi
     # Three differences of one sign: the exact two-sided Wilcoxon p is 2 / 2^3 = 0.25.
     assert "synthetic - semireal: ME F1 -0.2000 (p = 0.250, 3 seeds)" in table
     assert "motion - semireal: ME F1 -0.3000" in table and "chance - semireal" in table
-    assert "position prior - model: untrimmed true Spearman -0.2000" in table
+    assert "position prior - intensity: untrimmed true Spearman -0.2000" in table
 
 
 def test_semireal_has_the_transfer_table_only_and_no_other_dataset_has_it():
     assert paper_tables.table_of("semireal") == "transfer"
-    assert [r.name for r in paper_tables.rows_of("semireal")] == ["semireal", "synthetic", "intensity"]
+    assert [r.name for r in paper_tables.rows_of("semireal")] == ["semireal", "synthetic", "intensity",
+                                                                 "intensity_flow"]
     with pytest.raises(ConfigError, match="--table=joint: semireal has the tables transfer"):
         paper_tables.table_of("semireal", "joint")
     with pytest.raises(ConfigError, match="--table=transfer: synthetic_spotting has the tables joint, paper002"):
@@ -95,6 +96,12 @@ def test_a_transfer_rows_config_takes_the_commands_overrides_where_they_apply():
     assert synthetic.data.manual_dir is None and synthetic.eval.folds is None   # neither applies to a hold-out run
     intensity = paper_tables.transfer_config("configs.intensity.semireal")
     assert intensity.data.name == "semireal_me/samples_many" and intensity.eval.protocol == "loso"
+    assert intensity.model.inputs == "frames"
+    # A row's `module:arg` reaches its get_config, joined with the command's size.
+    flow = paper_tables.transfer_config("configs.intensity.semireal:inputs=flow", size="tiny", seed=1)
+    assert (flow.model.inputs, flow.data.clip_landmarks, flow.data.name) == ("flow", "dlib", "semireal_me/samples_tiny")
+    assert (flow.data.flow_size, flow.seed) == (32, 1)
+    assert paper_tables.transfer_config("configs.intensity.semireal:inputs=flow").data.flow_size == 112
     with pytest.raises(ConfigError, match="--protocol"):
         paper_tables.transfer_config("configs.spotting.semireal", protocol="holdout")
 

@@ -11,7 +11,8 @@ both protocols; `untrimmed` / `true_spearman` is the figure a model must win by 
 --dataset=semireal` (the transfer table).
 
 Args: `variant=` the paper's ablations (`configs/intensity/base.py`); `size=tiny` a seconds-long smoke run on
-`semireal_me/samples_tiny` (tests).
+`semireal_me/samples_tiny` (tests); `inputs=flow` paper 002's region motion through its flow stem instead of
+frames (`base.apply_inputs`), the regions placed from dlib's landmarks, which read these real faces.
 """
 
 from configs import common
@@ -20,10 +21,12 @@ from meint_jax.testing import samples
 
 
 def get_config(arg=None):
-    args = common.parse_arg(arg, variant="full", size="default")
+    args = common.parse_arg(arg, variant="full", size="default", inputs="frames")
     # The synthetic config's choices for few identities (80 px of the stored 112, trimmed and untrimmed windows
     # mixed, framing and lighting changed per window, each frame minus its window's mean) and its tiny size.
-    config = synthetic.get_config(f"variant={args.variant},size={args.size}")
+    config = synthetic.get_config(f"variant={args.variant},size={args.size},inputs={args.inputs}")
+    if args.inputs == "flow":
+        config.data.clip_landmarks = "dlib"     # real faces: dlib finds them (the template is for generated ones)
     config.data.name = "semireal_me/samples_tiny" if args.size == "tiny" else "semireal_me/samples_many"
     config.data.manual_dir = samples.default_cache()
     config.eval.protocol = "loso"               # three people, three folds
