@@ -9,6 +9,7 @@ generates, scored on semi-real footage of faces they never saw), each with `--se
     python -m meint_jax.paper_tables --dataset=synthetic_spotting --data=hard --workdir=DIR --seeds=5
     python -m meint_jax.paper_tables --dataset=synthetic_spotting --table=paper002 --workdir=DIR --seeds=3
     python -m meint_jax.paper_tables --dataset=semireal --workdir=DIR --seeds=3
+    python -m meint_jax.paper_tables --dataset=semireal --table=paper002 --workdir=DIR --seeds=3
 
 Each row is one run of `tasks.train_and_evaluate` in `DIR/<row>/` (LOSO on the
 real datasets, the quick hold-out on the synthetic one, unless --protocol says
@@ -122,9 +123,9 @@ TABLES = {"paper001": ROWS, "joint": SPOTTING_ROWS, "paper002": PAPER_CHOICE_ROW
 
 def table_of(dataset: str, table: str | None = None) -> str:
     """The table a dataset gets: paper 001's on clips; joint-vs-separate (default) or paper 002's choices on
-    long videos; the transfer table on the semi-real videos."""
+    long videos; the transfer table (default) or paper 002's choices on the semi-real videos."""
     if dataset in TRANSFER_DATASETS:
-        default, allowed = "transfer", ("transfer",)
+        default, allowed = "transfer", ("transfer", "paper002")
     elif dataset in SPOTTING_DATASETS:
         default, allowed = "joint", ("joint", "paper002")
     else:
@@ -155,8 +156,8 @@ def define_flags():
     flags.DEFINE_integer("num_steps", None, "Training steps per run (default: the config's).")
     flags.DEFINE_string("folds", None, "LOSO: the folds to run here (e.g. 0-12); others can run elsewhere.")
     flags.DEFINE_enum("table", None, list(TABLES), "paper001 (clip datasets), joint (spotting's default: joint "
-                      "against separate), paper002 (spotting: paper 002's choices against ours) or transfer "
-                      "(semireal's).")
+                      "against separate), paper002 (spotting and semireal: paper 002's choices against ours) or "
+                      "transfer (semireal's default).")
     flags.DEFINE_integer("seeds", 1, "Runs per row, seeds 0..N-1 (DIR/<row>/seed_<k>/); the table gives mean +- sd "
                          "over seeds and a paired test between rows.", lower_bound=1)
     flags.mark_flags_as_required(["dataset", "workdir"])

@@ -2,6 +2,7 @@
 scored on semi-real footage of a face they never saw, beside the motion detector, chance and the position
 prior; and a finished spotting run scored on another dataset's folds (`tasks/spotting/transfer.py`)."""
 
+import importlib
 import json
 import os
 import shutil
@@ -74,16 +75,33 @@ def test_over_seeds_the_transfer_table_gives_mean_and_sd_and_pairs_every_line_wi
     assert "position prior - intensity: untrimmed true Spearman -0.2000" in table
 
 
-def test_semireal_has_the_transfer_table_only_and_no_other_dataset_has_it():
+def test_semireal_has_the_transfer_table_and_paper_002s_choices_and_no_other_dataset_has_the_transfer_table():
     assert paper_tables.table_of("semireal") == "transfer"
     assert [r.name for r in paper_tables.rows_of("semireal")] == ["semireal", "synthetic", "intensity",
                                                                  "intensity_flow"]
-    with pytest.raises(ConfigError, match="--table=joint: semireal has the tables transfer"):
+    assert paper_tables.table_of("semireal", "paper002") == "paper002"
+    with pytest.raises(ConfigError, match="--table=joint: semireal has the tables transfer, paper002"):
         paper_tables.table_of("semireal", "joint")
     with pytest.raises(ConfigError, match="--table=transfer: synthetic_spotting has the tables joint, paper002"):
         paper_tables.table_of("synthetic_spotting", "transfer")
     with pytest.raises(ConfigError, match="unknown rows"):
         paper_tables.run("semireal", "/tmp/never", rows=["full"])
+
+
+def test_paper_002s_choices_on_semireal_train_each_row_on_its_own_features_leaving_one_face_out():
+    configs = {row.name: paper_tables.row_config("semireal", row.variant, row.label_shape, overrides=row.overrides,
+                                                 size="tiny", seed=1)
+               for row in paper_tables.rows_of("semireal", "paper002")}
+    names = {name: c.data.name for name, c in configs.items()}
+    assert names == {"ours": "semireal_long/samples_tiny", "paper_init": "semireal_long/samples_tiny",
+                     "paper_features": "semireal_long/samples_tiny_features_paper",
+                     "paper": "semireal_long/samples_tiny_features_paper"}
+    assert {c.eval.protocol for c in configs.values()} == {"loso"} and {c.seed for c in configs.values()} == {1}
+    assert tuple(configs["ours"].eval.compare_decoders) == ("paper", "paper_peak")
+    assert (configs["paper_init"].model.weight_init, configs["ours"].model.weight_init) == ("paper", "ours")
+    assert configs["paper"].eval.decoder == "paper" and configs["paper_features"].eval.decoder != "paper"
+    with pytest.raises(ValueError, match="unknown features 'theirs'"):
+        importlib.import_module("configs.spotting.semireal").get_config("features=theirs")
 
 
 def test_a_transfer_rows_config_takes_the_commands_overrides_where_they_apply():

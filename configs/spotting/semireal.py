@@ -11,7 +11,9 @@ samples' cache (`$MEINT_SAMPLES`, else `~/.cache/meint-jax/...`). Part of
 `python -m meint_jax.paper_tables --dataset=semireal` (the transfer table).
 
 Args: `variant=` as in `configs/spotting/base.py`; `size=tiny` a seconds-long smoke run on
-`semireal_long/samples_tiny` (tests).
+`semireal_long/samples_tiny` (tests); `features=paper` trains on paper 002's own flow features of the same
+renditions (`semireal_long/samples_many_features_paper`; the default under `variant=paper`, `features=ours`
+keeps ours there). Part of `python -m meint_jax.paper_tables --dataset=semireal --table=paper002` too.
 """
 
 from configs import common
@@ -20,10 +22,15 @@ from meint_jax.testing import samples
 
 
 def get_config(arg=None):
-    args = common.parse_arg(arg, variant="full", size="default")
+    args = common.parse_arg(arg, variant="full", size="default", features="")
+    features = args.features or ("paper" if args.variant == "paper" else "ours")
+    if features not in synthetic.FEATURES:
+        raise ValueError(f"unknown features {features!r}; use one of {synthetic.FEATURES}")
     # The synthetic config's CPU-sized network and its tiny size; what differs is the data and the protocol.
     config = synthetic.get_config(f"size={args.size},features=ours")
     config.data.name = "semireal_long/samples_tiny" if args.size == "tiny" else "semireal_long/samples_many"
+    if features == "paper":
+        config.data.name += "_features_paper"
     config.data.manual_dir = samples.default_cache()
     # Three recordings, three folds: each trains on one, chooses its threshold on another, tests on the third.
     config.eval.protocol = "loso"

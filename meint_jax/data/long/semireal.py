@@ -554,6 +554,17 @@ class WrittenVideo:
         box = (int(round(x0)), int(round(y0)), int(round(x0)) + side, int(round(y0)) + side)
         return box, (np.median(points, axis=0) - np.array(box[:2])) * size / side
 
+    def images(self, indices) -> Iterator[np.ndarray]:
+        """The whole written frames at `indices` (ascending), from one decoding pass over their span: what paper
+        002's features read (`long_sources.paper_analysis`)."""
+        indices = list(indices)
+        if not indices:
+            return
+        wanted = set(indices)
+        for index, rgb in enumerate(self.render(indices[0], indices[-1] + 1), indices[0]):
+            if index in wanted:
+                yield rgb
+
     def chunks(self, box, size: int, length: int) -> Iterator[np.ndarray]:
         """Every written frame cropped and resized, `length` at a time: one decoding pass."""
         pending = []
