@@ -57,8 +57,6 @@ def train_and_evaluate(config, workdir: str) -> dict:
     """Trains and evaluates `config` in `workdir` by its task and `config.eval.protocol`; returns
     metrics.json's (or, for LOSO, results.json's) content; with config.seeds > 1, one run per seed in
     `workdir/seed_<k>/` and the summary of `training/seeds.py`."""
-    from meint_jax.training import run
-
     count = config.get("seeds", 1)
     if not isinstance(count, int) or count < 1:
         from meint_jax.common.errors import ConfigError
@@ -70,7 +68,10 @@ def train_and_evaluate(config, workdir: str) -> dict:
         return seeds.run_seeds(config, workdir, train_and_evaluate)
 
     task = get(config)
-    workdir, builder = run.prepare(config, workdir, task.check_config)
+    task.check_config(config)     # before the training code's imports (TensorFlow): a bad setting fails in seconds
+    from meint_jax.training import run
+
+    workdir, builder = run.prepare(config, workdir)
     return task.train_module().run(config, workdir, builder)
 
 

@@ -29,9 +29,8 @@ from meint_jax.training.run_log import RunLog
 from meint_jax.training.state import TrainState, create_optimizer, init_state, jit_steps
 
 
-def prepare(config, workdir: str, check_config: Callable) -> tuple[str, Any]:
-    """(absolute workdir, TFDS builder) after the task's config checks; warns where glibc's malloc slows XLA."""
-    check_config(config)
+def prepare(config, workdir: str) -> tuple[str, Any]:
+    """(absolute workdir, TFDS builder) of a config its task has checked; warns where glibc's malloc slows XLA."""
     workdir = config_checks.prepare_workdir(workdir)
     if jax.default_backend() == "cpu" and allocator.current() == "glibc":
         logging.warning("On glibc's malloc, XLA:CPU faults in fresh memory every step (0.5-0.9 s of kernel time "
