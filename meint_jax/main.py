@@ -14,8 +14,6 @@ cli.restart_on_tcmalloc(__name__)  # Before the heavy imports: the process is re
 from absl import flags
 from ml_collections import config_flags
 
-from meint_jax import tasks
-
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/intensity/synthetic.py[:variant].",
                                 lock_config=True)
@@ -27,6 +25,8 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv):
     del argv
+    from meint_jax import tasks   # here, not above: a build's worker processes re-import this module
+
     if FLAGS.distributed:
         import jax
 

@@ -22,7 +22,6 @@ from tqdm import tqdm
 from meint_jax.common import files, stages
 from meint_jax.common.errors import PredictError
 from meint_jax.inference import readers, writers
-from meint_jax.tasks.spotting.predictor import Spotter
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 
@@ -52,6 +51,8 @@ def run(checkpoint: str, input_path: str, output: str, *, step: int | None = Non
     if workers is not None and workers < 1:
         raise PredictError(f"--workers={workers}: processes computing the flow features, at least 1")
     output = files.writable_folder(output, "--output")
+    from meint_jax.tasks.spotting.predictor import Spotter   # here: a flow worker re-imports this module
+
     spotter = Spotter.from_run(checkpoint, step, batch_size=batch_size, workers=workers)
     settings = {"checkpoint": os.path.abspath(checkpoint), "window": spotter.spec.length,
                 "frame_step": spotter.spec.frame_step,
