@@ -25,7 +25,7 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv):
     del argv
-    from meint_jax import tasks   # here, not above: a build's worker processes re-import this module
+    from meint_jax import tasks  # here, not above: a build's worker processes re-import this module
 
     if FLAGS.distributed:
         import jax

@@ -51,7 +51,7 @@ def run(checkpoint: str, input_path: str, output: str, *, step: int | None = Non
     if workers is not None and workers < 1:
         raise PredictError(f"--workers={workers}: processes computing the flow features, at least 1")
     output = files.writable_folder(output, "--output")
-    from meint_jax.tasks.spotting.predictor import Spotter   # here: a flow worker re-imports this module
+    from meint_jax.tasks.spotting.predictor import Spotter  # here: a flow worker re-imports this module
 
     spotter = Spotter.from_run(checkpoint, step, batch_size=batch_size, workers=workers)
     settings = {"checkpoint": os.path.abspath(checkpoint), "window": spotter.spec.length,

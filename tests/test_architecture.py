@@ -199,3 +199,14 @@ def test_long_videos_are_generated_analysed_and_windowed_without_tensorflow():
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("command", ["meint_jax.main", "meint_jax.spot"])
+def test_a_command_that_starts_worker_processes_imports_neither_jax_nor_tensorflow_until_it_runs(command):
+    # A forkserver worker re-imports the command's module (`python -m` names it) before its first job: heavy
+    # imports at the top of the module would cost every worker seconds and hundreds of MB.
+    code = (f"import sys; sys.argv = ['{command}']; import {command}; "
+            "print(sorted(m for m in ('jax', 'flax', 'tensorflow', 'tensorflow_datasets') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"

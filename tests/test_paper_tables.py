@@ -15,8 +15,9 @@ from tests import REPO
 def test_tiny_paper_tables_run_the_rows_asked_for_and_report_their_metrics(tiny_builder, tmp_path):
     data_dir = os.path.dirname(os.path.dirname(os.path.dirname(tiny_builder.data_dir)))
     workdir = tmp_path / "tables"
-    # One row of each kind: another model (frame-wise), the full one, a loss term left out, another label shape.
-    asked = ("framewise", "full", "no_rank", "gaussian")
+    # One row of each kind: another model (frame-wise), the full one (with the prior) and another label shape;
+    # a loss term left out is a loss weight set to 0 (test_configs holds the rows' configs).
+    asked = ("framewise", "full", "gaussian")
     command = [sys.executable, "-m", "meint_jax.paper_tables", "--dataset=synthetic", "--size=tiny",
                f"--workdir={workdir}", f"--data_dir={data_dir}", "--num_steps=3", f"--rows={','.join(asked)}"]
     # The rows share most of their computations: the suite's compilation cache (conftest.py, handed on
@@ -43,6 +44,22 @@ def test_tiny_paper_tables_run_the_rows_asked_for_and_report_their_metrics(tiny_
     again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "is done" in again.stderr and "train:" not in again.stderr
     assert (workdir / "table.md").read_text() == table
+
+
+def test_each_paper_001_row_changes_the_full_configs_one_setting_and_no_other():
+    full = paper_tables.row_config("synthetic", "full", "triangular", size="tiny")
+    expected = {"framewise": {("model", "temporal"): "none"}, "full": {},
+                "no_smooth": {("loss", "smooth_weight"): 0.0}, "no_rank": {("loss", "rank_weight"): 0.0},
+                "gaussian": {("data", "pseudo_label"): "gaussian"},
+                "raised_cosine": {("data", "pseudo_label"): "raised_cosine"},
+                "trapezoid": {("data", "pseudo_label"): "trapezoid"}}
+    assert [row.name for row in paper_tables.ROWS] == list(expected)
+    for row in paper_tables.ROWS:
+        config = paper_tables.row_config("synthetic", row.variant, row.label_shape, size="tiny")
+        changed = {(section, key): config[section][key] for section in ("model", "loss", "data")
+                   for key in config[section] if config[section][key] != full[section][key]}
+        assert changed == expected[row.name], row.name
+        assert full.loss.smooth_weight > 0 and full.loss.rank_weight > 0 and full.model.temporal != "none"
 
 
 def test_unknown_row_is_refused(tmp_path):
