@@ -9,7 +9,7 @@ generates, scored on semi-real footage of faces they never saw), each with `--se
     python -m meint_jax.paper_tables --dataset=synthetic_spotting --data=hard --workdir=DIR --seeds=5
     python -m meint_jax.paper_tables --dataset=synthetic_spotting --table=paper002 --workdir=DIR --seeds=3
     python -m meint_jax.paper_tables --dataset=semireal --workdir=DIR --seeds=3
-    python -m meint_jax.paper_tables --dataset=semireal --table=paper002 --workdir=DIR --seeds=3
+    python -m meint_jax.paper_tables --dataset=synthetic_spotting,semireal --table=paper002 --workdir=DIR --seeds=3
 
 Each row is one run of `tasks.train_and_evaluate` in `DIR/<row>/` (LOSO on the
 real datasets, the quick hold-out on the synthetic one, unless --protocol says
@@ -142,7 +142,10 @@ def rows_of(dataset: str, table: str | None = None) -> tuple[Row, ...]:
 
 
 def define_flags():
-    flags.DEFINE_enum("dataset", None, DATASETS, "Which dataset's config to run.")
+    flags.DEFINE_list("dataset", None, f"Which dataset's config to run ({', '.join(DATASETS)}); several "
+                      "(comma-separated) run the same table on each, in DIR/<dataset>/, into one table.md.")
+    flags.register_validator("dataset", lambda names: names is None or (names and set(names) <= set(DATASETS)),
+                             f"name datasets among {', '.join(DATASETS)}")
     flags.DEFINE_string("workdir", None, "One subfolder per row, and table.md / table.json.")
     flags.DEFINE_string("size", None, "Synthetic and semireal only: 'tiny' for a smoke run (CI).")
     flags.DEFINE_string("data", None, "synthetic_spotting only: the generated videos the config's `data=` names "
@@ -531,15 +534,33 @@ def _transfer_note(results: dict[str, list[dict]], spotting, intensity) -> str:
     return note
 
 
+def run_datasets(datasets: Sequence[str], workdir: str, *, table=None, **options) -> str:
+    """One table on several datasets (`paper002` on the synthetic and the semi-real videos): each dataset's rows
+    run in DIR/<dataset>/ (its own table.md there), and DIR/table.md holds every dataset's table under its name."""
+    tables = {table_of(d, table) for d in datasets}
+    if len(tables) > 1 or len(set(datasets)) < len(datasets):
+        raise ConfigError(f"--dataset={','.join(datasets)}: name each dataset once, with a table they share "
+                          f"(--table; their defaults are {', '.join(sorted(tables))})")
+    workdir = files.writable_folder(workdir, "--workdir")
+    texts = []
+    for dataset in datasets:
+        texts.append(f"## {dataset}\n\n" + run(dataset, os.path.join(workdir, dataset), table=table, **options))
+        files.write_text(os.path.join(workdir, "table.md"), "\n".join(texts))
+    return "\n".join(texts)
+
+
 def main(argv):
     del argv
-    if FLAGS.size and not (FLAGS.dataset.startswith("synthetic") or FLAGS.dataset in TRANSFER_DATASETS):
+    datasets = FLAGS.dataset
+    if FLAGS.size and not all(d.startswith("synthetic") or d in TRANSFER_DATASETS for d in datasets):
         raise ConfigError("--size applies to the synthetic and semireal datasets only")
-    if FLAGS.data and FLAGS.dataset != "synthetic_spotting":
+    if FLAGS.data and datasets != ["synthetic_spotting"]:
         raise ConfigError("--data applies to synthetic_spotting only")
-    print(run(FLAGS.dataset, FLAGS.workdir, rows=FLAGS.rows, table=FLAGS.table, seeds=FLAGS.seeds, size=FLAGS.size,
-              **({"data": FLAGS.data} if FLAGS.data else {}), protocol=FLAGS.protocol, data_dir=FLAGS.data_dir,
-              manual_dir=FLAGS.manual_dir, num_steps=FLAGS.num_steps, folds=FLAGS.folds))
+    options = dict(rows=FLAGS.rows, table=FLAGS.table, seeds=FLAGS.seeds, size=FLAGS.size,
+                   **({"data": FLAGS.data} if FLAGS.data else {}), protocol=FLAGS.protocol, data_dir=FLAGS.data_dir,
+                   manual_dir=FLAGS.manual_dir, num_steps=FLAGS.num_steps, folds=FLAGS.folds)
+    print(run(datasets[0], FLAGS.workdir, **options) if len(datasets) == 1 else
+          run_datasets(datasets, FLAGS.workdir, **options))
 
 
 if __name__ == "__main__":

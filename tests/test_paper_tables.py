@@ -62,6 +62,27 @@ def test_each_paper_001_row_changes_the_full_configs_one_setting_and_no_other():
         assert full.loss.smooth_weight > 0 and full.loss.rank_weight > 0 and full.model.temporal != "none"
 
 
+def test_one_table_over_two_datasets_runs_each_in_its_folder_and_writes_both_under_their_names(tmp_path,
+                                                                                                monkeypatch):
+    calls = []
+
+    def run(dataset, workdir, **options):
+        calls.append((dataset, workdir, options))
+        return f"| table of {dataset} |\n"
+
+    monkeypatch.setattr(paper_tables, "run", run)
+    text = paper_tables.run_datasets(["synthetic_spotting", "semireal"], str(tmp_path), table="paper002", seeds=3)
+    assert calls == [(d, str(tmp_path / d), {"table": "paper002", "seeds": 3}) for d in ("synthetic_spotting",
+                                                                                         "semireal")]
+    assert text == (tmp_path / "table.md").read_text()
+    assert text.index("## synthetic_spotting\n\n| table of synthetic_spotting |") < text.index(
+        "## semireal\n\n| table of semireal |")
+    with pytest.raises(ValueError, match="with a table they share .*their defaults are joint, transfer"):
+        paper_tables.run_datasets(["synthetic_spotting", "semireal"], str(tmp_path))
+    with pytest.raises(ValueError, match="name each dataset once"):
+        paper_tables.run_datasets(["semireal", "semireal"], str(tmp_path), table="paper002")
+
+
 def test_unknown_row_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown rows"):
         paper_tables.run("synthetic", str(tmp_path), rows=["best"])
