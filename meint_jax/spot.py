@@ -13,6 +13,7 @@ from meint_jax.common import cli
 
 cli.restart_on_tcmalloc(__name__)  # Before the heavy imports: the process is replaced.
 
+import contextlib
 import os
 import time
 
@@ -21,7 +22,7 @@ from tqdm import tqdm
 
 from meint_jax.common import files, stages
 from meint_jax.common.errors import PredictError
-from meint_jax.inference import readers, writers
+from meint_jax.inference import flow_stream, readers, video_file, writers
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 
@@ -51,31 +52,56 @@ def run(checkpoint: str, input_path: str, output: str, *, step: int | None = Non
     if workers is not None and workers < 1:
         raise PredictError(f"--workers={workers}: processes computing the flow features, at least 1")
     output = files.writable_folder(output, "--output")
-    from meint_jax.tasks.spotting.predictor import Spotter  # here: a flow worker re-imports this module
+    kind, path = _input_kind(input_path)
+    if kind != "tfds":
+        name = os.path.basename(os.path.normpath(path)) if kind == "folder" else os.path.splitext(
+            os.path.basename(path))[0]
+        writers.claim(output, name, os.path.abspath(path))   # before the decoding, not after
+    workers = flow_stream.default_workers() if workers is None else workers
+    with flow_stream.worker_pool(workers) if kind != "tfds" else contextlib.nullcontext() as pool:
+        begun = time.perf_counter() if kind == "video" else None
+        # A worker counts the video's frames and finds its face while this process imports JAX and restores.
+        opening = pool.submit(video_file.open_with_face, path, allow_truncated, face == "none") if (
+            kind == "video") else None
+        from meint_jax.tasks.spotting.predictor import Spotter  # here: a flow worker re-imports this module
 
-    spotter = Spotter.from_run(checkpoint, step, batch_size=batch_size, workers=workers)
+        spotter = Spotter.from_run(checkpoint, step, batch_size=batch_size, workers=workers)
+        spotter.compile_in_background()
+        if kind == "tfds":
+            sources = [lambda v=v: v for v in _tfds_videos(input_path[len("tfds:"):], data_dir)]
+        elif kind == "folder":
+            sources = [lambda bar, timer: spotter.features_of_folder(path, fps, face, bar, timer, pool)]
+        else:
+            sources = [lambda bar, timer: spotter.features_of_video(path, face, bar, allow_truncated, timer,
+                                                                    opening, pool)]
+        return _spot_all(spotter, sources, input_path, output, checkpoint, profile, begun)
+
+
+def _input_kind(input_path: str) -> tuple[str, str | None]:
+    """("tfds" | "folder" | "video", the path); a one-line error for anything else."""
+    if input_path.startswith("tfds:"):
+        return "tfds", None
+    path = os.path.expanduser(input_path)
+    if os.path.isdir(path):
+        return "folder", path
+    if not os.path.exists(path):
+        raise PredictError(f"{path}: no such file or folder")
+    if path.lower().endswith(VIDEO_EXTENSIONS):
+        return "video", path
+    readers.not_a_photo(path)
+    raise PredictError(f"{path}: not a folder of frames, a video ({', '.join(VIDEO_EXTENSIONS)}) or tfds:NAME")
+
+
+def _spot_all(spotter, sources, input_path: str, output: str, checkpoint: str, profile: bool,
+              begun: float | None) -> list[dict]:
+    """Each source's features -> scores, intervals and files; a summary per video. The first video's seconds
+    count from `begun` where given (its first pass ran beside the restoring), else from its start."""
     settings = {"checkpoint": os.path.abspath(checkpoint), "window": spotter.spec.length,
                 "frame_step": spotter.spec.frame_step,
                 "decoders": {k: vars(d) for k, d in spotter.decoders.items()}}
-    if input_path.startswith("tfds:"):
-        sources = [lambda v=v: v for v in _tfds_videos(input_path[len("tfds:"):], data_dir)]
-    else:
-        path = os.path.expanduser(input_path)
-        if os.path.isdir(path):
-            sources = [lambda bar, timer: spotter.features_of_folder(path, fps, face, bar, timer)]
-            name = os.path.basename(os.path.normpath(path))
-        elif not os.path.exists(path):
-            raise PredictError(f"{path}: no such file or folder")
-        elif path.lower().endswith(VIDEO_EXTENSIONS):
-            sources = [lambda bar, timer: spotter.features_of_video(path, face, bar, allow_truncated, timer)]
-            name = os.path.splitext(os.path.basename(path))[0]
-        else:
-            readers.not_a_photo(path)
-            raise PredictError(f"{path}: not a folder of frames, a video ({', '.join(VIDEO_EXTENSIONS)}) or tfds:NAME")
-        writers.claim(output, name, os.path.abspath(path))   # before the decoding, not after
     summaries = []
     for source in tqdm(sources, desc="videos", unit="video", disable=len(sources) < 2):
-        start, timer = time.perf_counter(), stages.StageTimer()
+        start, timer = (begun if begun and not summaries else time.perf_counter()), stages.StageTimer()
         if input_path.startswith("tfds:"):
             stored = source()
         else:

@@ -23,7 +23,7 @@ from PIL import Image
 from meint_jax import predict, spot
 from meint_jax.common.errors import PredictError
 from meint_jax.data import faces
-from meint_jax.inference import readers, writers
+from meint_jax.inference import flow_stream, readers, video_file, writers
 from meint_jax.metrics import plots
 from meint_jax.tasks.spotting import predictor
 
@@ -91,7 +91,7 @@ def _spy(patch, owner, name, seen):
 def _run(command, checkpoint, path, output) -> Outcome:
     seen = {}
     with pytest.MonkeyPatch.context() as patch:
-        for owner, name in ((readers, "first_face_box"), (faces, "recording_face"), (plots, "plot_timelines"),
+        for owner, name in ((readers, "first_face_box"), (flow_stream, "analyse"), (plots, "plot_timelines"),
                             (plots, "plot_prediction"), (predictor.Spotter, "spot"), (writers, "write_curve")):
             _spy(patch, owner, name, seen)
         try:
@@ -159,7 +159,7 @@ def test_a_face_throughout_is_scored_everywhere_with_its_box_on_the_face(outcome
     assert all(0 <= i["onset"] <= i["apex"] <= i["offset"] <= 71 for i in spotted.record["intervals"])
     np.testing.assert_allclose(predicted.record["time_s"], np.arange(72) / 30, atol=1e-3)
     box_of_predict = predicted.seen["first_face_box"][1]
-    box_of_spot = spotted.seen["recording_face"][1][0]
+    box_of_spot = spotted.seen["analyse"][1][0].box
     for frame in decoded(path, [0, 35, 71]):
         assert_on_a_face(box_of_predict, frame)
         assert_on_a_face(box_of_spot, frame)
@@ -208,7 +208,7 @@ def test_frames_without_the_face_are_not_scored_where_dlib_sees_none(outcome, re
     shown = decoded(real_samples[name], [first + 4, (first + last) // 2, last - 4])
     for frame in shown:
         assert_on_a_face(predicted.seen["first_face_box"][1], frame)
-        assert_on_a_face(spotted.seen["recording_face"][1][0], frame)
+        assert_on_a_face(spotted.seen["analyse"][1][0].box, frame)
 
 
 @pytest.mark.parametrize("name", ["face_noface.mov", "noface_face.mov"])
@@ -299,7 +299,7 @@ def test_a_portrait_phone_video_is_read_upright_and_its_audio_left_alone(real_sa
     assert upright.frames.shape == reference.frames.shape == (72, 64, 64, 3) and upright.warnings == ()
     assert np.abs(upright.frames.astype(int) - reference.frames).mean() < 4          # the same picture, re-encoded
     np.testing.assert_allclose(upright.times, reference.times, atol=1e-3)
-    source = predictor.VideoFileSource.open(portrait)
+    source = video_file.VideoFileSource.open(portrait)
     assert source.images([0])[0].shape == (360, 640, 3)
     box, _ = source.face(48)
     assert_on_a_face(box, decoded(original, [0])[0])
@@ -340,7 +340,7 @@ def test_a_face_of_any_size_is_boxed_on_the_face_by_predict_and_spot(real_sample
     assert clip.face_present.all() and clip.warnings == ()
     largest = max(right - left for left, _, right, _ in dlib_faces(first))
     assert assert_on_a_face(seen["first_face_box"][1], first) >= 0.9 * largest     # the largest face, of several
-    box, _ = predictor.VideoFileSource.open(path).face(48)
+    box, _ = video_file.VideoFileSource.open(path).face(48)
     assert assert_on_a_face(box, first) >= 0.9 * largest
 
 
@@ -359,7 +359,7 @@ def test_a_face_that_shows_briefly_is_still_found_by_spot(real_samples, tmp_path
     empty = decoded(real_samples["no_face.mp4"], [0])[0][:360, :640]
     frames = [face if 40 <= i <= 48 else empty for i in range(60)]
     path = _write_video(tmp_path / "brief.mp4", frames)
-    source = predictor.VideoFileSource.open(path)
+    source = video_file.VideoFileSource.open(path)
     box, _ = source.face(48)
     assert_on_a_face(box, face)
     present = faces.presence(60, 30.0, box, source.images)

@@ -261,7 +261,7 @@ def test_worker_processes_give_the_serial_builds_flow_and_face_presence_to_the_b
     from meint_jax.data.long import sources as long_sources
     from meint_jax.data.long.videos import LongVideo
     from meint_jax.inference import flow_stream
-    from meint_jax.tasks.spotting.predictor import VideoFileSource
+    from meint_jax.inference.video_file import VideoFileSource
 
     folder, video, count = leaving
     paths = tuple(os.path.join(folder, f"f{n:03d}.png") for n in range(count))
@@ -278,6 +278,35 @@ def test_worker_processes_give_the_serial_builds_flow_and_face_presence_to_the_b
         assert seen == [9] + [8] * 7 + [5] and all(timer.seconds[s] > 0 for s in ("decode", "face", "flow"))
     with pytest.raises(ValueError, match="chunks of 6 frames: use a multiple of anchor_every=4"):
         flow_stream.analyse(frames_source, 48, 4, workers=1, chunk=6)
+
+
+def test_a_video_counted_and_its_face_found_by_a_worker_gives_the_same_features_to_the_bit(leaving):
+    """`spot`'s path: a worker makes the first pass and finds the face while the command starts; the features
+    and the presence are those of the one-process path."""
+    from meint_jax.inference import flow_stream, video_file
+
+    _, video, count = leaving
+    serial, present = flow_stream.analyse(video_file.VideoFileSource.open(video), 48, 4, workers=1, chunk=8)
+    with flow_stream.worker_pool(2) as pool:
+        opened = pool.submit(video_file.open_with_face, video).result()
+        analysis, found = flow_stream.analyse(opened.source, 48, 4, workers=2, chunk=8, face=opened.face, pool=pool)
+    assert opened.source.video.num_frames == count and not opened.source.kept     # no whole frames held
+    assert analysis.box == serial.box and np.array_equal(analysis.landmarks, serial.landmarks)
+    assert np.array_equal(analysis.flow, serial.flow) and np.array_equal(found, present)
+    assert opened.cpu["decode"] > 0 and opened.cpu["face"] > 0 and opened.cpu["flow"] == 0
+
+
+def test_a_pool_left_by_an_error_stops_its_workers_instead_of_waiting_for_their_jobs():
+    import time
+
+    from meint_jax.inference import flow_stream
+
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError, match="refused"):
+        with flow_stream.worker_pool(2) as pool:
+            running = pool.submit(time.sleep, 120)
+            raise RuntimeError("refused")
+    assert time.perf_counter() - start < 60 and running.done()
 
 
 def test_chunks_that_share_their_end_frames_chain_into_the_trackers_rows():

@@ -8,6 +8,7 @@ is downloaded.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.util
 import os
@@ -99,12 +100,34 @@ def read_cropped_clip(paths, onset_path: str, size: int, margin: float = 0.25) -
     return frames.read_clip(paths, size, clip_box(onset_path, margin))
 
 
+@dataclasses.dataclass(frozen=True)
+class FoundFace:
+    """A recording's face in its whole frames, before any crop size is chosen: the median crop box (None when
+    the frames are the face already), the median 68 landmarks and the frames' (height, width). Found once and
+    scaled to each flow size by `scaled`; small enough to come back from a worker process."""
+
+    box: frames.Box | None
+    points: np.ndarray          # float64 [68, 2], whole-frame pixels
+    shape: tuple[int, int]
+
+    def scaled(self, size: int) -> tuple[frames.Box | None, np.ndarray]:
+        """(crop box, the landmarks in the crop resized to `size` pixels)."""
+        if self.box is None:
+            height, width = self.shape
+            return None, self.points * np.array([size / width, size / height])
+        return self.box, (self.points - np.array(self.box[:2])) * size / (self.box[2] - self.box[0])
+
+
 def face_of_images(images, size: int, name: str, whole: bool = False, margin: float = 0.25,
                    enough: int | None = None) -> tuple[frames.Box | None, np.ndarray]:
-    """(crop box, 68 landmarks inside the crop resized to `size`) from several frames of one recording: the
-    median of their boxes and of their landmarks, so a blink, a turn or a missed detection in one frame does
-    not move it. `images` may stream (a generator); with `enough`, it is left once that many show a face.
-    `whole`: the frames are the face already (no box; landmarks scaled to `size`).
+    """(crop box, 68 landmarks inside the crop resized to `size`): `found_face(...).scaled(size)`."""
+    return found_face(images, name, whole, margin, enough).scaled(size)
+
+
+def found_face(images, name: str, whole: bool = False, margin: float = 0.25, enough: int | None = None) -> FoundFace:
+    """The face of several frames of one recording: the median of their boxes and of their landmarks, so a blink,
+    a turn or a missed detection in one frame does not move it. `images` may stream (a generator); with
+    `enough`, it is left once that many show a face. `whole`: the frames are the face already (no box).
     `FaceNotFoundError` naming `name` when no frame shows a face."""
     boxes, points, tried, shape = [], [], 0, None
     for rgb in images:
@@ -124,12 +147,11 @@ def face_of_images(images, size: int, name: str, whole: bool = False, margin: fl
                         len(boxes), tried)
     median_points = np.median(np.asarray(points), axis=0)
     if whole:
-        height, width = shape[:2]
-        return None, median_points * np.array([size / width, size / height])
+        return FoundFace(None, median_points, tuple(shape[:2]))
     x0, y0, x1, y1 = np.median(np.asarray(boxes, np.float64), axis=0)
     side = int(round(min(x1 - x0, y1 - y0)))
     box = (int(round(x0)), int(round(y0)), int(round(x0)) + side, int(round(y0)) + side)
-    return box, (median_points - np.array(box[:2])) * size / side
+    return FoundFace(box, median_points, tuple(shape[:2]))
 
 
 SEARCH_LOOKS = 64     # frames looked at, at most, for a face that the spread tries all miss
@@ -137,22 +159,33 @@ SEARCH_LOOKS = 64     # frames looked at, at most, for a face that the spread tr
 
 def recording_face(count: int, fps: float | None, images_at, size: int, name: str, tries: int = 7,
                    margin: float = 0.25, whole: bool = False):
-    """`face_of_images` of `tries` frames spread through a recording of `count` frames (`images_at(indices)`:
-    its whole frames there, in order). Where none shows the face (it enters late or stays briefly), it is
-    searched for a few times a second (`search_looks`), and the box comes from the first `tries` frames of
-    those that show it: always from frames where the face is."""
-    picks = sorted({int(round(x)) for x in np.linspace(0, count - 1, min(tries, count))})
+    """(crop box, landmarks in the `size`-pixel crop): `recording_found_face(...).scaled(size)`."""
+    return recording_found_face(count, fps, images_at, name, tries, margin, whole).scaled(size)
+
+
+def recording_found_face(count: int, fps: float | None, images_at, name: str, tries: int = 7, margin: float = 0.25,
+                         whole: bool = False) -> FoundFace:
+    """`found_face` of `tries` frames spread through a recording of `count` frames (`images_at(indices)`: its
+    whole frames there, in order). Where none shows the face (it enters late or stays briefly), it is searched
+    for a few times a second (`search_looks`), and the box comes from the first `tries` frames of those that
+    show it: always from frames where the face is."""
+    picks = spread_picks(count, tries)
     try:
-        return face_of_images(images_at(picks), size, name, whole, margin)
+        return found_face(images_at(picks), name, whole, margin)
     except FaceNotFoundError:
         looks = [int(i) for i in search_looks(count, fps) if i not in set(picks)]
         if not looks:
             raise
     try:
-        return face_of_images(images_at(looks), size, name, whole, margin, enough=tries)
+        return found_face(images_at(looks), name, whole, margin, enough=tries)
     except FaceNotFoundError as e:
         raise FaceNotFoundError(f"{name}: no face found in any of the {len(picks) + len(looks)} frames tried, a "
                                 "few a second through the recording") from e
+
+
+def spread_picks(count: int, tries: int) -> list[int]:
+    """The frames a recording's face is first looked for in: `tries` spread through its `count`."""
+    return sorted({int(round(x)) for x in np.linspace(0, count - 1, min(tries, count))})
 
 
 def video_face(paths, size: int, tries: int = 7, margin: float = 0.25, whole: bool = False):

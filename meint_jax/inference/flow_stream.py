@@ -13,7 +13,7 @@ at the end, as `faces.presence` makes them. `workers <= 1` runs the same chunks 
 
 A source has `video` (a `LongVideo`) and `face(size, tries)`, as `long_sources`' do; its frames are
 `video.frame_paths` (files) or else come from `frames()` (every whole frame, in order) and
-`image_stream(indices)` (those at `indices`), as `tasks/spotting/predictor.VideoFileSource` gives them.
+`image_stream(indices)` (those at `indices`), as `inference/video_file.VideoFileSource` gives them.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import functools
 import multiprocessing
 import os
 from concurrent import futures
@@ -113,21 +114,44 @@ class _Done:
         return self.value
 
 
+class _InThisProcess:
+    """The serial path's pool: `submit` runs the call at once."""
+
+    @staticmethod
+    def submit(fn, *args):
+        return _Done(fn(*args))
+
+
 @contextlib.contextmanager
 def worker_pool(workers: int):
-    """`submit(chunk) -> future of work(chunk)`: worker processes that exit with this one, or this process."""
+    """A pool whose `submit(fn, *args)` returns a future: worker processes that exit with this one (started
+    now, so they import and load the detector while other work goes on), or this process for `workers <= 1`.
+    Left by an error, it waits for no job still running (a long first pass, say): its workers are stopped."""
     if workers <= 1:
-        yield lambda chunk: _Done(work(chunk))
+        yield _InThisProcess()
         return
     # forkserver: workers start clean instead of forking a process that runs JAX's threads.
     pool = futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
                                        initializer=processes.exit_with, initargs=(os.getpid(),))
     try:
-        for _ in range(workers):      # started now: they import and load the detector while the face is found
+        for _ in range(workers):
             pool.submit(warm_up)
-        yield lambda chunk: pool.submit(work, chunk)
+        yield pool
+    except BaseException:
+        stop_workers(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def stop_workers(pool: futures.ProcessPoolExecutor) -> None:
+    """Ends `pool`'s worker processes now, whatever they are running."""
+    stop = getattr(pool, "terminate_workers", None)       # Python 3.14
+    if stop is not None:
+        stop()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 def in_order(submit, chunks, ahead: int):
@@ -182,24 +206,27 @@ def face_presence(count: int, fps: float | None, box, found: dict, images_at) ->
 
 
 def analyse(source, size: int, anchor_every: int, *, workers: int | None = None, face_tries: int = 7,
-            timer: stages.StageTimer | None = None, progress=None, chunk: int | None = None):
+            timer: stages.StageTimer | None = None, progress=None, chunk: int | None = None,
+            face: faces.FoundFace | None = None, pool=None):
     """(`long_sources.Analysis` of `source`, bool [N] where the face is, None for frames that are faces
-    already). `progress(frames)` after each chunk of `chunk` frames (a multiple of `anchor_every`)."""
+    already). `progress(frames)` after each chunk of `chunk` frames (a multiple of `anchor_every`). `face`: the
+    source's face found already (else `source.face` is asked); `pool`: a started `worker_pool` (else one of
+    `workers` processes of its own)."""
     timer = timer or stages.StageTimer()
     workers = default_workers() if workers is None else workers
     chunk = chunk or chunk_frames(anchor_every)
     if chunk % anchor_every:
         raise ValueError(f"chunks of {chunk} frames: use a multiple of anchor_every={anchor_every}")
     video = source.video
-    with worker_pool(workers) as submit:
+    with contextlib.nullcontext(pool) if pool is not None else worker_pool(workers) as pool:
         with timer.stage("face"):
-            box, landmarks = source.face(size, face_tries)
+            box, landmarks = face.scaled(size) if face is not None else source.face(size, face_tries)
         regions = flow_features.region_boxes(landmarks, size)
         looks = set(faces.presence_samples(video.num_frames, video.fps or None).tolist()) if box is not None else set()
         chain = flow_features.TrajectoryChain(len(regions), anchor_every)
         rows, found = [chain.first_row()[None]], {}
         chunks = timer.timed("decode", flow_chunks(source, box, size, regions, anchor_every, looks, chunk))
-        for result in in_order(submit, chunks, AHEAD * max(workers, 1)):
+        for result in in_order(functools.partial(pool.submit, work), chunks, AHEAD * max(workers, 1)):
             rows.append(chain.extend(result.motions))
             found.update(result.found)
             timer.add_all(result.seconds, result.cpu)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 
 import jax
 import ml_collections
@@ -24,12 +25,12 @@ from absl import logging
 from meint_jax import tasks
 from meint_jax.common import files, stages
 from meint_jax.common.errors import PredictError
-from meint_jax.data import faces, frames
+from meint_jax.data import faces, flow_features, frames
 from meint_jax.data.long import semireal
 from meint_jax.data.long import sources as long_sources
 from meint_jax.data.long.pipeline import StoredVideo
 from meint_jax.data.long.videos import LongVideo
-from meint_jax.inference import batching, flow_stream, readers
+from meint_jax.inference import batching, flow_stream, readers, video_file
 from meint_jax.tasks.spotting import decoding, steps
 from meint_jax.tasks.spotting import evaluate as spotting_protocol
 from meint_jax.training.state import TrainState
@@ -53,6 +54,22 @@ class Spotter:
             TrainState(0, variables["params"], variables.get("batch_stats", {}), None), x, model=model))
         self.spec = spotting_protocol.window_spec(self.config)
         self.stride = self.config.eval.stride or max(1, self.spec.length // 2)
+        self._compiling: threading.Thread | None = None
+
+    def compile_in_background(self) -> None:
+        """Compiles the network for its one batch shape in a thread, while the recording's features are
+        computed (XLA compiles without holding the GIL); `spot` waits for it. Saves the compilation's
+        seconds after the features on a machine with a core to spare for it."""
+        example = np.zeros((self.batch_size, self.spec.length, flow_features.NUM_FEATURES), np.float32)
+
+        def compile_network():
+            try:
+                jax.block_until_ready(self._forward(example))
+            except Exception as e:        # the first real batch meets it again, and reports it
+                logging.warning("compiling the network ahead failed: %s", e)
+
+        self._compiling = threading.Thread(target=compile_network, name="compile-network", daemon=True)
+        self._compiling.start()
 
     @classmethod
     def from_run(cls, workdir: str, step: int | None = None, **kwargs) -> Spotter:
@@ -95,6 +112,8 @@ class Spotter:
                                f"the model ({window} frames): too short to spot in (a relative threshold finds a peak "
                                "in anything)")
         with timer.stage("network"):
+            if self._compiling is not None:
+                self._compiling.join()
             scores = spotting_protocol.video_scores(stored, self.spec, self.stride, self._predict_windows,
                                                     merge=self.config.eval.get("window_merge", "mean"))
         with timer.stage("decoding"):
@@ -121,8 +140,9 @@ class Spotter:
     # ------------------------------------------------------------------------------------------- inputs
 
     def features_of_folder(self, folder: str, fps: float | None, face: str, progress=None,
-                           timer: stages.StageTimer | None = None) -> StoredVideo:
-        """A folder of frames -> its flow features (face box from dlib on 7 frames, or frames already faces)."""
+                           timer: stages.StageTimer | None = None, pool=None) -> StoredVideo:
+        """A folder of frames -> its flow features (face box from dlib on 7 frames, or frames already faces);
+        `pool`: a started `flow_stream.worker_pool` of `self.workers` processes to use."""
         numbered = frames.list_frames(folder)
         if len(numbered) < 2:
             raise PredictError(f"{folder}: fewer than 2 image frames")
@@ -130,18 +150,30 @@ class Spotter:
         video = LongVideo(video_id=os.path.basename(os.path.normpath(folder)), subject="", frame_numbers=numbers,
                           fps=fps or 0.0, frame_paths=tuple(p for _, p in numbered), source=os.path.abspath(folder),
                           warnings=self.rate_warnings(folder, fps) + readers.gap_warnings(folder, numbers))
-        return self._analyse(long_sources.FolderSource(video), face, progress, timer)
+        return self._analyse(long_sources.FolderSource(video), face, progress, timer, pool=pool)
 
     def features_of_video(self, path: str, face: str, progress=None, allow_truncated: bool = False,
-                          timer: stages.StageTimer | None = None) -> StoredVideo:
+                          timer: stages.StageTimer | None = None, opening=None, pool=None) -> StoredVideo:
         """A video file -> its flow features, decoded with PyAV in two passes (count, timestamps and the face's
-        frames; then the flow and the looks for the face), never held whole."""
+        frames; then the flow and the looks for the face), never held whole. `opening`: a future of that first
+        pass and the face (`video_file.open_with_face`, which `spot` gives a worker while it starts); `pool`: a
+        started `flow_stream.worker_pool` of `self.workers` processes to use."""
         timer = timer or stages.StageTimer()
-        with timer.stage("decode"):
-            source = VideoFileSource.open(path, allow_truncated)
+        self.refuse_uncomputable(os.path.abspath(path))
+        found = None
+        if opening is None:
+            with timer.stage("decode"):
+                source = video_file.VideoFileSource.open(path, allow_truncated)
+        else:
+            try:
+                opened = opening.result()
+            except faces.FaceNotFoundError as e:
+                raise no_face_error(e) from e
+            source, found = opened.source, opened.face
+            timer.add_all(opened.seconds, opened.cpu)
         rate = self.rate_warnings(path, source.video.fps)
         return self._analyse(dataclasses.replace(source, timer=timer, video=dataclasses.replace(
-            source.video, warnings=source.video.warnings + rate)), face, progress, timer)
+            source.video, warnings=source.video.warnings + rate)), face, progress, timer, found, pool)
 
     def rate_warnings(self, source: str, fps: float | None) -> tuple[str, ...]:
         """A line when the recording's rate is not the training videos' (`data.fps`, recorded by the run): the
@@ -154,22 +186,27 @@ class Spotter:
         logging.warning("%s: %s", source, warning)
         return (warning,)
 
-    def _analyse(self, source, face: str, progress, timer: stages.StageTimer | None) -> StoredVideo:
+    def refuse_uncomputable(self, what: str) -> None:
+        """A one-line error when the run was trained on paper 002's flow features: the builders compute them,
+        spot does not (ours in their place would be silently wrong input)."""
+        name = self.config.data.name
+        if name.split("/")[-1].endswith("features_paper"):
+            raise PredictError(f"{what}: the run was trained on paper 002's flow features ({name}), which spot does "
+                               "not compute from a video; score a built dataset (--input=tfds:NAME/features_paper) "
+                               "or use a run trained on ours")
+
+    def _analyse(self, source, face: str, progress, timer: stages.StageTimer | None,
+                 found: faces.FoundFace | None = None, pool=None) -> StoredVideo:
         d = self.config.data
-        if d.name.split("/")[-1].endswith("features_paper"):
-            # Paper 002's features are computed by the builders only: ours here would be silently wrong input.
-            raise PredictError(f"{getattr(source, 'path', 'this recording')}: the run was trained on paper 002's "
-                               f"flow features ({d.name}), which spot does not compute from a video; score a built "
-                               "dataset (--input=tfds:NAME/features_paper) or use a run trained on ours")
+        self.refuse_uncomputable(getattr(source, "path", "this recording"))
         size, anchor = d.get("flow_size") or 224, d.get("anchor_every") or 25
         if face == "none":
             source = dataclasses.replace(source, whole_frames=True)
         try:
             analysis, present = flow_stream.analyse(source, size, anchor, workers=self.workers, timer=timer,
-                                                    progress=progress)
+                                                    progress=progress, face=found, pool=pool)
         except faces.FaceNotFoundError as e:
-            raise PredictError(f"{e} (frames that are face crops already, in which dlib finds the face, take "
-                               "--face=none)") from e
+            raise no_face_error(e) from e
         except frames.FrameError as e:
             raise PredictError(str(e)) from e
         video, flow = source.video, analysis.flow
@@ -180,9 +217,8 @@ class Spotter:
         return StoredVideo(video, flow)
 
 
-def face_picks(count: int, tries: int) -> list[int]:
-    """The frames `faces.recording_face` first looks for the face in: `tries` spread through `count`."""
-    return sorted({int(round(x)) for x in np.linspace(0, count - 1, min(tries, count))})
+def no_face_error(e: faces.FaceNotFoundError) -> PredictError:
+    return PredictError(f"{e} (frames that are face crops already, in which dlib finds the face, take --face=none)")
 
 
 def still_without_face(flow: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -193,88 +229,3 @@ def still_without_face(flow: np.ndarray, present: np.ndarray) -> np.ndarray:
     if present.all():
         return flow
     return semireal.held_still(flow, present)[0]      # the builders' rule, on the whole video at once
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class VideoFileSource:
-    """A video file as a video source for `flow_stream.analyse`: frames decoded in order, one at a time."""
-
-    video: LongVideo
-    path: str
-    whole_frames: bool = False     # the frames are face crops already: no box
-    timer: stages.StageTimer | None = None     # counts the decoding of the face passes
-    kept: dict = dataclasses.field(default_factory=dict, repr=False)    # index -> whole frame, from `open`
-
-    @classmethod
-    def open(cls, path: str, allow_truncated: bool = False, face_tries: int = 7) -> VideoFileSource:
-        """The video's frames counted and timestamped (one decoding pass); a truncated file is refused. The
-        frames the face is first looked for in are kept on the way (where the header's count is right, the
-        face needs no pass of its own)."""
-        import av
-
-        path = os.path.abspath(path)
-        stamps, kept = [], {}
-        try:
-            with av.open(path) as container:
-                if not container.streams.video:
-                    raise PredictError(f"{path}: no video stream")
-                stream = container.streams.video[0]
-                stream.thread_type = "AUTO"       # decoded on several cores: the same frames, sooner
-                fps = float(stream.average_rate) if stream.average_rate else 0.0
-                announced, trusted = readers.announced_frames(container, stream, fps)
-                picks = set(face_picks(announced, face_tries)) if announced else set()
-                try:
-                    for frame in container.decode(stream):     # appended one by one: an error keeps what decoded
-                        if len(stamps) in picks:
-                            kept[len(stamps)] = readers.upright(frame)
-                        stamps.append(frame.time)
-                except av.error.FFmpegError as e:
-                    if not stamps:
-                        raise
-                    logging.warning("%s: decoding stopped (%s)", path, e)
-        except (av.error.FFmpegError, UnicodeDecodeError) as e:
-            raise PredictError(f"{path}: cannot decode the video ({e})") from e
-        if len(stamps) < 2:
-            raise PredictError(f"{path}: fewer than 2 frames")
-        times = readers.frame_times(stamps)
-        warnings = readers.video_warnings(path, len(stamps), announced, trusted, times, allow_truncated)
-        name = os.path.splitext(os.path.basename(path))[0]
-        return cls(LongVideo(video_id=name, subject="", frame_numbers=np.arange(len(stamps)), fps=fps, source=path,
-                             times=times, warnings=warnings), path,
-                   kept=kept if len(stamps) == announced else {})
-
-    def images(self, indices) -> list[np.ndarray]:
-        """The whole frames at `indices`, upright, in order."""
-        return list(self.image_stream(indices))
-
-    def image_stream(self, indices):
-        """The whole frames at `indices`, upright, in order: the kept ones, or decoded in one pass as taken."""
-        wanted = sorted(set(int(i) for i in indices))
-        if wanted and all(i in self.kept for i in wanted):
-            return iter([self.kept[i] for i in wanted])
-        return self._timed(readers.video_images(self.path, wanted))
-
-    def face(self, size: int, tries: int = 7):
-        try:
-            return faces.recording_face(self.video.num_frames, self.video.fps or None, self.image_stream, size,
-                                        self.path, tries, whole=self.whole_frames)
-        finally:
-            self.kept.clear()      # whole frames: not held for the rest of the video
-
-    def frames(self):
-        """Every frame, upright and whole, in order: one decoding pass (`flow_stream` cuts and resizes them)."""
-        import av
-
-        with av.open(self.path) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"       # frames decoded on several cores: the same frames
-            try:
-                for index, frame in enumerate(container.decode(stream)):
-                    if index == self.video.num_frames:
-                        return
-                    yield readers.upright(frame)
-            except av.error.FFmpegError:      # a truncated file ends where the reading pass found it ended
-                return
-
-    def _timed(self, images):
-        return self.timer.timed("decode", images) if self.timer is not None else images
