@@ -178,7 +178,8 @@ def test_spot_speed_reports_speed_stages_and_memory_of_both_lengths(tmp_path):
     assert list(report["results"]) == ["3 s", "6 s"] and report["table"] in result.stdout
     for row in report["results"].values():
         assert list(row["stages_s"]) == list(stages.SPOT_STAGES)
-        assert row["stages_s"]["flow"] > 0 and row["stages_s"]["network"] > 0
+        # The tiny network's forward passes take milliseconds (it compiles beside the flow): not asserted.
+        assert row["stages_s"]["flow"] > 0 and row["stages_s"]["decode"] > 0 and row["stages_s"]["face"] > 0
         assert 0 < row["x_real_time"] < row["x_real_time_in_command"] and row["peak_process_rss_mb"] > 0
     peaks = [row["peak_tree_rss_mb"] or row["peak_process_rss_mb"] for row in report["results"].values()]
     assert report["peak_memory_ratio_longest_to_shortest"] == pytest.approx(peaks[1] / peaks[0])
