@@ -95,7 +95,7 @@ def worker_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
     """Processes that read and decode frames for a build, and exit with the command that started them."""
     # forkserver: workers start clean instead of forking a process that runs TensorFlow threads.
     return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
-                                                  initializer=processes.exit_with, initargs=(os.getpid(),))
+                                                  initializer=processes.start_worker, initargs=(os.getpid(),))
 
 
 def result_or_skip(future: concurrent.futures.Future, subject: str, name: str, skipped: list):

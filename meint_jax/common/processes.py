@@ -1,4 +1,4 @@
-"""Worker processes that do not outlive the process that started them."""
+"""Worker processes that do not outlive the process that started them, and log as it does."""
 
 from __future__ import annotations
 
@@ -29,3 +29,18 @@ def exit_with(pid: int) -> None:
                 pass
 
     threading.Thread(target=watch, name=f"exit-with-{pid}", daemon=True).start()
+
+
+def start_worker(pid: int) -> None:
+    """A pool's `initializer` (with `initargs=(os.getpid(),)`): `exit_with(pid)`, and warnings in absl's format.
+
+    A worker started by forkserver never runs `app.run`, so absl would print its
+    warnings in Python's plain `WARNING:absl:` form, unlike the command's own lines.
+    Its level stays absl's unparsed default: warnings and worse, no per-chunk info.
+    """
+    from absl import flags, logging
+
+    exit_with(pid)
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS.mark_as_parsed()      # absl's handler would otherwise note "logging before flag parsing"
+    logging.use_absl_handler()

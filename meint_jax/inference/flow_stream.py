@@ -132,7 +132,7 @@ def worker_pool(workers: int):
         return
     # forkserver: workers start clean instead of forking a process that runs JAX's threads.
     pool = futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
-                                       initializer=processes.exit_with, initargs=(os.getpid(),))
+                                       initializer=processes.start_worker, initargs=(os.getpid(),))
     try:
         for _ in range(workers):
             pool.submit(warm_up)
