@@ -113,6 +113,40 @@ def test_a_table_over_seeds_gives_mean_and_sd_and_pairs_each_line_with_the_first
     assert "| ours (the defaults) | 0.4000 |" in one and "Paired" not in one
 
 
+def _intensity_run(model: list[float], prior: list[float], clips=("a", "b", "c", "d", "e", "f"),
+                   metric="true_spearman") -> dict:
+    def predictor(scores):
+        return {"spearman": 0.0, "kendall": 0.0, "true_spearman": 0.0, "true_kendall": 0.0,
+                "per_clip": {"clip_id": list(clips), metric: scores}}
+    return {protocol: {"model": predictor(model), "position_prior": predictor(prior)}
+            for protocol in ("trimmed", "untrimmed")}
+
+
+def test_intensity_rows_are_paired_clip_by_clip_with_the_full_row_within_each_seed():
+    # Eighths, exact in binary, so that every difference of a pair is exactly 1/8 and their ranks tie.
+    first, second = [0.5, 0.625, 0.75, 0.875, 0.25, 0.375], [0.125, 0.25, 0.375, 0.5, 0.625, 0.75]
+    full = [_intensity_run(first, [v - 0.125 for v in first]), _intensity_run(second, [v - 0.125 for v in second])]
+    # The same six clip ids in both seeds: paired with its own seed's clip, gaussian is 1/8 above full on the
+    # first seed's clips and 1/8 below on the second's; paired across seeds it would differ.
+    gaussian = [_intensity_run([v + 0.125 for v in first], [0] * 6),
+                _intensity_run([v - 0.125 for v in second], [0] * 6)]
+    note = paper_tables.clip_paired_note({"full": full, "gaussian": gaussian})
+    assert "against the true intensity" in note
+    # Every one of the 12 clips lower for the prior: the exact two-sided p is 2 / 2^12.
+    assert f"position prior -0.1250 (better on 0/12 clips, worse on 12, p = {2 / 2 ** 12:.2g})" in note
+    assert "gaussian +0.0000 (better on 6/12 clips, worse on 6, p = 1)" in note
+
+    # Without a true intensity, rows are scored against their own targets: another label shape is left out.
+    own = [_intensity_run([0.5, 0.6, 0.7, 0.8, 0.9, 0.4], [0.4] * 6, metric="spearman")]
+    shapes = {"full": own, "gaussian": own,
+              "no_smooth": [_intensity_run([0.6, 0.7, 0.8, 0.9, 1.0, 0.5], [0] * 6, metric="spearman")]}
+    note = paper_tables.clip_paired_note(shapes)
+    assert "own pseudo-target" in note and "gaussian" not in note
+    assert f"no_smooth +0.1000 (better on 6/6 clips, worse on 0, p = {2 / 2 ** 6:.2g})" in note
+    # A LOSO run recorded before results.json kept its clips: no note rather than a wrong one.
+    assert paper_tables.clip_paired_note({"full": [{"untrimmed": {"model": {"spearman": 0.8}}}]}) == ""
+
+
 def test_data_names_the_generated_videos_each_row_trains_on_and_a_set_the_config_lacks_is_refused():
     assert paper_tables.row_config("synthetic_spotting", "full", "", data="hard").data.name == "synthetic_long/hard"
     assert paper_tables.row_config("synthetic_spotting", "separate", "", size="tiny",

@@ -80,6 +80,10 @@ def test_aggregation_pools_clips_over_folds():
     assert got["spearman"]["clips"]["std"] == pytest.approx(stats.tstd(clips))
     assert got["spearman"]["folds"]["mean"] == pytest.approx(np.mean(means))
     assert got["spearman"]["folds"]["std"] == pytest.approx(stats.tstd(means))
+    # The pooled clips themselves, in fold order, so that a table can pair two runs clip by clip.
+    ids = [c for f in folds.values() for c in f["trimmed"]["model"]["per_clip"]["clip_id"]]
+    assert got["per_clip"]["clip_id"] == ids
+    assert got["per_clip"]["spearman"] == clips.tolist()
 
 
 def test_model_is_compared_with_the_prior_over_the_pooled_clips():

@@ -17,8 +17,9 @@ def _pooled(values: list[float]) -> dict:
 
 
 def aggregate(fold_metrics: dict[str, dict]) -> dict:
-    """Per protocol and predictor: every per-clip metric pooled over folds (mean, std over clips),
-    and the fold means' mean and std over folds."""
+    """Per protocol and predictor: every per-clip metric pooled over folds (mean, std over clips), the fold
+    means' mean and std over folds, and the pooled per-clip scores themselves (`per_clip`, as a hold-out run's
+    metrics.json has them, so that rows of a table can be paired clip by clip)."""
     out = {}
     first = next(iter(fold_metrics.values()))
     for protocol in ("trimmed", "untrimmed"):
@@ -27,19 +28,15 @@ def aggregate(fold_metrics: dict[str, dict]) -> dict:
         out[protocol] = {}
         for predictor in first[protocol]:
             per_fold = [m[protocol][predictor] for m in fold_metrics.values()]
-            names = [k for k, v in per_fold[0]["per_clip"].items() if k != "clip_id"]
+            pooled = {name: [v for f in per_fold for v in f["per_clip"][name]] for name in per_fold[0]["per_clip"]}
             out[protocol][predictor] = {
-                name: {"clips": _pooled([v for f in per_fold for v in f["per_clip"][name]]),
-                       "folds": _pooled([f[name] for f in per_fold])}
-                for name in names}
+                name: {"clips": _pooled(values), "folds": _pooled([f[name] for f in per_fold])}
+                for name, values in pooled.items() if name != "clip_id"}
             out[protocol][predictor]["num_clips"] = sum(len(f["per_clip"]["clip_id"]) for f in per_fold)
+            out[protocol][predictor]["per_clip"] = pooled
         if {"model", "position_prior"} <= set(first[protocol]):
-            pooled = {predictor: {name: [v for m in fold_metrics.values()
-                                         for v in m[protocol][predictor]["per_clip"][name]]
-                                  for name in first[protocol][predictor]["per_clip"]}
-                      for predictor in ("model", "position_prior")}
-            out[protocol]["model"]["vs_prior"] = evaluate.compare_with_prior(pooled["model"],
-                                                                               pooled["position_prior"])
+            out[protocol]["model"]["vs_prior"] = evaluate.compare_with_prior(
+                out[protocol]["model"]["per_clip"], out[protocol]["position_prior"]["per_clip"])
     return out
 
 
