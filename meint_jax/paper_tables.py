@@ -226,15 +226,15 @@ def make_table(dataset: str, results: dict[str, list[dict]]) -> str:
     synthetic = dataset == "synthetic"
     header = ["Row", "trimmed (paper's protocol)", "untrimmed"]
     if synthetic:
-        header.append("trimmed vs true intensity")
+        header += ["trimmed vs true intensity", "untrimmed vs true intensity"]
     header += ["paper SAMM", "paper CASME II"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
 
     def line(label, runs, predictor, paper):
         cells = [label, _cell(runs, "trimmed", predictor), _cell(runs, "untrimmed", predictor)]
         if synthetic:
-            cells.append(" / ".join(over_seeds([_scores(r, "trimmed", predictor, m)[0] for r in runs])
-                                    for m in ("true_spearman", "true_kendall")))
+            cells += [" / ".join(over_seeds([_scores(r, protocol, predictor, m)[0] for r in runs])
+                                 for m in ("true_spearman", "true_kendall")) for protocol in ("trimmed", "untrimmed")]
         for name in ("samm", "casme2"):
             cells.append(f"{paper[name][0]:.4f} / {paper[name][1]:.4f}" if paper else "-")
         lines.append("| " + " | ".join(cells) + " |")

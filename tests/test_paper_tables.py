@@ -34,6 +34,8 @@ def test_tiny_paper_tables_run_the_rows_asked_for_and_report_their_metrics(tiny_
         row = next(line for line in lines if line.startswith(f"| {label} |"))
         model = metrics["trimmed"]["model"]
         assert f"{model['spearman']:.4f} / {model['kendall']:.4f}" in row
+        truth = metrics["untrimmed"]["model"]        # the untrimmed column against the true intensity
+        assert f"| {truth['true_spearman']:.4f} / {truth['true_kendall']:.4f} |" in row
         if name in paper_tables.PAPER:
             assert f"{paper_tables.PAPER[name]['casme2'][0]:.4f}" in row
     prior = json.load(open(workdir / "full" / "metrics.json"))["untrimmed"]["position_prior"]
