@@ -28,6 +28,7 @@ from meint_jax.common import cli
 
 cli.restart_on_tcmalloc(__name__)  # Before the heavy imports: the process is replaced.
 
+import collections
 import importlib
 import json
 import os
@@ -255,13 +256,17 @@ def make_table(dataset: str, results: dict[str, list[dict]]) -> str:
 
 
 def _per_clip(runs: list[dict], predictor: str, metric: str) -> dict | None:
-    """{(seed, clip id): untrimmed per-clip `metric`} over a row's runs, or None where a run lacks them."""
+    """{(seed, clip id, k): untrimmed per-clip `metric`} over a row's runs (k counts a clip id seen before in
+    the same run: one recording can hold two clips), or None where a run lacks them."""
     scores = {}
     for seed, run in enumerate(runs):
         per_clip = run.get("untrimmed", {}).get(predictor, {}).get("per_clip")
         if not per_clip or metric not in per_clip:
             return None
-        scores.update({(seed, clip): v for clip, v in zip(per_clip["clip_id"], per_clip[metric])})
+        seen = collections.Counter()
+        for clip, value in zip(per_clip["clip_id"], per_clip[metric]):
+            scores[(seed, clip, seen[clip])] = value
+            seen[clip] += 1
     return scores
 
 

@@ -145,6 +145,11 @@ def test_intensity_rows_are_paired_clip_by_clip_with_the_full_row_within_each_se
     note = paper_tables.clip_paired_note(shapes)
     assert "own pseudo-target" in note and "gaussian" not in note
     assert f"no_smooth +0.1000 (better on 6/6 clips, worse on 0, p = {2 / 2 ** 6:.2g})" in note
+    # Two clips of one recording under the same id are two pairs, not one overwritten by the other.
+    twice = [_intensity_run([0.5, 0.6, 0.7, 0.8, 0.9, 0.4], [0.4] * 6, clips=("a", "a", "b", "b", "c", "c"))]
+    later = [_intensity_run([0.6, 0.7, 0.8, 0.9, 1.0, 0.5], [0] * 6, clips=("a", "a", "b", "b", "c", "c"))]
+    assert "no_smooth +0.1000 (better on 6/6 clips" in paper_tables.clip_paired_note({"full": twice,
+                                                                                        "no_smooth": later})
     # A LOSO run recorded before results.json kept its clips: no note rather than a wrong one.
     assert paper_tables.clip_paired_note({"full": [{"untrimmed": {"model": {"spearman": 0.8}}}]}) == ""
 
