@@ -278,9 +278,11 @@ def clip_paired_note(results: dict[str, list[dict]], against: str = "full") -> s
     otherwise against each row's own pseudo-target, and then only rows of `against`'s label shape."""
     if against not in results:
         return ""
-    metric = "true_spearman" if _per_clip(results[against], "model", "true_spearman") else "spearman"
-    reference = _per_clip(results[against], "model", metric)
-    if reference is None:
+    for metric in ("true_spearman", "spearman"):
+        reference = _per_clip(results[against], "model", metric)
+        if reference:
+            break
+    else:
         return ""
     shape = next(r.label_shape for r in ROWS if r.name == against)
     compared = [("position prior", results[against], "position_prior")] + [
