@@ -8,6 +8,7 @@ generates, scored on semi-real footage of faces they never saw), each with `--se
     python -m meint_jax.paper_tables --dataset=synthetic_spotting --workdir=DIR --seeds=5
     python -m meint_jax.paper_tables --dataset=synthetic_spotting --data=hard --workdir=DIR --seeds=5
     python -m meint_jax.paper_tables --dataset=synthetic_spotting --table=paper002 --workdir=DIR --seeds=3
+    python -m meint_jax.paper_tables --dataset=synthetic_spotting --data=hard --table=paper002 --workdir=DIR --seeds=3
     python -m meint_jax.paper_tables --dataset=semireal --workdir=DIR --seeds=3
     python -m meint_jax.paper_tables --dataset=synthetic_spotting,semireal --table=paper002 --workdir=DIR --seeds=3
 

@@ -159,6 +159,12 @@ def test_data_names_the_generated_videos_each_row_trains_on_and_a_set_the_config
     assert paper_tables.row_config("synthetic_spotting", "separate", "", size="tiny",
                                    data="hard").data.name == "synthetic_long/hard_tiny"
     assert paper_tables.row_config("synthetic_spotting", "full", "").data.name == "synthetic_long/default"
+    # Paper 002's choices on the hard videos: its feature rows read its features of those same videos.
+    names = {row.name: paper_tables.row_config("synthetic_spotting", row.variant, "", data="hard").data.name
+             for row in paper_tables.PAPER_CHOICE_ROWS}
+    assert names == {"ours": "synthetic_long/hard", "paper_init": "synthetic_long/hard",
+                     "paper_features": "synthetic_long/hard_features_paper",
+                     "paper": "synthetic_long/hard_features_paper"}
     with pytest.raises(ValueError, match="unknown data 'harder'"):
         paper_tables.row_config("synthetic_spotting", "full", "", data="harder")
 

@@ -7,7 +7,8 @@ Args: `variant=` as in `configs/spotting/base.py`; `size=tiny` a seconds-long sm
 features (`inputs=flow`, the default); `data=hard` the videos whose emotions are drawn as synthetic_me/hard's are
 (synthetic_long/hard: CASME II's imbalance, shared AU sets, per-subject AU styles, 5% label noise), so
 F1_analysis and STRS no longer saturate; flow features only. `features=paper` trains on paper 002's own flow
-features (synthetic_long/features_paper; the default under `variant=paper`, `features=ours` keeps ours there).
+features (synthetic_long/features_paper, or hard_features_paper with `data=hard`; the default under
+`variant=paper`, `features=ours` keeps ours there).
 """
 
 from configs import common
@@ -15,15 +16,16 @@ from configs.spotting import base
 
 # data= -> size= -> the synthetic_long config; `default` keeps the sizes' own below.
 DATASETS = {"hard": {"default": "synthetic_long/hard", "tiny": "synthetic_long/hard_tiny"}}
-# features=paper -> size= -> the synthetic_long config holding paper 002's flow features.
-PAPER_FEATURES = {"default": "synthetic_long/features_paper", "tiny": "synthetic_long/tiny_features_paper"}
+# features=paper -> data= -> size= -> the synthetic_long config holding paper 002's flow features.
+PAPER_FEATURES = {"default": {"default": "synthetic_long/features_paper", "tiny": "synthetic_long/tiny_features_paper"},
+                  "hard": {"default": "synthetic_long/hard_features_paper",
+                           "tiny": "synthetic_long/hard_tiny_features_paper"}}
 FEATURES = ("ours", "paper")
 
 
 def get_config(arg=None):
     args = common.parse_arg(arg, variant="full", size="default", inputs="flow", data="default", features="")
-    features = args.features or ("paper" if (args.variant, args.inputs, args.data) == ("paper", "flow", "default")
-                                 else "ours")
+    features = args.features or ("paper" if (args.variant, args.inputs) == ("paper", "flow") else "ours")
     if features not in FEATURES:
         raise ValueError(f"unknown features {features!r}; use one of {FEATURES}")
     config = base.get_config()
@@ -69,7 +71,7 @@ def get_config(arg=None):
     elif args.data != "default":
         raise ValueError(f"unknown data {args.data!r}; use 'default' or one of {sorted(DATASETS)}")
     if features == "paper":
-        if args.inputs != "flow" or args.data != "default":
-            raise ValueError("features=paper: paper 002's flow features are built for data=default, inputs=flow only")
-        config.data.name = PAPER_FEATURES[args.size]
+        if args.inputs != "flow":
+            raise ValueError("features=paper: paper 002's flow features replace ours, so inputs=flow only")
+        config.data.name = PAPER_FEATURES[args.data][args.size]
     return base.apply_variant(config, args.variant)

@@ -60,6 +60,10 @@ class Builder(long_video_builder.LongVideoBuilder):
                 "(flow_features.PaperTracker; the generated face's landmarks instead of dlib's).", features="paper"),
         _config("tiny_features_paper", TINY, False, "As tiny, with paper 002's own flow features; for tests.",
                 features="paper"),
+        _config("hard_features_paper", HARD, False, "As hard, with paper 002's own flow features. " + HARD_NOTE,
+                features="paper"),
+        _config("hard_tiny_features_paper", HARD_TINY, False, "As hard_tiny, with paper 002's own flow features; "
+                "for tests. " + HARD_NOTE, features="paper"),
     ]
     DEFAULT_CONFIG_NAME = "default"
 

@@ -73,9 +73,15 @@ def test_the_default_sets_draw_what_they_drew_before_the_label_model():
 
 def test_the_existing_builder_configs_keep_no_label_model_and_the_hard_ones_have_one():
     for builder, hard in ((clip_builder.Builder, ("hard", "hard_tiny")),
-                          (long_builder.Builder, ("hard", "hard_tiny"))):
+                          (long_builder.Builder, ("hard", "hard_tiny", "hard_features_paper",
+                                                  "hard_tiny_features_paper"))):
         labels = {c.name: c.generator.labels for c in builder.BUILDER_CONFIGS}
         assert {n for n, m in labels.items() if m is not None} == set(hard)
+    # Paper 002's features of the hard videos are features of the same videos: only the flow differs.
+    long_configs = {c.name: c for c in long_builder.Builder.BUILDER_CONFIGS}
+    for name, ours in (("hard_features_paper", "hard"), ("hard_tiny_features_paper", "hard_tiny")):
+        assert long_configs[name].generator == long_configs[ours].generator
+        assert (long_configs[name].features, long_configs[ours].features) == ("paper", "ours")
     sizes = {c.name: c.generator for c in clip_builder.Builder.BUILDER_CONFIGS}
     assert dataclasses.replace(sizes["hard_tiny"], labels=None) == sizes["tiny"]
     assert dataclasses.replace(sizes["hard"], labels=None) == sizes["default"]

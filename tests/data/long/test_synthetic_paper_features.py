@@ -39,12 +39,15 @@ def test_paper_features_of_a_generated_video_move_more_during_its_expression_tha
     ("variant=paper", "synthetic_long/features_paper"),
     ("variant=paper,features=ours", "synthetic_long/default"),
     ("features=paper,size=tiny", "synthetic_long/tiny_features_paper"),
-    ("variant=paper,data=hard", "synthetic_long/hard"),
+    ("variant=paper,data=hard", "synthetic_long/hard_features_paper"),
+    ("variant=paper,data=hard,features=ours", "synthetic_long/hard"),
+    ("features=paper,data=hard,size=tiny", "synthetic_long/hard_tiny_features_paper"),
+    ("variant=paper,inputs=frames", "synthetic_long/default_frames"),
 ])
 def test_variant_paper_trains_on_paper_features_unless_told_otherwise(arg, name):
     assert synthetic_spotting.get_config(arg).data.name == name
 
 
-def test_paper_features_on_the_hard_set_are_refused_in_one_line():
-    with pytest.raises(ValueError, match="features=paper: paper 002's flow features are built for data=default"):
-        synthetic_spotting.get_config("features=paper,data=hard")
+def test_paper_features_with_frame_inputs_are_refused_in_one_line():
+    with pytest.raises(ValueError, match="features=paper: paper 002's flow features replace ours, so inputs=flow"):
+        synthetic_spotting.get_config("features=paper,inputs=frames")
