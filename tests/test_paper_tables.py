@@ -113,6 +113,16 @@ def test_a_table_over_seeds_gives_mean_and_sd_and_pairs_each_line_with_the_first
     assert "decoder_paper - ours: ME F1 -0.1000 (p = 0.062, 5 seeds)" in table
     one = paper_tables.make_choices_table("synthetic_spotting", {"ours": [_spotting_run(0.4, 0.3)]})
     assert "| ours (the defaults) | 0.4000 |" in one and "Paired" not in one
+    assert "majority" not in one                         # not recorded: not shown
+
+
+def test_the_choices_table_sets_the_class_baselines_strs_beside_ours_without_a_spotting_f1_of_their_own():
+    runs = [_spotting_run(0.4, 0.3), _spotting_run(0.6, 0.3)]
+    for run, strs in zip(runs, (0.05, 0.15)):
+        run["majority"] = {"recognition": {k: {"strs": strs} for k in ("micro", "overall")}}
+    table = paper_tables.make_choices_table("synthetic_spotting", {"ours": runs})
+    assert "| ours' intervals, training majority class | - | - | - | 0.1000 ± 0.0707 | 0.1000 ± 0.0707 |" in table
+    assert "class prior" not in table                   # recorded on no run here
 
 
 def _intensity_run(model: list[float], prior: list[float], clips=("a", "b", "c", "d", "e", "f"),
