@@ -585,17 +585,32 @@ def _transfer_note(results: dict[str, list[dict]], spotting, intensity) -> str:
     if intensity:
         note += " Intensity: per-clip Spearman against the intensity written in, over every held-out clip."
     for row in intensity:
-        if len(results[row.name]) == 1:
-            versus = results[row.name][0]["untrimmed"]["model"].get("vs_prior", {}).get("true_spearman")
-            if versus:
-                note += (f" {row.label}: against the prior, untrimmed, clip by clip: better on "
-                         f"{versus['clips_better']}, worse on {versus['clips_worse']} (Wilcoxon p = "
-                         f"{versus['wilcoxon_p']:.3f}).")
-        else:
+        note += _against_prior_by_clip(row.label, results[row.name])
+        if len(results[row.name]) > 1:
             note += _paired([(name, results[row.name], predictor) for name, predictor in
                              ((row.name, "model"), ("position prior", "position_prior"))], "untrimmed true Spearman",
                             lambda run, predictor: _scores(run, "untrimmed", predictor, "true_spearman")[0])
     return note
+
+
+def _against_prior_by_clip(label: str, runs: list[dict]) -> str:
+    """An intensity row against the position prior clip by clip (untrimmed Spearman against the true intensity):
+    each seed's count and Wilcoxon p, and with several seeds every seed's clips pooled (seed k's model against
+    the prior on the same clips), the test the seeds alone are too few for."""
+    per_seed = [r["untrimmed"]["model"].get("vs_prior", {}).get("true_spearman") for r in runs]
+    if not all(per_seed):
+        return ""
+    counts = "; ".join(f"better on {v['clips_better']}, worse on {v['clips_worse']} (Wilcoxon p = "
+                       f"{v['wilcoxon_p']:.3f})" for v in per_seed)
+    note = f" {label}: against the prior, untrimmed, clip by clip: {'per seed ' if len(runs) > 1 else ''}{counts}"
+    model, prior = _per_clip(runs, "model", "true_spearman"), _per_clip(runs, "position_prior", "true_spearman")
+    if len(runs) > 1 and model and prior:
+        keys = sorted(set(model) & set(prior))
+        a, b = np.array([prior[k] for k in keys]), np.array([model[k] for k in keys])
+        paired = correlation.compare_paired(b, a)
+        note += (f"; the seeds' clips pooled: {np.mean(b - a):+.4f}, better on {paired['clips_better']}/"
+                 f"{len(keys)}, worse on {paired['clips_worse']} (Wilcoxon p = {paired['wilcoxon_p']:.2g})")
+    return note + "."
 
 
 def run_datasets(datasets: Sequence[str], workdir: str, *, table=None, **options) -> str:

@@ -75,6 +75,25 @@ def test_over_seeds_the_transfer_table_gives_mean_and_sd_and_pairs_every_line_wi
     assert "position prior - intensity: untrimmed true Spearman -0.2000" in table
 
 
+def test_over_seeds_the_intensity_row_is_set_against_the_prior_per_seed_and_on_every_seeds_clips_pooled():
+    def run(model, prior, better, worse):
+        result = intensity_run((sum(model) / 3, 0.9), (prior, 0.9), better=better, worse=worse, p=0.25)
+        for predictor, scores in (("model", model), ("position_prior", [prior] * 3)):
+            result["untrimmed"][predictor]["per_clip"] = {"clip_id": ["a", "b", "c"], "true_spearman": scores}
+        return result
+    # Seed k's model against seed k's prior (binary-exact eighths): +1/8, +2/8, +3/8, then +4/8, +5/8, -1/16.
+    runs = [run([0.625, 0.75, 0.875], 0.5, 3, 0), run([0.75, 0.875, 0.1875], 0.25, 2, 1)]
+    table = paper_tables.make_transfer_table("semireal", {"intensity": runs})
+    assert ("clip by clip: per seed better on 3, worse on 0 (Wilcoxon p = 0.250); better on 2, worse on 1 "
+            "(Wilcoxon p = 0.250)") in table
+    # Pooled: mean 1.8125 / 6; the one worse clip has the smallest |difference|, so W- = 1 and the exact
+    # two-sided p is 2 * 2 / 2^6 = 0.0625.
+    assert "the seeds' clips pooled: +0.3021, better on 5/6, worse on 1 (Wilcoxon p = 0.062)." in table
+    # A seed recorded without its clips: no pooled figure rather than one over the other seed's clips alone.
+    del runs[1]["untrimmed"]["model"]["per_clip"]
+    assert "pooled" not in paper_tables.make_transfer_table("semireal", {"intensity": runs})
+
+
 def test_semireal_has_the_transfer_table_and_paper_002s_choices_and_no_other_dataset_has_the_transfer_table():
     assert paper_tables.table_of("semireal") == "transfer"
     assert [r.name for r in paper_tables.rows_of("semireal")] == ["semireal", "synthetic", "intensity",
