@@ -271,6 +271,16 @@ def _per_clip(runs: list[dict], predictor: str, metric: str) -> dict | None:
     return scores
 
 
+def _paired_clips(scores: dict | None, reference: dict | None) -> dict | None:
+    """`scores` against `reference` on the clips (keys of `_per_clip`) both have: the mean difference, the clip
+    count and `correlation.compare_paired`'s clips better / worse and Wilcoxon p; None without a shared clip."""
+    keys = sorted(set(scores or ()) & set(reference or ()))
+    if not keys:
+        return None
+    a, b = np.array([reference[k] for k in keys]), np.array([scores[k] for k in keys])
+    return {"difference": float(np.mean(b - a)), "clips": len(keys), **correlation.compare_paired(b, a)}
+
+
 def clip_paired_note(results: dict[str, list[dict]], against: str = "full") -> str:
     """The position prior and every other row against the `against` row, clip by clip: each seed's held-out
     clips (its LOSO folds' clips) pooled, a row's seed k paired with `against`'s seed k (the same clips), and
@@ -291,14 +301,10 @@ def clip_paired_note(results: dict[str, list[dict]], against: str = "full") -> s
         and (metric == "true_spearman" or r.label_shape == shape)]
     notes = []
     for name, runs, predictor in compared:
-        scores = _per_clip(runs, predictor, metric)
-        keys = sorted(set(scores or ()) & set(reference))
-        if not keys:
-            continue
-        a, b = np.array([reference[k] for k in keys]), np.array([scores[k] for k in keys])
-        paired = correlation.compare_paired(b, a)
-        notes.append(f"{name} {np.mean(b - a):+.4f} (better on {paired['clips_better']}/{len(keys)} clips, "
-                     f"worse on {paired['clips_worse']}, p = {paired['wilcoxon_p']:.2g})")
+        paired = _paired_clips(_per_clip(runs, predictor, metric), reference)
+        if paired:
+            notes.append(f"{name} {paired['difference']:+.4f} (better on {paired['clips_better']}/{paired['clips']} "
+                         f"clips, worse on {paired['clips_worse']}, p = {paired['wilcoxon_p']:.2g})")
     if not notes:
         return ""
     what = "Spearman against the true intensity" if metric == "true_spearman" else "Spearman, own pseudo-target"
@@ -603,13 +609,11 @@ def _against_prior_by_clip(label: str, runs: list[dict]) -> str:
     counts = "; ".join(f"better on {v['clips_better']}, worse on {v['clips_worse']} (Wilcoxon p = "
                        f"{v['wilcoxon_p']:.3f})" for v in per_seed)
     note = f" {label}: against the prior, untrimmed, clip by clip: {'per seed ' if len(runs) > 1 else ''}{counts}"
-    model, prior = _per_clip(runs, "model", "true_spearman"), _per_clip(runs, "position_prior", "true_spearman")
-    if len(runs) > 1 and model and prior:
-        keys = sorted(set(model) & set(prior))
-        a, b = np.array([prior[k] for k in keys]), np.array([model[k] for k in keys])
-        paired = correlation.compare_paired(b, a)
-        note += (f"; the seeds' clips pooled: {np.mean(b - a):+.4f}, better on {paired['clips_better']}/"
-                 f"{len(keys)}, worse on {paired['clips_worse']} (Wilcoxon p = {paired['wilcoxon_p']:.2g})")
+    paired = _paired_clips(_per_clip(runs, "model", "true_spearman"),
+                           _per_clip(runs, "position_prior", "true_spearman")) if len(runs) > 1 else None
+    if paired:
+        note += (f"; the seeds' clips pooled: {paired['difference']:+.4f}, better on {paired['clips_better']}/"
+                 f"{paired['clips']}, worse on {paired['clips_worse']} (Wilcoxon p = {paired['wilcoxon_p']:.2g})")
     return note + "."
 
 
