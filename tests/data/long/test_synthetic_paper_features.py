@@ -51,3 +51,26 @@ def test_variant_paper_trains_on_paper_features_unless_told_otherwise(arg, name)
 def test_paper_features_with_frame_inputs_are_refused_in_one_line():
     with pytest.raises(ValueError, match="features=paper: paper 002's flow features replace ours, so inputs=flow"):
         synthetic_spotting.get_config("features=paper,inputs=frames")
+
+
+def test_paper_features_of_the_hard_videos_are_built_for_the_same_videos_and_labels_as_ours(tmp_path):
+    import tensorflow_datasets as tfds
+
+    from meint_jax.data.long import pipeline as long_pipeline
+
+    built = {}
+    for name in ("hard_tiny", "hard_tiny_features_paper"):
+        tfds_builder = tfds.builder(f"synthetic_long/{name}", data_dir=str(tmp_path))
+        tfds_builder.download_and_prepare()
+        built[name] = {v.video.video_id: v for v in long_pipeline.load_videos(tfds_builder)}
+    ours, theirs = built["hard_tiny"], built["hard_tiny_features_paper"]
+    assert set(ours) == set(theirs) and len(ours) == 6
+    for video_id, stored in ours.items():
+        # The same hard labels and frames (the easy tiny set's intervals differ from these); only the flow differs.
+        assert stored.video.intervals == theirs[video_id].video.intervals
+        np.testing.assert_array_equal(stored.video.frame_numbers, theirs[video_id].video.frame_numbers)
+        assert stored.flow.shape == theirs[video_id].flow.shape and not np.allclose(stored.flow, theirs[video_id].flow)
+    # Paper 002's rows are their tracker's on the generated face's own points, as on the default videos.
+    script = next(s for s in synthetic_long.generate(builder.HARD_TINY) if s.video.video_id in theirs)
+    expected = sources.paper_analysis(script, flow_features.PAPER_SIZE).flow
+    np.testing.assert_allclose(theirs[script.video.video_id].flow, expected, atol=1e-6)
